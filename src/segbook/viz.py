@@ -1,0 +1,269 @@
+"""Figures: class palette, label maps in colour, overlays, image/mask grids, the four vision tasks, curves.
+
+Every function draws on matplotlib axes and returns the figure, with a title and labelled axes where axes
+mean something, so notebooks stay short: ``show_grid(images, masks)``, ``plot_history(history)``.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from segbook._validate import check_float, check_tensor
+from segbook.data import CLASS_NAMES, IGNORE_INDEX, Scene
+
+__all__ = [
+    "PALETTE",
+    "IGNORE_COLOUR",
+    "colorize",
+    "overlay",
+    "legend_handles",
+    "show_grid",
+    "show_four_tasks",
+    "plot_history",
+    "plot_confusion",
+]
+
+#: One RGB colour (0-255) per class of :data:`segbook.data.CLASS_NAMES`: background dark grey, then
+#: colour-blind-friendly hues (Okabe-Ito).
+PALETTE: np.ndarray = np.array(
+    [
+        [40, 40, 40],  # background
+        [230, 159, 0],  # disc: orange
+        [86, 180, 233],  # box: sky blue
+        [0, 158, 115],  # triangle: green
+        [240, 228, 66],  # wire: yellow
+        [204, 121, 167],  # spare colours for data sets with more classes
+        [213, 94, 0],
+        [0, 114, 178],
+    ],
+    dtype=np.uint8,
+)
+#: Colour of pixels equal to the ignore index (255): white.
+IGNORE_COLOUR = np.array([255, 255, 255], dtype=np.uint8)
+
+
+def _to_numpy_image(image: Union[torch.Tensor, np.ndarray]) -> np.ndarray:
+    """(3, H, W) tensor or (H, W, 3) array in [0, 1] → (H, W, 3) float array for imshow."""
+    if isinstance(image, torch.Tensor):
+        check_tensor(image, "image", ndim=3, dtype="float", shape_hint="(3, H, W)")
+        image = image.detach().cpu().permute(1, 2, 0).numpy()
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"image must be (3, H, W) or (H, W, 3), got shape {image.shape}")
+    return np.clip(image, 0, 1)
+
+
+def colorize(label: Union[torch.Tensor, np.ndarray], palette: Optional[np.ndarray] = None) -> np.ndarray:
+    """Turn a label map (H, W) of class ids into an RGB image (H, W, 3) uint8 using the class palette.
+
+    Pixels equal to the ignore index (255) are white.
+
+    Example:
+        >>> colorize(torch.tensor([[0, 1], [4, 255]]))[1, 1].tolist()
+        [255, 255, 255]
+    """
+    palette = PALETTE if palette is None else np.asarray(palette, dtype=np.uint8)
+    if isinstance(label, torch.Tensor):
+        check_tensor(label, "label", ndim=2, dtype="int", shape_hint="(H, W) of class ids")
+        label = label.detach().cpu().numpy()
+    label = np.asarray(label)
+    if label.ndim != 2 or not np.issubdtype(label.dtype, np.integer):
+        raise ValueError(f"label must be an integer (H, W) map, got {label.dtype} with shape {label.shape}")
+    ignored = label == IGNORE_INDEX
+    valid = label[~ignored]
+    if valid.size and (valid.min() < 0 or valid.max() >= len(palette)):
+        raise ValueError(f"label has class {int(valid.max())} but the palette has {len(palette)} colours")
+    out = palette[np.where(ignored, 0, label)]
+    out[ignored] = IGNORE_COLOUR
+    return out
+
+
+def overlay(image, label, alpha: float = 0.5, palette: Optional[np.ndarray] = None) -> np.ndarray:
+    """Blend the coloured label map over the image: ``(1 - alpha) * image + alpha * colour`` on foreground.
+
+    Background pixels (class 0) keep the image, so objects stand out. Returns (H, W, 3) float in [0, 1].
+    """
+    alpha = check_float(alpha, "alpha", minimum=0.0, maximum=1.0)
+    img = _to_numpy_image(image)
+    colour = colorize(label, palette).astype(np.float32) / 255.0
+    if colour.shape[:2] != img.shape[:2]:
+        raise ValueError(f"image is {img.shape[:2]} but label is {colour.shape[:2]}: they must match")
+    lab = label.cpu().numpy() if isinstance(label, torch.Tensor) else np.asarray(label)
+    fg = (lab != 0)[..., None]
+    return np.where(fg, (1 - alpha) * img + alpha * colour, img)
+
+
+def legend_handles(class_names: Sequence[str] = CLASS_NAMES, palette: Optional[np.ndarray] = None) -> List:
+    """Matplotlib patches, one per class, for ``ax.legend(handles=...)`` or ``fig.legend(handles=...)``."""
+    from matplotlib.patches import Patch
+
+    palette = PALETTE if palette is None else palette
+    return [Patch(color=np.asarray(palette[i]) / 255.0, label=name) for i, name in enumerate(class_names)]
+
+
+def show_grid(images, masks=None, predictions=None, *, titles: Optional[Sequence[str]] = None,
+              class_names: Sequence[str] = CLASS_NAMES, max_items: int = 8, figsize_per: float = 2.0,
+              suptitle: Optional[str] = None):
+    """A grid with one column per example: the image, its mask and (optionally) the prediction, one per row.
+
+    Args:
+        images: (N, 3, H, W) float tensor in [0, 1] (or a list of (3, H, W) tensors).
+        masks: optional (N, H, W) int label maps (ground truth).
+        predictions: optional (N, H, W) int label maps (model output).
+        titles: optional title for each column.
+        max_items: at most this many columns are drawn.
+    """
+    import matplotlib.pyplot as plt
+
+    images = torch.stack(list(images)) if not isinstance(images, torch.Tensor) else images
+    check_tensor(images, "images", ndim=4, dtype="float", shape_hint="(N, 3, H, W)")
+    rows = [("image", images)]
+    if masks is not None:
+        rows.append(("ground truth", masks))
+    if predictions is not None:
+        rows.append(("prediction", predictions))
+    n = min(len(images), max_items)
+    fig, axes = plt.subplots(len(rows), n, figsize=(figsize_per * n, figsize_per * len(rows)), squeeze=False)
+    for r, (name, data) in enumerate(rows):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(_to_numpy_image(data[c]) if r == 0 else colorize(data[c]), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name)
+            if r == 0 and titles is not None:
+                ax.set_title(titles[c], fontsize=9)
+    if len(rows) > 1:
+        fig.legend(handles=legend_handles(class_names), loc="lower center", ncol=len(class_names), frameon=False)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout(rect=(0, 0.08 if len(rows) > 1 else 0, 1, 1))
+    return fig
+
+
+def show_four_tasks(scene: Scene, class_names: Sequence[str] = CLASS_NAMES):
+    """The slide "Các bài toán thị giác máy" on one image: the four tasks side by side.
+
+    1. semantic segmentation (a class per pixel: no objects, just pixels),
+    2. classification + localization (the single largest object: its class and box),
+    3. object detection (every object: class and box),
+    4. instance segmentation (every object: class and its own mask).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    if not isinstance(scene, Scene):
+        raise TypeError(f"scene must be a segbook.data.Scene, got {type(scene).__name__}")
+    img = _to_numpy_image(scene.image)
+    fig, axes = plt.subplots(1, 4, figsize=(13, 4.0), layout="constrained")
+    titles = ["Semantic segmentation", "Classification + localization", "Object detection",
+              "Instance segmentation"]
+    labels = [scene.label, None, None, None]
+
+    def box(ax, k, colour):
+        x0, y0, x1, y1 = scene.boxes[k].tolist()
+        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, lw=2, ec=colour))
+        ax.text(x0, y0 - 1, class_names[int(scene.instance_classes[k])], color=colour, fontsize=8,
+                va="bottom", bbox=dict(fc="black", alpha=0.5, pad=1, lw=0))
+
+    for ax, title in zip(axes, titles):
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0].imshow(overlay(scene.image, scene.label, alpha=0.75), interpolation="nearest")
+    axes[0].set_xlabel("one class per pixel; same-class\nobjects are not told apart", fontsize=8)
+    axes[1].imshow(img, interpolation="nearest")
+    if len(scene.instance_classes):
+        k = scene.main_object
+        box(axes[1], k, np.asarray(PALETTE[int(scene.instance_classes[k])]) / 255)
+    axes[1].set_xlabel("one object: its class and box", fontsize=8)
+    axes[2].imshow(img, interpolation="nearest")
+    for k in range(len(scene.instance_classes)):
+        box(axes[2], k, np.asarray(PALETTE[int(scene.instance_classes[k])]) / 255)
+    axes[2].set_xlabel("every object: class and box", fontsize=8)
+    # Instance segmentation: each object its own colour, whatever its class.
+    inst = img.copy()
+    cmap = plt.get_cmap("tab10")
+    for k, m in enumerate(scene.instance_masks.numpy()):
+        inst[m] = 0.25 * inst[m] + 0.75 * np.asarray(cmap(k % 10)[:3])
+    axes[3].imshow(inst, interpolation="nearest")
+    for k in range(len(scene.instance_classes)):
+        box(axes[3], k, cmap(k % 10)[:3])
+    axes[3].set_xlabel("every object: class and its own mask", fontsize=8)
+    fig.legend(handles=legend_handles(class_names), loc="outside lower center", ncol=len(class_names),
+               frameon=False)
+    return fig
+
+
+def plot_history(history, metrics: Sequence[str] = ("train_loss", "val_loss", "val_miou"), *, title: str = ""):
+    """Training curves: losses on the left axis, validation mIoU (or other [0, 1] metrics) on the right.
+
+    ``history`` is a :class:`segbook.training.History` (anything with ``.records``, a list of dicts with an
+    ``epoch`` key) or that list itself.
+    """
+    import matplotlib.pyplot as plt
+
+    records = getattr(history, "records", history)
+    if not isinstance(records, (list, tuple)) or not records or not all(isinstance(r, Mapping) for r in records):
+        raise TypeError("history must be a History (with .records) or a non-empty list of dicts, one per epoch")
+    epochs = [r["epoch"] for r in records]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax2 = None
+    for name in metrics:
+        values = [r.get(name) for r in records]
+        if all(v is None for v in values):
+            continue
+        ys = [np.nan if v is None else float(v) for v in values]
+        if "loss" in name:
+            ax.plot(epochs, ys, marker="o", ms=3, label=name)
+        else:
+            ax2 = ax2 or ax.twinx()
+            ax2.plot(epochs, ys, marker="s", ms=3, ls="--", color="tab:green", label=name)
+            ax2.set_ylabel("metric")
+            ax2.set_ylim(0, 1)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title or "Training history")
+    handles, names = ax.get_legend_handles_labels()
+    if ax2 is not None:
+        h2, n2 = ax2.get_legend_handles_labels()
+        handles, names = handles + h2, names + n2
+    ax.legend(handles, names, loc="center right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(confusion: torch.Tensor, class_names: Sequence[str] = CLASS_NAMES, *, normalize: bool = True,
+                   title: str = "Confusion matrix"):
+    """Draw a confusion matrix (rows: true class, columns: predicted class), normalised per row by default.
+
+    With ``normalize=True`` each row sums to 1, so the diagonal is each class's recall (accuracy).
+    """
+    import matplotlib.pyplot as plt
+
+    check_tensor(confusion, "confusion", ndim=2, shape_hint="(C, C) counts, rows = true class")
+    if confusion.shape[0] != confusion.shape[1] or confusion.shape[0] != len(class_names):
+        raise ValueError(f"confusion must be (C, C) with C = len(class_names) = {len(class_names)}, "
+                         f"got {tuple(confusion.shape)}")
+    cm = confusion.double().cpu()
+    if normalize:
+        cm = cm / cm.sum(1, keepdim=True).clamp(min=1)
+    fig, ax = plt.subplots(figsize=(4.6, 4))
+    im = ax.imshow(cm.numpy(), cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(len(class_names)), class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            value = cm[i, j].item()
+            ax.text(j, i, f"{value:.2f}" if normalize else f"{int(value)}", ha="center", va="center",
+                    fontsize=7, color="white" if value > (0.5 if normalize else cm.max().item() / 2) else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of the row" if normalize else "pixels")
+    fig.tight_layout()
+    return fig
