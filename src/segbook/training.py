@@ -1,0 +1,380 @@
+"""One small training loop that every chapter uses: :func:`fit`, :func:`evaluate`, :func:`predict`.
+
+The loop is the textbook one (forward, loss, backward, step), written out so that a student can
+read all of it; what the chapters vary is the model and the loss. Data come as any re-iterable
+collection of ``(images, masks)`` batches: a ``DataLoader``, or simply a list of pairs.
+Shapes: images ``(N, C_in, H, W)`` float, masks ``(N, H, W)`` int64 with values in ``[0, C)`` or
+the ignore index, model outputs (logits) ``(N, C, H, W)``.
+
+Example:
+    >>> import torch
+    >>> from torch import nn
+    >>> x = torch.rand(4, 1, 8, 8); y = (x[:, 0] > 0.5).long()          # threshold task
+    >>> model = nn.Conv2d(1, 2, kernel_size=1)
+    >>> history = fit(model, [(x, y)], num_classes=2, epochs=3, progress=False)
+    >>> len(history), sorted(history.last())[:3]
+    (3, ['epoch', 'lr', 'seconds'])
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence, Union
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from segbook._validate import check_float, check_int, check_positive_int, check_tensor
+from segbook.env import pick_device, seed_everything
+from segbook.metrics import SegmentationMetrics
+
+__all__ = ["History", "fit", "evaluate", "predict"]
+
+Batches = Iterable  # of (images (N, C_in, H, W), masks (N, H, W)) pairs
+Output = Union[torch.Tensor, Sequence[torch.Tensor]]  # logits, or a deep-supervision list of logits
+_HIGHER_IS_BETTER = ("miou", "accuracy", "dice")
+
+
+@dataclass
+class History:
+    """What happened in each epoch of :func:`fit`.
+
+    ``records`` is a list with one dict per epoch, with keys ``epoch`` (1, 2, ...),
+    ``train_loss`` (mean of the batch losses, weighted by batch size), ``train_miou`` (of the
+    predictions made while training), ``val_loss``, ``val_miou``, ``val_pixel_accuracy`` (NaN
+    without validation data), ``seconds`` (the epoch's wall time, validation included) and
+    ``lr`` (the first parameter group's learning rate during the epoch). ``stop_reason`` is
+    ``"epochs"`` or ``"time_budget"``. ``segbook.viz.plot_history`` draws it.
+
+    Example:
+        >>> h = History([{"epoch": 1, "val_miou": 0.5}, {"epoch": 2, "val_miou": 0.7}])
+        >>> h.best("val_miou")["epoch"], h.as_dict()["val_miou"]
+        (2, [0.5, 0.7])
+    """
+
+    records: list = field(default_factory=list)
+    stop_reason: str = ""
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def as_dict(self) -> dict:
+        """Column view: ``{"train_loss": [epoch 1, epoch 2, ...], ...}``."""
+        keys = list(dict.fromkeys(k for r in self.records for k in r))
+        return {k: [r.get(k, math.nan) for r in self.records] for k in keys}
+
+    def to_rows(self) -> list:
+        """Row view: a copy of ``records``, one dict per epoch (e.g. for ``pandas.DataFrame``)."""
+        return [dict(r) for r in self.records]
+
+    def last(self) -> dict:
+        """The record of the final epoch."""
+        if not self.records:
+            raise ValueError("History is empty: no epoch has been recorded")
+        return dict(self.records[-1])
+
+    def best(self, metric: str = "val_miou", mode: Optional[str] = None) -> dict:
+        """The record of the epoch with the best ``metric`` (NaN values are skipped).
+
+        ``mode`` is ``"max"`` or ``"min"``; by default ``"max"`` for names containing
+        ``miou``/``accuracy``/``dice`` and ``"min"`` otherwise (losses).
+        """
+        if mode is None:
+            mode = "max" if any(word in metric for word in _HIGHER_IS_BETTER) else "min"
+        if mode not in ("max", "min"):
+            raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
+        known = sorted({k for r in self.records for k in r})
+        if metric not in known:
+            raise ValueError(f"metric must be one of {', '.join(known) or '(none: History is empty)'}; "
+                             f"got {metric!r}")
+        scored = [r for r in self.records if r.get(metric) is not None and not math.isnan(r[metric])]
+        if not scored:
+            raise ValueError(f"no epoch has a value for {metric!r} (was val_data given to fit?)")
+        pick = max if mode == "max" else min
+        return dict(pick(scored, key=lambda r: r[metric]))
+
+    def __repr__(self) -> str:
+        if not self.records:
+            return "History(0 epochs)"
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in self.records[-1].items()
+                          if k != "epoch" and isinstance(v, float) and not math.isnan(v))
+        return f"History({len(self)} epochs, stopped by {self.stop_reason or '?'}; last: {shown})"
+
+
+def _check_batches(data: object, name: str) -> None:
+    if isinstance(data, torch.Tensor) or not isinstance(data, Iterable):
+        raise TypeError(f"{name} must be a DataLoader or a list of (images, masks) batches, "
+                        f"got {type(data).__name__}")
+    if iter(data) is data:  # type: ignore[call-overload]
+        raise TypeError(f"{name} is an iterator, which is used up after one pass; pass a DataLoader "
+                        f"or a list of (images, masks) batches")
+
+
+def _unpack(batch: object, device: torch.device, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise TypeError(f"each batch of {name} must be a pair (images, masks), got {type(batch).__name__}"
+                        + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
+    images, masks = batch
+    check_tensor(images, f"images in {name}", ndim=4, dtype="float", shape_hint="(N, C_in, H, W)")
+    check_tensor(masks, f"masks in {name}", ndim=3, dtype="int", shape_hint="(N, H, W)")
+    return images.to(device), masks.to(device, dtype=torch.long)  # cross entropy wants int64 targets
+
+
+def _logits(output: Output, masks: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """The tensor to score: the output itself, or the last one of a deep-supervision list."""
+    last = output[-1] if isinstance(output, (list, tuple)) else output
+    logits = check_tensor(last, "the model's output", ndim=4, dtype="float", shape_hint="(N, C, H, W)")
+    n, c, h, w = logits.shape
+    if c != num_classes or (n, h, w) != tuple(masks.shape):
+        raise ValueError(f"the model's output has shape {tuple(logits.shape)} but masks have shape "
+                         f"{tuple(masks.shape)} and num_classes={num_classes}: expected logits "
+                         f"{(masks.shape[0], num_classes, *masks.shape[1:])} at the input's size")
+    return logits
+
+
+def _loss(loss_fn: Optional[Callable], output: Output, masks: torch.Tensor, ignore_index: int) -> torch.Tensor:
+    if loss_fn is not None:
+        return loss_fn(output, masks)
+    if not isinstance(output, torch.Tensor):
+        raise TypeError(f"the model returned a list of {len(output)} outputs (deep supervision); pass a "
+                        "loss_fn that takes the list, e.g. the mean of cross-entropies over the outputs")
+    return nn.functional.cross_entropy(output, masks, ignore_index=ignore_index)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Optional[Callable] = None,
+        optimizer: Optional[torch.optim.Optimizer] = None, epochs: Optional[int] = None,
+        time_budget: Optional[float] = None, val_data: Optional[Batches] = None,
+        device: Union[str, torch.device, None] = None, seed: Optional[int] = 0, progress: bool = True,
+        scheduler: Optional[Any] = None, ignore_index: int = 255) -> History:
+    """Train ``model`` by mini-batch gradient descent and return its :class:`History`.
+
+    Each step minimises the mean per-pixel loss of a batch, by default the cross entropy
+
+    .. math:: L = -\\frac{1}{|P|} \\sum_{p \\in P} \\log \\operatorname{softmax}(z_p)_{y_p}
+
+    over the pixels :math:`P` whose label is not ``ignore_index``. After each epoch the model is
+    scored on ``val_data`` with :func:`evaluate`, and ``scheduler.step()`` is called (with the
+    validation loss, or the training loss, for ``ReduceLROnPlateau``).
+
+    Stopping: after ``epochs`` epochs, or after the epoch during which ``time_budget`` seconds
+    have passed since the start, whichever comes first. A time budget makes the result depend
+    on the machine (a GPU does more epochs in the same time), so the book's notebooks give
+    ``epochs``; the budget is for comparing models fairly on one machine (chapter 11).
+
+    Reproducibility: ``seed`` reseeds every generator (:func:`segbook.env.seed_everything`) just
+    before the first epoch, which fixes shuffling, dropout and augmentation; seed again *before
+    building the model* to fix its initial weights too.
+
+    Args:
+        model: maps images ``(N, C_in, H, W)`` to logits ``(N, C, H, W)``; a list of such tensors
+            (deep supervision) is scored on its last entry and needs a ``loss_fn`` taking the list.
+        train_data: a ``DataLoader`` or a list of ``(images, masks)`` batches, reused every epoch.
+        num_classes: ``C``.
+        loss_fn: ``loss_fn(output, masks) -> scalar``; default cross entropy ignoring
+            ``ignore_index``.
+        optimizer: default ``torch.optim.Adam(model.parameters(), lr=1e-3)``.
+        epochs: number of epochs (>= 1).
+        time_budget: seconds (> 0); at least one of ``epochs`` and ``time_budget`` is required.
+        val_data: batches for validation after each epoch, or ``None``.
+        device: ``None`` for :func:`segbook.env.pick_device`; the model is moved there and stays.
+        seed: see Reproducibility; ``None`` to leave the generators alone.
+        progress: show one ``tqdm`` bar over epochs with the latest loss and mIoU.
+        scheduler: a ``torch.optim.lr_scheduler`` object, stepped once per epoch.
+        ignore_index: mask value of unlabelled pixels, skipped by the default loss and the metrics.
+
+    Returns:
+        A :class:`History`; the model is left on ``device`` in eval mode, ready for :func:`predict`.
+
+    Raises:
+        TypeError, ValueError: bad arguments or batches (the message says which).
+        FloatingPointError: the loss became NaN or infinite (lower the learning rate).
+
+    Example:
+        >>> x = torch.rand(4, 1, 8, 8); y = (x[:, 0] > 0.5).long()
+        >>> h = fit(nn.Conv2d(1, 2, 1), [(x, y)], num_classes=2, epochs=2, val_data=[(x, y)],
+        ...         progress=False)
+        >>> [r["epoch"] for r in h.records], 0.0 <= h.last()["val_miou"] <= 1.0
+        ([1, 2], True)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_batches(train_data, "train_data")
+    if val_data is not None:
+        _check_batches(val_data, "val_data")
+    num_classes = check_positive_int(num_classes, "num_classes")
+    if epochs is None and time_budget is None:
+        raise ValueError("give epochs (e.g. epochs=5) or time_budget (seconds), or both, to say when to stop")
+    epochs = None if epochs is None else check_positive_int(epochs, "epochs")
+    time_budget = None if time_budget is None else check_float(time_budget, "time_budget", minimum=0,
+                                                               strict_minimum=True)
+    device = pick_device(device)
+    if seed is not None:
+        seed_everything(seed)
+    model.to(device)
+    if optimizer is None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    history, start = History(), time.perf_counter()
+    with tqdm(total=epochs, desc="fit", unit="epoch", disable=not progress) as bar:
+        while not history.stop_reason:
+            epoch, epoch_start = len(history) + 1, time.perf_counter()
+            lr = float(optimizer.param_groups[0]["lr"])
+            train_loss, train_miou = _train_one_epoch(model, train_data, optimizer, loss_fn, num_classes,
+                                                      ignore_index, device, epoch)
+            record = {"epoch": epoch, "train_loss": train_loss, "train_miou": train_miou,
+                      "val_loss": math.nan, "val_miou": math.nan, "val_pixel_accuracy": math.nan}
+            if val_data is not None:
+                val = evaluate(model, val_data, num_classes=num_classes, device=device, loss_fn=loss_fn,
+                               ignore_index=ignore_index)
+                record.update(val_loss=val["loss"], val_miou=val["miou"], val_pixel_accuracy=val["pixel_accuracy"])
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(train_loss if val_data is None else record["val_loss"])
+            elif scheduler is not None:
+                scheduler.step()
+            record.update(seconds=time.perf_counter() - epoch_start, lr=lr)
+            history.records.append(record)
+            shown = "train" if val_data is None else "val"
+            bar.set_postfix({"loss": f"{train_loss:.3f}", f"{shown}_mIoU": f"{record[shown + '_miou']:.3f}"},
+                            refresh=False)
+            bar.update(1)
+            if epochs is not None and epoch >= epochs:
+                history.stop_reason = "epochs"
+            elif time_budget is not None and time.perf_counter() - start >= time_budget:
+                history.stop_reason = "time_budget"
+    model.eval()
+    return history
+
+
+def _train_one_epoch(model: nn.Module, data: Batches, optimizer: torch.optim.Optimizer,
+                     loss_fn: Optional[Callable], num_classes: int, ignore_index: int,
+                     device: torch.device, epoch: int) -> tuple[float, float]:
+    """One pass over ``data``; returns the mean training loss and the mIoU of the predictions made."""
+    model.train()
+    metrics = SegmentationMetrics(num_classes, ignore_index=ignore_index)
+    total, count = 0.0, 0
+    for step, batch in enumerate(data):
+        images, masks = _unpack(batch, device, "train_data")
+        optimizer.zero_grad(set_to_none=True)
+        output = model(images)
+        metrics.update(_logits(output, masks, num_classes), masks)  # also checks the mask values
+        loss = _loss(loss_fn, output, masks, ignore_index)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise FloatingPointError(f"the training loss became {value} at epoch {epoch}, batch {step + 1}; "
+                                     "lower the learning rate or check the loss function")
+        loss.backward()
+        optimizer.step()
+        total += value * images.shape[0]
+        count += images.shape[0]
+    if count == 0:
+        raise ValueError("train_data yielded no batches")
+    return total / count, _safe_miou(metrics)
+
+
+def _safe_miou(metrics: SegmentationMetrics) -> float:
+    return metrics.compute()["miou"] if int(metrics.confusion.sum()) > 0 else math.nan
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Batches, *, num_classes: int, device: Union[str, torch.device, None] = None,
+             loss_fn: Optional[Callable] = None, ignore_index: int = 255) -> dict:
+    """Score ``model`` on ``data``: the metrics of :class:`segbook.metrics.SegmentationMetrics` and the loss.
+
+    The model runs in eval mode (batch norm uses its running statistics, dropout is off) without
+    gradients; its previous mode is restored afterwards. The confusion matrix is summed over all
+    batches before any metric is computed, so the result is the data set's mIoU, not a mean of
+    per-batch mIoUs.
+
+    Args:
+        model: maps images ``(N, C_in, H, W)`` to logits ``(N, C, H, W)`` (or a list, last scored).
+        data: a ``DataLoader`` or a list of ``(images, masks)`` batches.
+        num_classes: ``C``.
+        device: where to run (the model is moved there); ``None`` keeps the model where it is.
+        loss_fn: ``loss_fn(output, masks) -> scalar``; default cross entropy ignoring ``ignore_index``.
+        ignore_index: mask value of unlabelled pixels.
+
+    Returns:
+        The dict of :meth:`SegmentationMetrics.compute` plus ``loss``, the mean batch loss weighted by
+        batch size.
+
+    Example:
+        >>> x = torch.rand(2, 1, 4, 4); y = (x[:, 0] > 0.5).long()
+        >>> sorted(evaluate(nn.Conv2d(1, 2, 1), [(x, y)], num_classes=2))[:3]
+        ['confusion_matrix', 'dice', 'fwiou']
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_batches(data, "data")
+    num_classes = check_positive_int(num_classes, "num_classes")
+    device = _model_device(model) if device is None else pick_device(device)
+    model.to(device)
+    metrics = SegmentationMetrics(num_classes, ignore_index=ignore_index)
+    total, count = 0.0, 0
+    was_training = model.training
+    model.eval()
+    try:
+        for batch in data:
+            images, masks = _unpack(batch, device, "data")
+            output = model(images)
+            metrics.update(_logits(output, masks, num_classes), masks)
+            total += float(_loss(loss_fn, output, masks, ignore_index)) * images.shape[0]
+            count += images.shape[0]
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("data yielded no batches")
+    return {**metrics.compute(), "loss": total / count}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: torch.Tensor, *, device: Union[str, torch.device, None] = None,
+            batch_size: int = 16) -> torch.Tensor:
+    """Label maps predicted by ``model``: the argmax over classes of its logits, per pixel.
+
+    .. math:: \\hat y_p = \\arg\\max_c z_{p,c}
+
+    Runs in eval mode without gradients, ``batch_size`` images at a time; the model's previous mode
+    is restored afterwards.
+
+    Args:
+        model: maps images ``(N, C_in, H, W)`` to logits ``(N, C, H, W)`` (or a list, last used).
+        images: float ``(N, C_in, H, W)``, or one image ``(C_in, H, W)``.
+        device: where to run (the model is moved there); ``None`` keeps the model where it is.
+        batch_size: images per forward pass (>= 1).
+
+    Returns:
+        int64 label maps on the CPU: ``(N, H, W)``, or ``(H, W)`` for a single image.
+
+    Example:
+        >>> predict(nn.Conv2d(3, 5, 1), torch.rand(3, 8, 8)).shape
+        torch.Size([8, 8])
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_tensor(images, "images", ndim=(3, 4), dtype="float", shape_hint="(N, C_in, H, W) or (C_in, H, W)")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    single = images.ndim == 3
+    batch = images.unsqueeze(0) if single else images     # (N, C_in, H, W)
+    device = _model_device(model) if device is None else pick_device(device)
+    model.to(device)
+    was_training = model.training
+    model.eval()
+    try:
+        labels = []
+        for chunk in batch.split(batch_size):
+            output = model(chunk.to(device))
+            output = output[-1] if isinstance(output, (list, tuple)) else output
+            check_tensor(output, "the model's output", ndim=4, shape_hint="(N, C, H, W)")
+            labels.append(output.argmax(dim=1).cpu())        # (n, H, W)
+    finally:
+        model.train(was_training)
+    out = torch.cat(labels)
+    return out[0] if single else out
