@@ -1,0 +1,228 @@
+"""Colab stamping: the badge points at the notebook on GitHub, the setup cell installs only what is missing."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from segbook.colab import check_notebook, expected_cells, main, read_repository, stamp, stamp_notebook
+
+REPO = Path(__file__).resolve().parent.parent
+URL = "https://github.com/hust-soict/segbook"
+BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
+
+
+def _write_config(root: Path, url: str = URL, extra: str = "") -> Path:
+    config = root / "_config.yml"
+    config.write_text(f"title: Test book\nrepository:\n  url: {url}\n{extra}", encoding="utf-8")
+    return config
+
+
+@pytest.fixture
+def book(tmp_path) -> "tuple[Path, Path]":
+    """A tiny repository: ``_config.yml`` and one chapter notebook; returns (config, notebook)."""
+    (tmp_path / "chapters").mkdir()
+    notebook = tmp_path / "chapters" / "01_task.ipynb"
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# The task"), new_code_cell("x = 1")]), notebook)
+    return _write_config(tmp_path), notebook
+
+
+def test_stamp_puts_badge_with_repository_url_and_notebook_path_first(book):
+    config, notebook = book
+    assert stamp_notebook(notebook, config) is True
+    cells = nbformat.read(notebook, as_version=4).cells
+    assert cells[0].cell_type == "markdown" and cells[0].metadata.tags == ["colab-badge", "remove-cell"]
+    assert cells[0].source == (f"[![Open In Colab]({BADGE_SVG})](https://colab.research.google.com/github/"
+                               f"hust-soict/segbook/blob/main/chapters/01_task.ipynb)")
+    assert cells[1].cell_type == "code" and cells[1].metadata.tags == ["colab-setup", "hide-cell"]
+    assert f'"segbook @ git+{URL}@main"' in cells[1].source
+    assert [c.source for c in cells[2:]] == ["# The task", "x = 1"]
+
+
+def test_branch_and_path_to_book_from_config_are_used(tmp_path):
+    book_dir = tmp_path / "docs"
+    (book_dir / "chapters").mkdir(parents=True)
+    notebook = book_dir / "chapters" / "02_window.ipynb"
+    nbformat.write(new_notebook(cells=[]), notebook)
+    config = _write_config(book_dir, url=URL + ".git", extra="  branch: fall-2024\n  path_to_book: docs\n")
+    badge, setup = expected_cells(notebook, config)
+    assert "/github/hust-soict/segbook/blob/fall-2024/docs/chapters/02_window.ipynb)" in badge
+    assert f"git+{URL}@fall-2024" in setup
+
+
+def test_stamping_twice_gives_byte_identical_files(book):
+    config, notebook = book
+    stamp([notebook], config)
+    first = notebook.read_bytes()
+    assert stamp([notebook], config) == []
+    assert notebook.read_bytes() == first
+    assert first.endswith(b"}\n") and b'\n "cells": [\n  {\n' in first  # nbformat layout, indent 1
+
+
+def test_stamping_copies_of_a_notebook_gives_identical_files(book, tmp_path):
+    config, notebook = book
+    copy = notebook.with_name("01_copy.ipynb")
+    copy.write_bytes(notebook.read_bytes())
+    stamp([notebook, copy], config)
+    assert notebook.read_text().replace("01_task", "01_copy") == copy.read_text()
+
+
+def test_notebooks_without_cell_ids_stay_without_ids(book):
+    config, notebook = book
+    nb = nbformat.read(notebook, as_version=4)
+    nb.nbformat_minor = 4
+    for cell in nb.cells:
+        del cell["id"]
+    nbformat.write(nb, notebook)
+    stamp_notebook(notebook, config)
+    stamped = nbformat.read(notebook, as_version=4)
+    assert stamped.nbformat_minor == 4 and all("id" not in cell for cell in stamped.cells)
+    assert check_notebook(notebook, config) == []
+
+
+def test_existing_tagged_cells_are_replaced_not_duplicated(book):
+    config, notebook = book
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.append(new_markdown_cell("[old badge](https://example.org)", metadata={"tags": ["colab-badge"]}))
+    nb.cells.insert(0, new_code_cell("!pip install segbook", metadata={"tags": ["colab-setup"]}))
+    nbformat.write(nb, notebook)
+    stamp_notebook(notebook, config)
+    cells = nbformat.read(notebook, as_version=4).cells
+    assert [c.source for c in cells[2:]] == ["# The task", "x = 1"]
+    assert "example.org" not in cells[0].source and "!pip" not in cells[1].source
+    assert check_notebook(notebook, config) == []
+
+
+def test_check_passes_after_stamp_and_writes_nothing(book, capsys):
+    config, notebook = book
+    stamp_notebook(notebook, config)
+    before = notebook.stat().st_mtime_ns, notebook.read_bytes()
+    assert main(["--check", "--config", str(config), str(notebook)]) == 0
+    assert (notebook.stat().st_mtime_ns, notebook.read_bytes()) == before
+
+
+def test_check_fails_on_unstamped_notebook_without_writing(book, capsys):
+    config, notebook = book
+    before = notebook.read_bytes()
+    assert main(["--check", "--config", str(config), str(notebook)]) == 1
+    assert f"{notebook}: no Colab badge cell" in capsys.readouterr().out
+    assert notebook.read_bytes() == before
+
+
+def test_check_fails_naming_the_notebook_when_the_config_url_changes(book, capsys):
+    config, notebook = book
+    stamp_notebook(notebook, config)
+    _write_config(config.parent, url="https://github.com/someone-else/segbook")
+    assert main(["--check", "--config", str(config)]) == 1  # default notebooks: chapters/ beside the config
+    out = capsys.readouterr().out
+    assert str(notebook) in out and "badge is stale" in out and "someone-else" in out
+
+
+def test_check_fails_when_the_setup_cell_was_edited(book, capsys):
+    config, notebook = book
+    stamp_notebook(notebook, config)
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells[1].source += "\nimport torch  # edited by hand"
+    nbformat.write(nb, notebook)
+    assert main(["--check", "--config", str(config), str(notebook)]) == 1
+    assert "setup cell differs" in capsys.readouterr().out
+
+
+def test_check_fails_when_the_stamped_cells_are_not_first(book):
+    config, notebook = book
+    stamp_notebook(notebook, config)
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells = nb.cells[2:] + nb.cells[:2]
+    nbformat.write(nb, notebook)
+    assert check_notebook(notebook, config) == [
+        "the badge and setup cells are not the first two cells, are duplicated, or have the wrong type or tags"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("title: x\n", "expected a 'repository:' section"),
+    ("repository:\n  url: https://gitlab.com/a/b\n", "must look like https://github.com/<owner>/<repo>"),
+    ("repository: [\n", "not valid YAML"),
+    ("repository:\n  url: https://github.com/a/b\n  path_to_book: ../x\n", "relative path inside the repository"),
+])
+def test_bad_config_is_a_value_error_naming_the_file(tmp_path, text, message):
+    config = tmp_path / "_config.yml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=message) as info:
+        read_repository(config)
+    assert str(config) in str(info.value)
+
+
+def test_missing_config_exits_with_an_error(tmp_path, capsys):
+    assert main(["--config", str(tmp_path / "_config.yml"), "--check"]) == 2
+    assert "config file not found" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the setup cell itself
+
+@pytest.fixture
+def setup_cell(book, monkeypatch):
+    """Run the generated setup source with pip calls recorded and print_environment replaced."""
+    config, notebook = book
+    source = expected_cells(notebook, config)[1]
+    calls: dict = {"run": [], "print_environment": 0}
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: calls["run"].append((args, kwargs)))
+    env = types.ModuleType("segbook.env")
+
+    def print_environment():
+        calls["print_environment"] += 1
+
+    env.print_environment = print_environment
+    monkeypatch.setitem(sys.modules, "segbook.env", env)
+
+    def run(segbook_installed: bool) -> dict:
+        if not segbook_installed:
+            real = importlib.util.find_spec
+            monkeypatch.setattr(importlib.util, "find_spec",
+                                lambda name, *a: None if name == "segbook" else real(name, *a))
+        exec(compile(source, "<setup cell>", "exec"), {})
+        return calls
+
+    return run
+
+
+def test_setup_cell_installs_nothing_when_segbook_is_importable(setup_cell):
+    calls = setup_cell(segbook_installed=True)
+    assert calls["run"] == []
+    assert calls["print_environment"] == 1
+
+
+def test_setup_cell_pip_installs_the_git_url_and_never_torch_when_segbook_is_missing(setup_cell):
+    calls = setup_cell(segbook_installed=False)
+    assert len(calls["run"]) == 1
+    (command,), kwargs = calls["run"][0]
+    assert command == [sys.executable, "-m", "pip", "install", "-q", f"segbook @ git+{URL}@main"]
+    assert kwargs == {"check": True}
+    assert not any(arg.startswith(("torch", "--upgrade", "-U", "--force")) for arg in command)
+    assert calls["print_environment"] == 1
+
+
+def test_setup_cell_uses_no_ipython_magics(book):
+    source = expected_cells(book[1], book[0])[1]
+    assert not any(line.lstrip().startswith(("!", "%")) for line in source.splitlines())
+    compile(source, "<setup cell>", "exec")
+
+
+def test_student_and_colab_tools_do_not_import_torch():
+    code = "import sys, segbook.colab, segbook.student; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_real_chapters_agree_with_the_real_config(capsys):
+    config = REPO / "_config.yml"
+    notebooks = sorted((REPO / "chapters").glob("*.ipynb"))
+    if not notebooks or not config.is_file():
+        pytest.skip("no chapter notebooks or no _config.yml in the repository yet")
+    assert main(["--check", "--config", str(config)] + [str(p) for p in notebooks]) == 0, capsys.readouterr().out
