@@ -369,3 +369,22 @@ def test_empty_history_says_so():
     with pytest.raises(ValueError, match="History is empty"):
         History().last()
     assert repr(History()) == "History(0 epochs)"
+
+
+def test_scheduler_step_batch_steps_once_per_batch():
+    x, y = banded_task(8, seed=0)
+    batches = [(x[:4], y[:4]), (x[4:], y[4:])]
+    model = torch.nn.Conv2d(1, NUM_CLASSES, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=3 * len(batches))
+    history = fit(model, batches, num_classes=NUM_CLASSES, optimizer=optimizer, scheduler=scheduler,
+                  scheduler_step="batch", epochs=3, progress=False)
+    assert scheduler.last_epoch == 3 * len(batches)  # one step per batch
+    assert len({r["lr"] for r in history.records}) == 3  # the learning rate changed between epochs
+
+
+def test_scheduler_step_must_be_epoch_or_batch():
+    x, y = banded_task(4, seed=0)
+    with pytest.raises(ValueError, match="scheduler_step must be one of 'epoch', 'batch'"):
+        fit(torch.nn.Conv2d(1, NUM_CLASSES, 1), [(x, y)], num_classes=NUM_CLASSES, epochs=1,
+            scheduler_step="step", progress=False)

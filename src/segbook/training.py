@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from segbook._validate import check_float, check_int, check_positive_int, check_tensor
+from segbook._validate import check_choice, check_float, check_int, check_positive_int, check_tensor
 from segbook.env import pick_device, seed_everything
 from segbook.metrics import SegmentationMetrics
 
@@ -154,7 +154,7 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
         optimizer: Optional[torch.optim.Optimizer] = None, epochs: Optional[int] = None,
         time_budget: Optional[float] = None, val_data: Optional[Batches] = None,
         device: Union[str, torch.device, None] = None, seed: Optional[int] = 0, progress: bool = True,
-        scheduler: Optional[Any] = None, ignore_index: int = 255) -> History:
+        scheduler: Optional[Any] = None, scheduler_step: str = "epoch", ignore_index: int = 255) -> History:
     """Train ``model`` by mini-batch gradient descent and return its :class:`History`.
 
     Each step minimises the mean per-pixel loss of a batch, by default the cross entropy
@@ -188,7 +188,10 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
         device: ``None`` for :func:`segbook.env.pick_device`; the model is moved there and stays.
         seed: see Reproducibility; ``None`` to leave the generators alone.
         progress: show one ``tqdm`` bar over epochs with the latest loss and mIoU.
-        scheduler: a ``torch.optim.lr_scheduler`` object, stepped once per epoch.
+        scheduler: a ``torch.optim.lr_scheduler`` object, stepped once per epoch, or once per batch with
+            ``scheduler_step="batch"`` (what ``OneCycleLR`` expects: give it
+            ``total_steps=epochs * len(train_data)``).
+        scheduler_step: ``"epoch"`` (default) or ``"batch"``.
         ignore_index: mask value of unlabelled pixels, skipped by the default loss and the metrics.
 
     Returns:
@@ -216,6 +219,9 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
     epochs = None if epochs is None else check_positive_int(epochs, "epochs")
     time_budget = None if time_budget is None else check_float(time_budget, "time_budget", minimum=0,
                                                                strict_minimum=True)
+    check_choice(scheduler_step, "scheduler_step", ("epoch", "batch"))
+    if scheduler_step == "batch" and isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        raise ValueError("ReduceLROnPlateau watches a loss once per epoch: use scheduler_step='epoch' with it")
     device = pick_device(device)
     if seed is not None:
         seed_everything(seed)
@@ -227,8 +233,9 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
         while not history.stop_reason:
             epoch, epoch_start = len(history) + 1, time.perf_counter()
             lr = float(optimizer.param_groups[0]["lr"])
+            batch_scheduler = scheduler if scheduler_step == "batch" else None
             train_loss, train_miou = _train_one_epoch(model, train_data, optimizer, loss_fn, num_classes,
-                                                      ignore_index, device, epoch)
+                                                      ignore_index, device, epoch, batch_scheduler)
             record = {"epoch": epoch, "train_loss": train_loss, "train_miou": train_miou,
                       "val_loss": math.nan, "val_miou": math.nan, "val_pixel_accuracy": math.nan}
             if val_data is not None:
@@ -237,7 +244,7 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
                 record.update(val_loss=val["loss"], val_miou=val["miou"], val_pixel_accuracy=val["pixel_accuracy"])
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 scheduler.step(train_loss if val_data is None else record["val_loss"])
-            elif scheduler is not None:
+            elif scheduler is not None and scheduler_step == "epoch":
                 scheduler.step()
             record.update(seconds=time.perf_counter() - epoch_start, lr=lr)
             history.records.append(record)
@@ -255,7 +262,8 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
 
 def _train_one_epoch(model: nn.Module, data: Batches, optimizer: torch.optim.Optimizer,
                      loss_fn: Optional[Callable], num_classes: int, ignore_index: int,
-                     device: torch.device, epoch: int) -> tuple[float, float]:
+                     device: torch.device, epoch: int,
+                     batch_scheduler: Optional[object] = None) -> tuple[float, float]:
     """One pass over ``data``; returns the mean training loss and the mIoU of the predictions made."""
     model.train()
     metrics = SegmentationMetrics(num_classes, ignore_index=ignore_index)
@@ -272,6 +280,8 @@ def _train_one_epoch(model: nn.Module, data: Batches, optimizer: torch.optim.Opt
                                      "lower the learning rate or check the loss function")
         loss.backward()
         optimizer.step()
+        if batch_scheduler is not None:
+            batch_scheduler.step()
         total += value * images.shape[0]
         count += images.shape[0]
     if count == 0:
