@@ -1,0 +1,567 @@
+"""The built website, checked in a headless browser as a reader would see it, with no network.
+
+Every page listed in ``_toc.yml`` is served from ``_build/html`` by a local HTTP server and opened in Chromium
+(driven by Playwright). Any request to a host other than this machine is blocked and reported, so the tests also
+prove that the site needs no network: MathJax and the Jupyter widget manager must come from the site itself.
+
+The site's root leads to the first page. Per page (one test case each, named after the page):
+- it loads with no console error, no uncaught exception and no failed request;
+- it asks no other host for anything;
+- its math is typeset by MathJax (no raw ``\\(``, no TeX error);
+- its images (figures from notebook outputs included) are decoded;
+- its widgets are drawn by the vendored widget manager from the state stored in the page.
+Then: notebook pages have a Colab launch link computed from ``_config.yml``, solutions are hidden until clicked,
+``hide-input`` cells show their output but not their code, and the chapters that must show math, figures,
+widgets and solutions do.
+
+Environment variables:
+    SEGBOOK_BOOK_DIR: the book's source (``_toc.yml``, ``_config.yml``); default: the repository root.
+    SEGBOOK_SITE_DIR: the built site; default: ``$SEGBOOK_BOOK_DIR/_build/html``.
+    SEGBOOK_CHROMIUM: the Chromium executable; default: ``/usr/bin/chromium``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import sync_playwright
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BOOK_DIR = Path(os.environ.get("SEGBOOK_BOOK_DIR", REPO_ROOT)).resolve()
+SITE_DIR = Path(os.environ.get("SEGBOOK_SITE_DIR", BOOK_DIR / "_build" / "html")).resolve()
+CHROMIUM = Path(os.environ.get("SEGBOOK_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--metrics-recording-only",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+LOAD_TIMEOUT_MS = 60_000  # a page and everything it asks for
+MATH_TIMEOUT_MS = 30_000  # MathJax's first typesetting of a page
+WIDGET_TIMEOUT_MS = 30_000  # the widget manager drawing every widget of a page
+IMAGE_TIMEOUT_MS = 10_000  # decoding one image
+
+# What some pages must show; a page that lost one of these fails test_page_shows_what_it_must.
+REQUIRED_FEATURES: dict[str, set[str]] = {
+    "chapters/intro": {"math"},
+    "chapters/01_segmentation_task": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
+}
+NO_STATE_HINT = ("the build stores widget state only when a notebook runs to its end: did its execution fail? "
+                 "see the build log")
+BUILD_HINT = "build the site first: `make book` (or `bash tools/build_book.sh`)"
+CHROMIUM_HINT = "install Chromium: `apt-get install chromium` (or point SEGBOOK_CHROMIUM at a Chromium binary)"
+
+
+def toc_pages(toc_path: Path) -> list[str]:
+    """Return the document names (paths without extension) of every page in a jb-book ``_toc.yml``, in order.
+
+    Args:
+        toc_path: the table of contents, in Jupyter Book's ``jb-book`` format (``root`` and ``parts`` or
+            ``chapters``, each entry with ``file`` and optional nested ``sections``).
+
+    Returns:
+        e.g. ``["chapters/intro", "chapters/01_segmentation_task", ...]``.
+
+    Raises:
+        ValueError: if the file is not a ``jb-book`` table of contents.
+    """
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    if not isinstance(toc, dict) or toc.get("format") != "jb-book" or "root" not in toc:
+        raise ValueError(f"{toc_path} is not a jb-book table of contents (format: jb-book, root: ...)")
+
+    def strip(name: str) -> str:
+        return re.sub(r"\.(md|ipynb|rst)$", "", name)
+
+    pages = [strip(toc["root"])]
+
+    def walk(entries: list[dict[str, Any]]) -> None:
+        for entry in entries or []:
+            if "file" in entry:
+                pages.append(strip(entry["file"]))
+            walk(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    walk(toc.get("chapters", []))
+    return pages
+
+
+def expected_colab_url(config_path: Path, docname: str) -> str:
+    """Return the Colab URL that the launch button of notebook ``docname`` must carry, from ``_config.yml``.
+
+    ``repository.url`` (``https://github.com/<owner>/<repo>``), ``repository.branch``,
+    ``repository.path_to_book`` and ``launch_buttons.colab_url`` give
+    ``<colab_url>/github/<owner>/<repo>/blob/<branch>/<path_to_book>/<docname>.ipynb``.
+
+    Raises:
+        ValueError: if the repository URL is not a GitHub repository URL.
+    """
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    repository = config["repository"]
+    match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?", repository["url"])
+    if match is None:
+        raise ValueError(f"repository.url in {config_path} is not https://github.com/<owner>/<repo>: "
+                         f"{repository['url']!r}")
+    owner, repo = match.groups()
+    colab = config["launch_buttons"]["colab_url"].rstrip("/")
+    book_path = str(repository.get("path_to_book") or "").strip("/")
+    notebook = f"{book_path}/{docname}.ipynb" if book_path else f"{docname}.ipynb"
+    return f"{colab}/github/{owner}/{repo}/blob/{repository['branch']}/{notebook}"
+
+
+PAGES = toc_pages(BOOK_DIR / "_toc.yml")
+NOTEBOOK_PAGES = [page for page in PAGES if (BOOK_DIR / f"{page}.ipynb").exists()]
+
+
+# ---------------------------------------------------------------------------------------------------- fixtures
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files without logging every request to stderr."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # the base class names it `format`
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url() -> Iterator[str]:
+    """Serve the built site on 127.0.0.1 (a free port) in a thread; yield its base URL."""
+    if not (SITE_DIR / "index.html").is_file():
+        pytest.fail(f"no built site at {SITE_DIR} (index.html is missing): {BUILD_HINT}", pytrace=False)
+    handler = functools.partial(_QuietHandler, directory=str(SITE_DIR))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium (the system's: Playwright cannot download its own here)."""
+    if not CHROMIUM.is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: {CHROMIUM_HINT}", pytrace=False)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class PageLog:
+    """What happened while a page was open."""
+
+    url: str
+    status: int | None = None
+    requests: list[str] = field(default_factory=list)
+    external_requests: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob", "about") or parts.hostname in LOCAL_HOSTS
+
+
+def open_page(browser: Any, url: str) -> tuple[Any, PageLog]:
+    """Open ``url`` in a fresh browser context that blocks and records every request to another host.
+
+    Returns the Playwright page (its context must be closed by the caller: ``page.context.close()``) and the
+    log, which keeps filling while the page stays open.
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    context.set_default_timeout(LOAD_TIMEOUT_MS)
+    log = PageLog(url=url)
+
+    def route(route: Any) -> None:
+        request_url = route.request.url
+        if _is_local(request_url):
+            route.continue_()
+        else:
+            log.external_requests.append(f"{route.request.method} {request_url}")
+            route.abort("blockedbyclient")
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("request", lambda request: log.requests.append(request.url))
+    page.on("websocket", lambda ws: None if _is_local(ws.url) else log.external_requests.append(f"WS {ws.url}"))
+    page.on("requestfailed", lambda request: None if not _is_local(request.url) else log.failed_requests.append(
+        f"{request.url}: {request.failure}"))
+    page.on("response", lambda response: log.failed_requests.append(f"{response.url}: HTTP {response.status}")
+            if response.status >= 400 else None)
+    page.on("console", lambda message: log.console_errors.append(f"{message.text} ({message.location.get('url')})")
+            if message.type == "error" else None)
+    page.on("pageerror", lambda error: log.page_errors.append(str(error)))
+    response = page.goto(url, wait_until="load")
+    log.status = response.status if response is not None else None
+    return page, log
+
+
+# What a page shows once MathJax and the widget manager are done, computed in the browser.
+_INSPECT_JS = r"""
+async (imageTimeout) => {
+  const article = document.querySelector("article") || document.body;
+  const maths = [...article.querySelectorAll(".math")];
+  const rawMath = maths
+    .filter((el) => !el.querySelector("mjx-container"))
+    .map((el) => el.textContent.trim().slice(0, 80));
+  const texErrors = [...article.querySelectorAll("mjx-merror")]
+    .map((el) => el.getAttribute("data-mjx-error") || el.textContent.slice(0, 80));
+  const images = [...article.querySelectorAll("img")];
+  const timeout = () => new Promise((resolve) => setTimeout(resolve, imageTimeout));
+  await Promise.all(images.map((img) => {
+    img.loading = "eager";
+    return Promise.race([img.decode().catch(() => null), timeout()]);
+  }));
+  const views = [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')];
+  return {
+    mathCount: maths.length,
+    rawMath: rawMath,
+    texErrors: texErrors,
+    mathjaxVersion: (window.MathJax && window.MathJax.version) || null,
+    images: images.map((img) => ({
+      src: (img.currentSrc || img.src).slice(0, 120),
+      width: img.naturalWidth,
+      output: !!img.closest(".cell_output, .widget-subarea, .jupyter-widgets"),
+    })),
+    widgetViews: views.length,
+    widgetState: !!document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]'),
+    widgetsDrawn: [...document.querySelectorAll(".widget-subarea")]
+      .filter((el) => el.querySelector(".jupyter-widgets, .lm-Widget")).length,
+    widgetErrors: [...document.querySelectorAll(".widget-subarea, .jupyter-widgets")]
+      .map((el) => el.textContent)
+      .filter((text) => /error (displaying|rendering|loading)/i.test(text))
+      .map((text) => text.trim().slice(0, 200)),
+    solutions: document.querySelectorAll(".solution").length,
+    hideInput: document.querySelectorAll(".cell.tag_hide-input").length,
+    colabLinks: [...document.querySelectorAll('a[href*="colab.research.google.com"]')].map((a) => a.href),
+  };
+}
+"""
+
+
+@dataclass
+class PageReport:
+    """A page after loading, typesetting and drawing widgets: its log and what it shows."""
+
+    log: PageLog
+    facts: dict[str, Any]
+    waits: list[str]  # bounded waits that ran out
+
+
+def _wait(page: Any, condition_js: str, timeout_ms: int, what: str, waits: list[str],
+          give_up: Callable[[], str | None] = lambda: None) -> bool:
+    """Poll ``condition_js`` in the page until it is true, ``give_up()`` names a reason, or the time runs out.
+
+    Returns whether the condition became true; otherwise appends why not to ``waits``.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        if page.evaluate(condition_js):
+            return True
+        reason = give_up()
+        if reason:
+            waits.append(f"{what} gave up: {reason}")
+            return False
+        if time.monotonic() > deadline:
+            waits.append(f"{what} did not finish within {timeout_ms / 1000:.0f} s")
+            return False
+        page.wait_for_timeout(100)
+
+
+def _request_problem(log: PageLog, fragment: str) -> Callable[[], str | None]:
+    """A ``give_up`` for :func:`_wait`: the first failed or blocked request whose URL contains ``fragment``."""
+
+    def check() -> str | None:
+        for line in log.failed_requests + log.external_requests:
+            if fragment in line:
+                return line
+        return None
+
+    return check
+
+
+def inspect_page(browser: Any, url: str) -> PageReport:
+    """Load ``url``, wait (bounded) for MathJax and the widget manager, and report what the page shows."""
+    page, log = open_page(browser, url)
+    waits: list[str] = []
+    try:
+        if page.locator(".math").count():
+            started = _wait(page, "() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
+                            MATH_TIMEOUT_MS, "loading MathJax", waits, _request_problem(log, "tex-chtml.js"))
+            if started:
+                page.evaluate("() => MathJax.startup.promise.then(() => { window.__segbookMath = 'done'; },"
+                              " (e) => { window.__segbookMath = String(e); })")
+                _wait(page, "() => window.__segbookMath !== undefined", MATH_TIMEOUT_MS, "MathJax typesetting",
+                      waits)
+        views = 'script[type="application/vnd.jupyter.widget-view+json"]'
+        state = 'script[type="application/vnd.jupyter.widget-state+json"]'
+        if page.locator(views).count() and not page.locator(state).count():
+            waits.append(f"the page has widget views but no widget state to draw them from ({NO_STATE_HINT})")
+        elif page.locator(views).count():
+            _wait(page, "() => [...document.querySelectorAll('.widget-subarea')].filter("
+                  "(el) => el.querySelector('.jupyter-widgets, .lm-Widget')).length >= "
+                  f"document.querySelectorAll('{views}').length", WIDGET_TIMEOUT_MS, "drawing the widgets", waits,
+                  lambda: _request_problem(log, "/vendor/")() or (log.page_errors[0] if log.page_errors else None))
+        try:
+            page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
+        except PlaywrightTimeoutError:  # a page that never goes idle is reported, not raised
+            waits.append(f"the network did not go idle within {LOAD_TIMEOUT_MS / 1000:.0f} s")
+        facts = page.evaluate(_INSPECT_JS, IMAGE_TIMEOUT_MS)
+        return PageReport(log=log, facts=facts, waits=waits)
+    finally:
+        page.context.close()
+
+
+@pytest.fixture(scope="module")
+def report(browser: Any, site_url: str) -> Any:
+    """``report(page)``: the (cached) :class:`PageReport` of a page of the book; fails if it was not built."""
+    cache: dict[str, PageReport] = {}
+
+    def get(docname: str) -> PageReport:
+        if not (SITE_DIR / f"{docname}.html").is_file():
+            pytest.fail(f"{docname} is listed in _toc.yml but {SITE_DIR / (docname + '.html')} does not exist: "
+                        f"{BUILD_HINT}", pytrace=False)
+        if docname not in cache:
+            cache[docname] = inspect_page(browser, site_url + docname + ".html")
+        return cache[docname]
+
+    return get
+
+
+def _listing(title: str, items: list[str]) -> str:
+    return f"{title}:\n" + "\n".join(f"  - {item}" for item in items)
+
+
+# ---------------------------------------------------------------------------------------------------- per page
+
+
+def test_site_is_built() -> None:
+    """The site exists, with the redirect page and every page of the table of contents."""
+    if not (SITE_DIR / "index.html").is_file():
+        pytest.fail(f"no built site at {SITE_DIR}: {BUILD_HINT}", pytrace=False)
+    missing = [page for page in PAGES if not (SITE_DIR / f"{page}.html").is_file()]
+    assert not missing, _listing(f"pages of _toc.yml missing from {SITE_DIR} ({BUILD_HINT})", missing)
+
+
+def test_site_root_opens_the_first_page(browser: Any, site_url: str) -> None:
+    """The site's address (index.html) leads to the root page of _toc.yml."""
+    tab, log = open_page(browser, site_url)
+    try:
+        tab.wait_for_url(f"**/{PAGES[0]}.html", timeout=10_000)
+        problems = log.console_errors + log.page_errors + log.failed_requests + log.external_requests
+        assert not problems, _listing("opening the site's root", problems)
+    finally:
+        tab.context.close()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_loads_without_errors(page: str, report: Any) -> None:
+    """The page answers 200 and logs no console error, throws nothing, and every request it makes succeeds."""
+    result = report(page)
+    problems = []
+    if result.log.status != 200:
+        problems.append(f"the page itself answered HTTP {result.log.status}")
+    problems += [f"console error: {text}" for text in result.log.console_errors]
+    problems += [f"uncaught exception: {text}" for text in result.log.page_errors]
+    problems += [f"failed request: {text}" for text in result.log.failed_requests]
+    problems += result.waits
+    assert not problems, _listing(f"{page} did not load cleanly", problems)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_requests_nothing_from_other_hosts(page: str, report: Any) -> None:
+    """Every request goes to the local server: the site works offline (no CDN, no fonts, no badges)."""
+    log = report(page).log
+    requests, external = log.requests, log.external_requests
+    assert requests, f"{page}: the browser recorded no request at all; the request log is broken"
+    assert not external, _listing(
+        f"{page} asked other hosts for (blocked) — vendor the asset (tools/vendor.sh) or remove it", external)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_math_is_typeset(page: str, report: Any) -> None:
+    """Every math element was typeset by the vendored MathJax 3, with no TeX error and no raw delimiters left."""
+    result = report(page)
+    facts, waits = result.facts, "; ".join(result.waits)
+    if facts["mathCount"] == 0:
+        assert "math" not in REQUIRED_FEATURES.get(page, set()), f"{page} must show math but has none"
+        return
+    loaded = [url for url in result.log.requests if "/_static/vendor/mathjax/tex-chtml.js" in url]
+    assert loaded, f"{page} has math but did not load the vendored _static/vendor/mathjax/tex-chtml.js. {waits}"
+    version = facts["mathjaxVersion"]
+    assert version and version.startswith("3."), (
+        f"{page}: MathJax 3 is not running (window.MathJax.version = {version!r}). {waits}")
+    raw, errors = facts["rawMath"], facts["texErrors"]
+    assert not raw, _listing(f"{page}: math left untypeset (raw TeX shown)", raw)
+    assert not errors, _listing(f"{page}: MathJax reported TeX errors", errors)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_images_are_decoded(page: str, report: Any) -> None:
+    """Every image of the page's article (notebook figures included) loaded and decoded: naturalWidth > 0."""
+    images = report(page).facts["images"]
+    broken = [image["src"] for image in images if image["width"] <= 0]
+    assert not broken, _listing(f"{page}: images that did not load or decode", broken)
+    if "output_figure" in REQUIRED_FEATURES.get(page, set()):
+        outputs = [image["src"] for image in images if image["output"]]
+        assert outputs, f"{page} must show a figure from a notebook output but shows none"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_widgets_are_drawn_by_the_vendored_manager(page: str, report: Any) -> None:
+    """Every widget view stored in the page is drawn, by the widget manager the site serves itself."""
+    result = report(page)
+    facts, waits = result.facts, "; ".join(result.waits)
+    views, drawn, errors = facts["widgetViews"], facts["widgetsDrawn"], facts["widgetErrors"]
+    if views == 0:
+        assert "widget" not in REQUIRED_FEATURES.get(page, set()), f"{page} must show a widget but stores none"
+        return
+    assert facts["widgetState"], f"{page} has {views} widget views but stores no widget state: {NO_STATE_HINT}"
+    manager = [url for url in result.log.requests if "/_static/vendor/widgets/embed-amd.js" in url]
+    assert manager, f"{page} has widgets but did not load the vendored _static/vendor/widgets/embed-amd.js. {waits}"
+    assert not errors, _listing(f"{page}: the widget manager reported errors", errors)
+    assert drawn >= views, f"{page}: {drawn} of {views} widgets drawn. {waits}"
+
+
+@pytest.mark.parametrize("page", sorted(REQUIRED_FEATURES))
+def test_page_shows_what_it_must(page: str, report: Any) -> None:
+    """The pages that teach with math, figures, widgets, solutions and hidden code still show them."""
+    if page not in PAGES:
+        pytest.fail(f"{page} is in REQUIRED_FEATURES but not in _toc.yml", pytrace=False)
+    facts = report(page).facts
+    present = {
+        "math": facts["mathCount"] > 0,
+        "output_figure": any(image["output"] and image["width"] > 0 for image in facts["images"]),
+        "widget": facts["widgetViews"] > 0 and facts["widgetsDrawn"] >= facts["widgetViews"],
+        "solution": facts["solutions"] > 0,
+        "hide_input": facts["hideInput"] > 0,
+        "colab": bool(facts["colabLinks"]),
+    }
+    missing = sorted(feature for feature in REQUIRED_FEATURES[page] if not present[feature])
+    counts = (f"math elements: {facts['mathCount']}, output images: {sum(i['output'] for i in facts['images'])}, "
+              f"widgets drawn/stored: {facts['widgetsDrawn']}/{facts['widgetViews']}, solutions: "
+              f"{facts['solutions']}, hide-input cells: {facts['hideInput']}, Colab links: {len(facts['colabLinks'])}")
+    assert not missing, f"{page} must show {', '.join(missing)} but does not ({counts})"
+
+
+# ---------------------------------------------------------------------------------------------------- features
+
+
+def test_toc_pages_lists_every_file_in_order(tmp_path: Path) -> None:
+    """Root, parts, chapters and nested sections all count, in reading order, without extensions."""
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("format: jb-book\nroot: chapters/intro\nparts:\n  - caption: A\n    chapters:\n"
+                   "      - file: chapters/one.ipynb\n        sections:\n          - file: chapters/one_a\n"
+                   "      - file: chapters/two.md\n  - caption: B\n    chapters:\n      - file: chapters/app\n",
+                   encoding="utf-8")
+    assert toc_pages(toc) == ["chapters/intro", "chapters/one", "chapters/one_a", "chapters/two", "chapters/app"]
+    toc.write_text("format: jb-article\nroot: intro\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a jb-book"):
+        toc_pages(toc)
+
+
+def test_expected_colab_url_follows_the_config(tmp_path: Path) -> None:
+    """Owner, repository, branch and book path all come from _config.yml; a trailing .git is dropped."""
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://github.com/someone/course.git\n  branch: dev\n"
+                      "  path_to_book: book/\nlaunch_buttons:\n  colab_url: https://colab.research.google.com/\n",
+                      encoding="utf-8")
+    assert expected_colab_url(config, "chapters/x") == (
+        "https://colab.research.google.com/github/someone/course/blob/dev/book/chapters/x.ipynb")
+    config.write_text("repository:\n  url: https://gitlab.com/someone/course\n  branch: main\n"
+                      "launch_buttons:\n  colab_url: https://colab.research.google.com\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not https://github.com"):
+        expected_colab_url(config, "chapters/x")
+
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_colab_link_points_at_the_notebook_in_the_configured_repository(page: str, report: Any) -> None:
+    """The launch button opens this very notebook in Colab, from the repository and branch of _config.yml."""
+    expected = expected_colab_url(BOOK_DIR / "_config.yml", page)
+    links: list[str] = report(page).facts["colabLinks"]
+    assert expected in links, _listing(f"{page}: no Colab link to {expected}; Colab links on the page", links)
+
+
+def test_the_first_chapter_is_a_notebook_page() -> None:
+    """The Colab test above really runs: chapter 1 is a notebook listed in the table of contents."""
+    assert "chapters/01_segmentation_task" in NOTEBOOK_PAGES, (
+        f"chapters/01_segmentation_task.ipynb is not in {BOOK_DIR / '_toc.yml'} or does not exist")
+
+
+@pytest.mark.parametrize("page", [page for page, features in REQUIRED_FEATURES.items() if "solution" in features])
+def test_solutions_are_hidden_until_clicked(page: str, browser: Any, site_url: str, report: Any) -> None:
+    """Every solution's text is invisible when the page opens and visible once its "Click to show" is clicked."""
+    report(page)  # fails with the build hint when the page is missing
+    tab, log = open_page(browser, site_url + page + ".html")
+    try:
+        solutions = tab.locator(".solution")
+        count = solutions.count()
+        assert count > 0, f"{page} has no solution block"
+        for index in range(count):
+            solution = solutions.nth(index)
+            body = solution.locator(":scope > :not(.admonition-title)").first
+            button = solution.locator("button.toggle-button")
+            solution.scroll_into_view_if_needed()
+            assert not body.is_visible(), f"{page}: solution {index + 1} is visible before it is clicked"
+            assert button.count() == 1, (
+                f"{page}: solution {index + 1} has no 'Click to show' button (is it `:class: dropdown`?)")
+            button.click()
+            with contextlib.suppress(PlaywrightTimeoutError):  # a solution that stays hidden fails just below
+                body.wait_for(state="visible", timeout=5_000)
+            assert body.is_visible(), f"{page}: solution {index + 1} is still hidden after a click on its button"
+        errors = log.page_errors
+        assert not errors, _listing(f"{page}: exceptions while clicking", errors)
+    finally:
+        tab.context.close()
+
+
+@pytest.mark.parametrize("page", [page for page, features in REQUIRED_FEATURES.items() if "hide_input" in features])
+def test_hide_input_cells_show_output_but_not_code(page: str, browser: Any, site_url: str, report: Any) -> None:
+    """A cell tagged hide-input shows its output while its code stays collapsed until asked for."""
+    report(page)
+    tab, _ = open_page(browser, site_url + page + ".html")
+    try:
+        cells = tab.locator(".cell.tag_hide-input")
+        assert cells.count() > 0, f"{page} has no hide-input cell"
+        for index in range(cells.count()):
+            cell = cells.nth(index)
+            cell.scroll_into_view_if_needed()
+            assert not cell.locator(".cell_input").first.is_visible(), f"{page}: hide-input cell {index + 1} shows code"
+            if cell.locator(".cell_output").count():
+                assert cell.locator(".cell_output").first.is_visible(), (
+                    f"{page}: hide-input cell {index + 1} hides its output too")
+    finally:
+        tab.context.close()

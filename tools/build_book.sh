@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the website into _build/html (what `make book` runs).
+#   1. tools/env.sh creates .venv when it is absent (and reinstalls when pyproject.toml changed);
+#   2. tools/vendor.sh installs MathJax and the widget manager with npm and copies them into the site;
+#   3. jupyter-book runs every notebook and writes the site. Warnings are errors (-W); --keep-going lists
+#      them all before failing.
+# Reruns are incremental: Sphinx re-reads (and so re-executes) only the pages whose source changed. Everything
+# is rebuilt when the package segbook changed (notebook outputs depend on it), after a failed build (Sphinx
+# would not repeat the warnings of pages it does not re-read), or when you pass --all.
+#
+# Usage: bash tools/build_book.sh [--all] [other jupyter-book build options]
+set -euo pipefail
+book="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$book"
+
+# shellcheck source=tools/env.sh
+source tools/env.sh
+cd "$book"
+bash tools/vendor.sh
+export PATH="$book/.venv/bin:$PATH"
+
+mkdir -p _build
+failed_marker="_build/.segbook-build-failed"
+src_stamp="_build/.segbook-src-sha256"
+src_sha="$( (find src -type f -name '*.py' -print0 | sort -z | xargs -0 cat; cat pyproject.toml) | sha256sum | cut -d' ' -f1)"
+
+args=(build "$book" --warningiserror --keep-going)
+if [ -f "$failed_marker" ]; then
+  echo "[book] the previous build failed: rebuilding every page"
+  args+=(--all)
+elif [ ! -f "$src_stamp" ] || [ "$(cat "$src_stamp")" != "$src_sha" ]; then
+  if [ -d _build/html ]; then echo "[book] src/segbook changed: rebuilding every page"; fi
+  args+=(--all)
+fi
+
+start=$(date +%s)
+touch "$failed_marker"
+if ! jupyter-book "${args[@]}" "$@"; then
+  echo "[book] FAILED after $(( $(date +%s) - start )) s: see the warnings above (with -W every warning is an" >&2
+  echo "[book] error; a notebook that raised is listed with its traceback). The next build rebuilds every page." >&2
+  exit 1
+fi
+rm -f "$failed_marker"
+echo "$src_sha" > "$src_stamp"
+
+cat <<EOF
+[book] built in $(( $(date +%s) - start )) s.
+[book] The website is in $book/_build/html (start page: _build/html/index.html).
+[book] To look at it, serve it and open http://localhost:8000 in a browser:
+[book]     python3 -m http.server -d _build/html 8000
+[book] Then check it in a headless browser: .venv/bin/python -m pytest tests/test_site.py
+EOF
