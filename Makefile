@@ -1,0 +1,36 @@
+# segbook: the two commands that do everything are `make book` and `make test`.
+.PHONY: book test unit student stamp bench bench-data env clean
+
+## book: create .venv if needed, execute every notebook and build the website into _build/html
+book:
+	bash tools/build_book.sh
+
+## test: build the site, then run every test (unit tests, nbval over every notebook, student notebooks, browser)
+test:
+	bash tools/test.sh
+
+## unit: only the package's tests (fast; no site build, no notebooks)
+unit: env
+	.venv/bin/python -m pytest -n 2 --dist loadfile tests --ignore=tests/test_site.py -m "not notebooks"
+
+## student: write student notebooks (solutions removed, outputs cleared) into student/
+student: env
+	.venv/bin/python -m segbook.student --output student
+
+## stamp: write the Colab badge and setup cell, from _config.yml's repository, into every notebook
+stamp: env
+	.venv/bin/python -m segbook.colab
+
+## bench: time every notebook (table for the README) and the data generator
+bench: env
+	.venv/bin/python benchmarks/bench_notebooks.py
+	.venv/bin/python benchmarks/bench_data.py
+
+bench-data: env
+	.venv/bin/python benchmarks/bench_data.py
+
+env:
+	bash tools/env.sh
+
+clean:
+	rm -rf _build student
