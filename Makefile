@@ -9,9 +9,9 @@ book:
 test:
 	bash tools/test.sh
 
-## unit: only the package's tests (fast; no site build, no notebooks)
+## unit: the tests under tests/ without the site build and the browser test
 unit: env
-	.venv/bin/python -m pytest -n 2 --dist loadfile tests --ignore=tests/test_site.py -m "not notebooks"
+	.venv/bin/python -m pytest -n 2 --dist loadfile tests --ignore=tests/test_site.py
 
 ## student: write student notebooks (solutions removed, outputs cleared) into student/
 student: env

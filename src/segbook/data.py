@@ -365,7 +365,8 @@ def one_hot(label: torch.Tensor, num_classes: int, *, ignore_index: Optional[int
     """One-hot encode a label map: (N, H, W) or (H, W) int64 → (N, C, H, W) or (C, H, W) float32.
 
     ``out[..., c, i, j] = 1`` where ``label[..., i, j] == c``. Pixels equal to ``ignore_index`` get all zeros
-    (they belong to no class), which is how losses that take one-hot targets leave them out.
+    (they belong to no class). A loss that takes one-hot targets must still mask its *prediction* at those
+    pixels (a soft Dice loss sums the prediction over all pixels), e.g. with ``label != ignore_index``.
 
     Example:
         >>> one_hot(torch.tensor([[0, 2], [1, 255]]), 3)[:, 1, 1]

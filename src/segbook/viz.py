@@ -41,6 +41,9 @@ PALETTE: np.ndarray = np.array(
     ],
     dtype=np.uint8,
 )
+#: Bright colours, one per object, for instance masks (they must stand out on any background).
+_INSTANCE_COLOURS = np.array([[1.0, 0.5, 0.05], [1.0, 1.0, 1.0], [0.85, 0.1, 0.9], [0.2, 1.0, 0.2],
+                              [1.0, 0.1, 0.1], [0.1, 0.9, 1.0], [1.0, 0.95, 0.2], [0.6, 0.4, 1.0]])
 #: Colour of pixels equal to the ignore index (255): white.
 IGNORE_COLOUR = np.array([255, 255, 255], dtype=np.uint8)
 
@@ -167,14 +170,15 @@ def show_four_tasks(scene: Scene, class_names: Sequence[str] = CLASS_NAMES):
     def box(ax, k, colour):
         x0, y0, x1, y1 = scene.boxes[k].tolist()
         ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, lw=2, ec=colour))
-        ax.text(x0, y0 - 1, class_names[int(scene.instance_classes[k])], color=colour, fontsize=8,
-                va="bottom", bbox=dict(fc="black", alpha=0.5, pad=1, lw=0))
+        above = k % 2 == 0  # alternate above / below the box so that neighbouring tags do not overlap
+        ax.text(x0, y0 - 1 if above else y1 + 1, class_names[int(scene.instance_classes[k])], color=colour,
+                fontsize=8, va="bottom" if above else "top", bbox=dict(fc="black", alpha=0.6, pad=1, lw=0))
 
     for ax, title in zip(axes, titles):
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[0].imshow(overlay(scene.image, scene.label, alpha=0.75), interpolation="nearest")
+    axes[0].imshow(overlay(scene.image, scene.label, alpha=1.0), interpolation="nearest")
     axes[0].set_xlabel("one class per pixel; same-class\nobjects are not told apart", fontsize=8)
     axes[1].imshow(img, interpolation="nearest")
     if len(scene.instance_classes):
@@ -187,13 +191,12 @@ def show_four_tasks(scene: Scene, class_names: Sequence[str] = CLASS_NAMES):
     axes[2].set_xlabel("every object: class and box", fontsize=8)
     # Instance segmentation: each object its own colour, whatever its class.
     inst = img.copy()
-    cmap = plt.get_cmap("tab10")
     for k, m in enumerate(scene.instance_masks.numpy()):
-        inst[m] = 0.25 * inst[m] + 0.75 * np.asarray(cmap(k % 10)[:3])
+        inst[m] = 0.2 * inst[m] + 0.8 * _INSTANCE_COLOURS[k % len(_INSTANCE_COLOURS)]
     axes[3].imshow(inst, interpolation="nearest")
     for k in range(len(scene.instance_classes)):
-        box(axes[3], k, cmap(k % 10)[:3])
-    axes[3].set_xlabel("every object: class and its own mask", fontsize=8)
+        box(axes[3], k, _INSTANCE_COLOURS[k % len(_INSTANCE_COLOURS)])
+    axes[3].set_xlabel("every object: class and its own mask\n(colours: one per object, not per class)", fontsize=8)
     fig.legend(handles=legend_handles(class_names), loc="outside lower center", ncol=len(class_names),
                frameon=False)
     return fig
@@ -211,7 +214,7 @@ def plot_history(history, metrics: Sequence[str] = ("train_loss", "val_loss", "v
     if not isinstance(records, (list, tuple)) or not records or not all(isinstance(r, Mapping) for r in records):
         raise TypeError("history must be a History (with .records) or a non-empty list of dicts, one per epoch")
     epochs = [r["epoch"] for r in records]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
     ax2 = None
     for name in metrics:
         values = [r.get(name) for r in records]
@@ -223,7 +226,7 @@ def plot_history(history, metrics: Sequence[str] = ("train_loss", "val_loss", "v
         else:
             ax2 = ax2 or ax.twinx()
             ax2.plot(epochs, ys, marker="s", ms=3, ls="--", color="tab:green", label=name)
-            ax2.set_ylabel("metric")
+            ax2.set_ylabel(", ".join(n for n in metrics if "loss" not in n))
             ax2.set_ylim(0, 1)
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
@@ -232,8 +235,7 @@ def plot_history(history, metrics: Sequence[str] = ("train_loss", "val_loss", "v
     if ax2 is not None:
         h2, n2 = ax2.get_legend_handles_labels()
         handles, names = handles + h2, names + n2
-    ax.legend(handles, names, loc="center right", fontsize=8)
-    fig.tight_layout()
+    fig.legend(handles, names, loc="outside lower center", ncol=len(names), fontsize=8, frameon=False)
     return fig
 
 

@@ -28,8 +28,9 @@ def check_one_hot(fn: Callable) -> bool:
     cases = [
         Case("the 2x2 map [[0, 1], [2, 1]] with 3 classes", (torch.tensor([[0, 1], [2, 1]]), 3),
              expected=_one_hot(torch.tensor([[0, 1], [2, 1]]), 3),
-             hint="the result is (C, H, W): out[c, i, j] = 1.0 where label[i, j] == c; "
-                  "torch.nn.functional.one_hot puts the class axis last, so move it to the front"),
+             hint="the result is float32 (C, H, W): out[c, i, j] = 1.0 where label[i, j] == c; "
+                  "torch.nn.functional.one_hot returns int64 with the class axis last, so convert with .float() "
+                  "and move the class axis to the front"),
         Case("a random 5x6 map with 4 classes", (random_map, 4), expected=_one_hot(random_map, 4),
              hint="return float32 (losses multiply it with probabilities): use .float() or .to(torch.float32)"),
         Case("a map where class 3 never occurs (C=5 channels still expected)", (random_map.clamp(max=2), 5),
