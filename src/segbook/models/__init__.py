@@ -4,5 +4,6 @@ Every model takes images (N, C_in, H, W) and returns logits (N, num_classes, H, 
 """
 
 from segbook.models.basic import PixelClassifier, SmallSegNet
+from segbook.models.encoder_decoder import EncoderDecoder, FullResolutionFCN
 
-__all__ = ["PixelClassifier", "SmallSegNet"]
+__all__ = ["PixelClassifier", "SmallSegNet", "EncoderDecoder", "FullResolutionFCN"]

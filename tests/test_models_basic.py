@@ -1,0 +1,51 @@
+"""The small models of the early chapters: shapes, gradient flow, errors."""
+
+import pytest
+import torch
+
+from segbook.models import EncoderDecoder, FullResolutionFCN, PixelClassifier, SmallSegNet
+
+BUILDERS = {
+    "pixel": lambda: PixelClassifier(5),
+    "small": lambda: SmallSegNet(5, width=4),
+    "full_res": lambda: FullResolutionFCN(5, width=4, layers=3),
+    **{f"encdec_{down}_{up}": (lambda down=down, up=up: EncoderDecoder(5, width=4, depth=2, down=down, up=up))
+       for down in ("max_pool", "strided_conv") for up in ("nearest", "bilinear", "transposed", "max_unpool")
+       if not (up == "max_unpool" and down != "max_pool")},
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_output_has_input_size_and_every_parameter_gets_a_gradient(name):
+    torch.manual_seed(0)
+    model = BUILDERS[name]()
+    x = torch.rand(2, 3, 16, 24)
+    out = model(x)
+    assert out.shape == (2, 5, 16, 24)
+    out.square().mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not missing, missing
+
+
+def test_max_unpool_decoder_puts_values_only_at_remembered_positions():
+    model = EncoderDecoder(2, width=2, depth=1, up="max_unpool").eval()
+    seen = {}
+    model.decoder[0].register_forward_pre_hook(lambda m, args: seen.setdefault("x", args[0]))
+    model(torch.rand(1, 3, 8, 8))
+    # After unpooling by 2, each 2x2 block holds at most one non-zero per channel.
+    blocks = (seen["x"] != 0).unfold(2, 2, 2).unfold(3, 2, 2).sum((-1, -2))
+    assert int(blocks.max()) <= 1
+
+
+@pytest.mark.parametrize("build, x, message", [
+    (lambda: EncoderDecoder(5, depth=2), torch.rand(1, 3, 10, 8), "divisible by 4"),
+    (lambda: EncoderDecoder(5, down="strided_conv", up="max_unpool"), None, "needs down='max_pool'"),
+    (lambda: EncoderDecoder(5, up="cubic"), None, "up must be one of"),
+    (lambda: SmallSegNet(5), torch.rand(1, 3, 10, 10), "divisible by 4"),
+    (lambda: SmallSegNet(5), torch.rand(1, 1, 8, 8), "expects in_channels=3"),
+    (lambda: FullResolutionFCN(5), torch.rand(3, 8, 8), "must be 4-D"),
+    (lambda: PixelClassifier(5), torch.zeros(1, 3, 4, 4, dtype=torch.int64), "floating-point"),
+])
+def test_bad_input_gets_a_clear_error(build, x, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        build()(x)
