@@ -10,14 +10,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_positive_int, check_tensor
+from segbook._validate import check_positive_int
+from segbook.models._blocks import check_images, conv_block
 
 __all__ = ["PixelClassifier", "SmallSegNet"]
-
-
-def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    """3x3 convolution (padding 1, size kept) → batch norm → ReLU."""
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
 class PixelClassifier(nn.Module):
@@ -48,9 +44,7 @@ class PixelClassifier(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor(x, "x", ndim=4, dtype="float", shape_hint="(N, C_in, H, W)")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"x has {x.shape[1]} channels but the model expects in_channels={self.in_channels}")
+        check_images(x, self.in_channels, model="PixelClassifier")
         return self.net(x)
 
 
@@ -78,18 +72,14 @@ class SmallSegNet(nn.Module):
         super().__init__()
         w = check_positive_int(width, "width")
         self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.enc1 = nn.Sequential(_conv_block(in_channels, w), _conv_block(w, w))  # H
-        self.enc2 = nn.Sequential(_conv_block(w, 2 * w), _conv_block(2 * w, 2 * w))  # H/2
-        self.enc3 = nn.Sequential(_conv_block(2 * w, 4 * w), _conv_block(4 * w, 4 * w))  # H/4
-        self.dec = nn.Sequential(_conv_block(4 * w + w, w), _conv_block(w, w))  # H, after the skip
+        self.enc1 = nn.Sequential(conv_block(in_channels, w), conv_block(w, w))  # H
+        self.enc2 = nn.Sequential(conv_block(w, 2 * w), conv_block(2 * w, 2 * w))  # H/2
+        self.enc3 = nn.Sequential(conv_block(2 * w, 4 * w), conv_block(4 * w, 4 * w))  # H/4
+        self.dec = nn.Sequential(conv_block(4 * w + w, w), conv_block(w, w))  # H, after the skip
         self.head = nn.Conv2d(w, check_positive_int(num_classes, "num_classes"), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor(x, "x", ndim=4, dtype="float", shape_hint="(N, C_in, H, W)")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"x has {x.shape[1]} channels but the model expects in_channels={self.in_channels}")
-        if x.shape[-2] % 4 or x.shape[-1] % 4:
-            raise ValueError(f"SmallSegNet needs H and W divisible by 4 (it pools twice), got {tuple(x.shape[-2:])}")
+        check_images(x, self.in_channels, multiple_of=4, model="SmallSegNet (it pools twice)")
         f1 = self.enc1(x)  # (N, w, H, W)
         f3 = self.enc3(F.max_pool2d(self.enc2(F.max_pool2d(f1, 2)), 2))  # (N, 4w, H/4, W/4)
         up = F.interpolate(f3, size=x.shape[-2:], mode="bilinear", align_corners=False)  # (N, 4w, H, W)

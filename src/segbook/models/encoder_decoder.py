@@ -15,18 +15,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_choice, check_int, check_positive_int, check_tensor
+from segbook._validate import check_choice, check_int, check_positive_int
+from segbook.models._blocks import check_images, conv_block
 
 __all__ = ["EncoderDecoder", "FullResolutionFCN"]
 
 DOWNSAMPLING = ("max_pool", "strided_conv")
 UPSAMPLING = ("nearest", "bilinear", "transposed", "max_unpool")
-
-
-def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    """3x3 convolution (padding 1, size kept) → batch norm → ReLU."""
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-                         nn.ReLU(inplace=True))
 
 
 class EncoderDecoder(nn.Module):
@@ -60,12 +55,12 @@ class EncoderDecoder(nn.Module):
             raise ValueError("up='max_unpool' needs down='max_pool': unpooling puts values back at the positions "
                              "remembered by the paired max pooling")
         widths = [width * 2 ** level for level in range(depth + 1)]  # channels at each level
-        self.encoder = nn.ModuleList(_conv_block(c_in, c_out)
+        self.encoder = nn.ModuleList(conv_block(c_in, c_out)
                                      for c_in, c_out in zip([in_channels] + widths[:-2], widths[:-1]))
         self.downsamplers = nn.ModuleList(
             nn.Conv2d(c, c, 3, stride=2, padding=1) if down == "strided_conv" else nn.Identity()
             for c in widths[:-1])
-        self.bottleneck = _conv_block(widths[-2], widths[-1])
+        self.bottleneck = conv_block(widths[-2], widths[-1])
         ups, decoder = [], []
         for level in reversed(range(depth)):  # from the coarsest level back to full resolution
             c_in, c_out = widths[level + 1], widths[level]
@@ -76,18 +71,12 @@ class EncoderDecoder(nn.Module):
                 ups.append(nn.Conv2d(c_in, c_out, 1))
             else:
                 ups.append(nn.Identity())
-            decoder.append(_conv_block(c_out if up == "max_unpool" else c_in, c_out))
+            decoder.append(conv_block(c_out if up == "max_unpool" else c_in, c_out))
         self.upsamplers, self.decoder = nn.ModuleList(ups), nn.ModuleList(decoder)
         self.head = nn.Conv2d(width, num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor(x, "x", ndim=4, dtype="float", shape_hint="(N, C_in, H, W)")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"x has {x.shape[1]} channels but the model expects in_channels={self.in_channels}")
-        factor = 2 ** self.depth
-        if x.shape[-2] % factor or x.shape[-1] % factor:
-            raise ValueError(f"EncoderDecoder with depth={self.depth} needs H and W divisible by {factor}, "
-                             f"got {tuple(x.shape[-2:])}")
+        check_images(x, self.in_channels, multiple_of=2 ** self.depth, model=f"EncoderDecoder(depth={self.depth})")
         indices: List[torch.Tensor] = []
         for block, downsample in zip(self.encoder, self.downsamplers):
             x = block(x)
@@ -128,12 +117,10 @@ class FullResolutionFCN(nn.Module):
         super().__init__()
         self.in_channels = check_positive_int(in_channels, "in_channels")
         width, layers = check_positive_int(width, "width"), check_positive_int(layers, "layers")
-        blocks = [_conv_block(in_channels if i == 0 else width, width) for i in range(layers)]
+        blocks = [conv_block(in_channels if i == 0 else width, width) for i in range(layers)]
         self.body = nn.Sequential(*blocks)
         self.head = nn.Conv2d(width, check_positive_int(num_classes, "num_classes"), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor(x, "x", ndim=4, dtype="float", shape_hint="(N, C_in, H, W)")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"x has {x.shape[1]} channels but the model expects in_channels={self.in_channels}")
+        check_images(x, self.in_channels, model="FullResolutionFCN")
         return self.head(self.body(x))
