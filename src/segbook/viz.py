@@ -24,6 +24,8 @@ __all__ = [
     "show_four_tasks",
     "plot_history",
     "plot_confusion",
+    "show_matrices",
+    "plot_transposed_conv_coverage",
 ]
 
 #: One RGB colour (0-255) per class of :data:`segbook.data.CLASS_NAMES`: background dark grey, then
@@ -268,4 +270,106 @@ def plot_confusion(confusion: torch.Tensor, class_names: Sequence[str] = CLASS_N
                     fontsize=7, color="white" if value > (0.5 if normalize else cm.max().item() / 2) else "black")
     fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of the row" if normalize else "pixels")
     fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- chapter 4: upsampling pictures
+
+def show_matrices(matrices: Sequence, titles: Sequence[str], *, suptitle: Optional[str] = None,
+                  highlight: Optional[Sequence] = None, cmap: str = "Blues", size_per_cell: float = 0.42):
+    """Small matrices drawn as the slides draw them: a grid of cells with the value written in each.
+
+    Args:
+        matrices: 2-D tensors or arrays (e.g. the slides' 2x2 input and 4x4 output), shown left to right.
+        titles: one title per matrix.
+        suptitle: the figure's title.
+        highlight: optional, per matrix, a boolean mask of the cells to outline in red (or ``None``).
+        cmap: colour map for the cells' shading (by value, per matrix).
+
+    Returns:
+        The figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    arrays = [np.asarray(m.detach().cpu() if isinstance(m, torch.Tensor) else m, dtype=np.float64) for m in matrices]
+    if len(arrays) != len(titles):
+        raise ValueError(f"got {len(arrays)} matrices but {len(titles)} titles")
+    for a in arrays:
+        if a.ndim != 2:
+            raise ValueError(f"every matrix must be 2-D, got shape {a.shape}")
+    widths = [max(a.shape[1], 2) for a in arrays]
+    height = max(a.shape[0] for a in arrays)
+    fig, axes = plt.subplots(1, len(arrays), figsize=(max(size_per_cell * (sum(widths) + 1.5 * len(arrays)), 3),
+                                                      size_per_cell * height + 1.3),
+                             gridspec_kw={"width_ratios": widths}, squeeze=False)
+    for k, (ax, a, title) in enumerate(zip(axes[0], arrays, titles)):
+        finite = a[np.isfinite(a)]
+        top = float(np.abs(finite).max()) if finite.size else 1.0
+        ax.imshow(np.abs(a), cmap=cmap, vmin=0, vmax=top * 1.6 if top > 0 else 1.0)
+        for i in range(a.shape[0]):
+            for j in range(a.shape[1]):
+                v = a[i, j]
+                text = f"{int(v)}" if float(v).is_integer() else f"{v:.2f}"
+                ax.text(j, i, text, ha="center", va="center", fontsize=9)
+        if highlight is not None and highlight[k] is not None:
+            mask = np.asarray(highlight[k])
+            for i, j in zip(*np.nonzero(mask)):
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
+        ax.set_xticks(np.arange(-0.5, a.shape[1], 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, a.shape[0], 1), minor=True)
+        ax.grid(which="minor", color="black", lw=0.8)
+        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+        ax.set_title(f"{title}\n{a.shape[0]} x {a.shape[1]}", fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_transposed_conv_coverage(size: int, kernel_size: int, stride: int, padding: int = 0,
+                                  output_padding: int = 0, *, cell: Optional[Sequence[int]] = None, ax=None):
+    """Which output cells each input cell of a 2-D transposed convolution writes, and how many write each cell.
+
+    The grid is the *full* scatter result, :math:`(n - 1)s + k` cells a side plus ``output_padding``; the number
+    in each cell counts the input cells that write it (uneven numbers are the checkerboard). The thick frame is
+    the output that survives: ``padding`` crops from each side, ``output_padding`` adds at the bottom/right.
+    The red cells are those written by input ``cell`` (row, column), default (0, 0).
+
+    Returns:
+        The figure (drawn on ``ax`` if given).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from segbook.upsampling import conv_transpose_coverage, conv_transpose_output_size
+
+    out = conv_transpose_output_size(size, kernel_size, stride, padding, output_padding)  # validates
+    full = conv_transpose_coverage(size, kernel_size, stride)  # (size, (n-1)s + k): no cropping
+    total = max(full.shape[1], padding + out)  # output padding may reach past the full result (zeros there)
+    counts = np.zeros(total, dtype=np.int64)
+    counts[: full.shape[1]] = full.sum(0).numpy()
+    grid = counts[:, None] * counts[None, :]  # 2-D counts: rows times columns
+    r, c = (0, 0) if cell is None else (int(cell[0]), int(cell[1]))
+    if not (0 <= r < size and 0 <= c < size):
+        raise ValueError(f"cell must be (row, column) inside the {size}x{size} input, got {cell!r}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(2.6, 0.36 * total + 1.0), max(2.8, 0.36 * total + 1.3)))
+    else:
+        fig = ax.figure
+    ax.imshow(grid, cmap="Greys", vmin=0, vmax=max(int(grid.max()), 4) * 1.6)
+    rows, cols = np.nonzero(full[r].numpy())[0], np.nonzero(full[c].numpy())[0]
+    for row in rows:
+        for col in cols:
+            ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, color="tab:red", alpha=0.45, lw=0))
+    for i in range(total):
+        for j in range(total):
+            ax.text(j, i, str(grid[i, j]), ha="center", va="center", fontsize=7)
+    ax.add_patch(Rectangle((padding - 0.5, padding - 0.5), out, out, fill=False, ec="tab:blue", lw=2.5))
+    ax.set_xticks(range(total), [str(j - padding) for j in range(total)], fontsize=6)
+    ax.set_yticks(range(total), [str(i - padding) for i in range(total)], fontsize=6)
+    ax.set_xlabel("output column (blue frame: kept)")
+    ax.set_ylabel("output row")
+    ax.set_title(f"k={kernel_size}, s={stride}, p={padding}, op={output_padding}: {size}x{size} -> {out}x{out}\n"
+                 f"red: written by input ({r}, {c}); numbers: writers per cell", fontsize=8)
     return fig
