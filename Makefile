@@ -25,6 +25,7 @@ stamp: env
 bench: env
 	.venv/bin/python benchmarks/bench_notebooks.py
 	.venv/bin/python benchmarks/bench_data.py
+	.venv/bin/python benchmarks/bench_upsampling.py
 
 bench-data: env
 	.venv/bin/python benchmarks/bench_data.py
