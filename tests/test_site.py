@@ -68,6 +68,8 @@ IMAGE_TIMEOUT_MS = 10_000  # decoding one image
 REQUIRED_FEATURES: dict[str, set[str]] = {
     "chapters/intro": {"math"},
     "chapters/01_segmentation_task": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
+    "chapters/02_sliding_window": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
+    "chapters/03_fully_convolutional": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
     "chapters/04_upsampling": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
 }
 NO_STATE_HINT = ("the build stores widget state only when a notebook runs to its end: did its execution fail? "

@@ -6,7 +6,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source tools/env.sh
-bash tools/build_book.sh
-# Two pytest workers run two notebooks at once on a 2-core machine: one thread each avoids oversubscription.
+# One torch thread per process: two pytest workers run two notebooks at once on a 2-core machine, and with two
+# threads each (or any other load on the machine) torch's thread pools oversubscribe the cores and run many
+# times slower. The site build below runs alone but is kept robust the same way.
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+bash tools/build_book.sh
 .venv/bin/python -m pytest -n 2 --dist loadfile --nbval-lax -p no:cacheprovider "$@"

@@ -1,0 +1,197 @@
+"""Chapter 2's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from segbook.exercises import ExerciseError, ch02
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "chapters" / "02_sliding_window.ipynb"
+
+
+def notebook_solutions() -> dict:
+    """Execute the notebook's exercise cells (only those) and return the functions they define."""
+    namespace = {"torch": torch, "nn": nn}
+    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
+        if cell.cell_type == "code" and cell.source.lstrip().startswith("# Exercise 2."):
+            exec(compile(cell.source, str(NOTEBOOK), "exec"), namespace)
+    return namespace
+
+
+SOLUTIONS = notebook_solutions()
+CHECKS = [(ch02.check_extract_patches, "extract_patches"), (ch02.check_shared_fraction, "shared_fraction"),
+          (ch02.check_linear_to_conv, "linear_to_conv")]
+
+
+@pytest.mark.parametrize("check, name", CHECKS)
+def test_check_accepts_the_notebook_solution(check, name, capsys):
+    assert check(SOLUTIONS[name]) is True
+    assert "cases passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", [c for c, _ in CHECKS])
+def test_unattempted_exercise_is_reported_not_raised(check, capsys):
+    def placeholder(*args):
+        raise NotImplementedError("Exercise: write your solution here")
+
+    assert check(placeholder) is False
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+def test_checks_leave_the_global_random_state_alone():
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    for check, name in CHECKS:  # linear_to_conv's solution builds a Conv2d, which draws random weights
+        check(SOLUTIONS[name])
+    assert torch.equal(torch.rand(3), expected)  # so a student version's later cells see the book's random numbers
+
+
+# --- Exercise 2.1: plausible wrong answers --------------------------------------------------------------------
+
+def patches_unfold_without_permute(images, patch_size):
+    if patch_size % 2 == 0:
+        raise ValueError("odd")
+    n, c, h, w = images.shape
+    return F.unfold(images, patch_size, padding=patch_size // 2).reshape(n * h * w, c, patch_size, patch_size)
+
+
+def patches_without_padding(images, patch_size):
+    if patch_size % 2 == 0:
+        raise ValueError("odd")
+    n, c = images.shape[:2]
+    windows = images.unfold(2, patch_size, 1).unfold(3, patch_size, 1)  # valid windows only
+    return windows.permute(0, 2, 3, 1, 4, 5).reshape(-1, c, patch_size, patch_size)
+
+
+def patches_replicate_padding(images, patch_size):
+    if patch_size % 2 == 0:
+        raise ValueError("odd")
+    r = patch_size // 2
+    n, c, h, w = images.shape
+    padded = F.pad(images, (r, r, r, r), mode="replicate")
+    return padded.unfold(2, patch_size, 1).unfold(3, patch_size, 1).permute(0, 2, 3, 1, 4, 5).reshape(
+        n * h * w, c, patch_size, patch_size)
+
+
+def patches_no_even_check(images, patch_size):
+    r = patch_size // 2
+    n, c, h, w = images.shape
+    padded = F.pad(images, (r, r, r, r))
+    return padded.unfold(2, patch_size, 1).unfold(3, patch_size, 1)[:, :, :h, :w].permute(0, 2, 3, 1, 4, 5).reshape(
+        n * h * w, c, patch_size, patch_size)
+
+
+def patches_channels_last(images, patch_size):
+    if patch_size % 2 == 0:
+        raise ValueError("odd")
+    r = patch_size // 2
+    n, c, h, w = images.shape
+    padded = F.pad(images, (r, r, r, r))
+    windows = padded.unfold(2, patch_size, 1).unfold(3, patch_size, 1)  # (N, C, H, W, P, P)
+    return windows.permute(0, 2, 3, 4, 5, 1).reshape(n * h * w, patch_size, patch_size, c)
+
+
+@pytest.mark.parametrize("wrong, case_words", [
+    (patches_unfold_without_permute, "patch n*H*W + i*W + j belongs to pixel"),
+    (patches_without_padding, "the centre pixel's patch is the whole image"),
+    (patches_replicate_padding, "zeros on every side"),
+    (patches_no_even_check, "raise ValueError"),
+    (patches_channels_last, "shape differs"),
+])
+def test_extract_patches_check_rejects_wrong_answers(wrong, case_words):
+    with pytest.raises(ExerciseError) as info:
+        ch02.check_extract_patches(wrong)
+    message = str(info.value)
+    assert "Exercise 2.1 (extract_patches)" in message and "hint" in message
+    assert case_words in message
+
+
+# --- Exercise 2.2 ------------------------------------------------------------------------------------------------
+
+def shared_no_clamp(patch_size, dy, dx):
+    return (patch_size - abs(dy)) * (patch_size - abs(dx)) / patch_size**2
+
+
+def shared_signed(patch_size, dy, dx):
+    return max(0, patch_size - dy) * max(0, patch_size - dx) / patch_size**2
+
+
+def shared_one_axis(patch_size, dy, dx):
+    return max(0, patch_size - abs(dy) - abs(dx)) / patch_size
+
+
+def shared_pixels_not_fraction(patch_size, dy, dx):
+    return max(0, patch_size - abs(dy)) * max(0, patch_size - abs(dx))
+
+
+@pytest.mark.parametrize("wrong, case_words", [
+    (shared_no_clamp, "far apart share nothing"),
+    (shared_signed, "negative shifts"),
+    (shared_one_axis, "diagonal neighbour"),
+    (shared_pixels_not_fraction, "right-hand neighbour"),
+])
+def test_shared_fraction_check_rejects_wrong_answers(wrong, case_words):
+    with pytest.raises(ExerciseError) as info:
+        ch02.check_shared_fraction(wrong)
+    assert case_words in str(info.value) and "Exercise 2.2 (shared_fraction)" in str(info.value)
+
+
+# --- Exercise 2.3 ------------------------------------------------------------------------------------------------
+
+def conv_wrong_order(linear, in_shape):
+    c, h, w = in_shape
+    conv = nn.Conv2d(c, linear.out_features, (h, w), bias=linear.bias is not None)
+    with torch.no_grad():  # treats the features as (h, w, c): channels last
+        conv.weight.copy_(linear.weight.reshape(linear.out_features, h, w, c).permute(0, 3, 1, 2))
+        if linear.bias is not None:
+            conv.bias.copy_(linear.bias)
+    return conv
+
+
+def conv_forgets_bias(linear, in_shape):
+    c, h, w = in_shape
+    conv = nn.Conv2d(c, linear.out_features, (h, w))
+    with torch.no_grad():
+        conv.weight.copy_(linear.weight.reshape(linear.out_features, c, h, w))
+    return conv
+
+
+def conv_one_by_one(linear, in_shape):
+    conv = nn.Conv2d(linear.in_features, linear.out_features, 1)
+    with torch.no_grad():
+        conv.weight.copy_(linear.weight[:, :, None, None])
+        conv.bias.copy_(linear.bias)
+    return conv
+
+
+def conv_square_kernel(linear, in_shape):
+    c, h, w = in_shape
+    conv = nn.Conv2d(c, linear.out_features, h, bias=linear.bias is not None)
+    if h == w:
+        with torch.no_grad():
+            conv.weight.copy_(linear.weight.reshape(linear.out_features, c, h, w))
+            if linear.bias is not None:
+                conv.bias.copy_(linear.bias)
+    return conv
+
+
+def returns_the_linear(linear, in_shape):
+    return linear
+
+
+@pytest.mark.parametrize("wrong, case_words", [
+    (conv_wrong_order, "(2, 3, 3) map"),
+    (conv_forgets_bias, "and the bias"),
+    (conv_one_by_one, "kernel_size=(1, 1)"),
+    (conv_square_kernel, "non-square"),
+    (returns_the_linear, "expected an nn.Conv2d"),
+])
+def test_linear_to_conv_check_rejects_wrong_answers(wrong, case_words):
+    with pytest.raises(ExerciseError) as info:
+        ch02.check_linear_to_conv(wrong)
+    assert case_words in str(info.value) and "Exercise 2.3 (linear_to_conv)" in str(info.value)

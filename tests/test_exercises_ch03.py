@@ -1,0 +1,156 @@
+"""Chapter 3's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from segbook.exercises import ExerciseError, ch03
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "chapters" / "03_fully_convolutional.ipynb"
+
+
+def notebook_solutions() -> dict:
+    """Execute the notebook's exercise cells (only those) and return the functions they define."""
+    namespace = {"torch": torch}
+    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
+        if cell.cell_type == "code" and cell.source.lstrip().startswith("# Exercise 3."):
+            exec(compile(cell.source, str(NOTEBOOK), "exec"), namespace)
+    return namespace
+
+
+SOLUTIONS = notebook_solutions()
+CHECKS = [(ch03.check_conv_output_size, "conv_output_size"), (ch03.check_conv2d_flops, "conv2d_flops"),
+          (ch03.check_receptive_field_size, "receptive_field_size")]
+
+
+@pytest.mark.parametrize("check, name", CHECKS)
+def test_check_accepts_the_notebook_solution(check, name, capsys):
+    assert check(SOLUTIONS[name]) is True
+    assert "cases passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", [c for c, _ in CHECKS])
+def test_unattempted_exercise_is_reported_not_raised(check, capsys):
+    def placeholder(*args, **kwargs):
+        raise NotImplementedError("Exercise: write your solution here")
+
+    assert check(placeholder) is False
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+# --- Exercise 3.1 ------------------------------------------------------------------------------------------------
+
+def size_true_division(size, kernel_size, stride=1, padding=0, dilation=1):
+    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride + 1
+
+
+def size_one_sided_padding(size, kernel_size, stride=1, padding=0, dilation=1):
+    return (size + padding - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+def size_ignores_dilation(size, kernel_size, stride=1, padding=0, dilation=1):
+    return (size + 2 * padding - kernel_size) // stride + 1
+
+
+def size_rounds_up(size, kernel_size, stride=1, padding=0, dilation=1):
+    return -(-(size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride) + 1
+
+
+def size_forgets_plus_one(size, kernel_size, stride=1, padding=0, dilation=1):
+    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride
+
+
+@pytest.mark.parametrize("wrong, case_words", [
+    (size_true_division, "floor division"),
+    (size_one_sided_padding, "the slide's recap"),
+    (size_ignores_dilation, "dilated kernel"),
+    (size_rounds_up, "divide by the stride"),
+    (size_forgets_plus_one, "keeps 4"),
+])
+def test_conv_output_size_check_rejects_wrong_answers(wrong, case_words):
+    with pytest.raises(ExerciseError) as info:
+        ch03.check_conv_output_size(wrong)
+    assert case_words in str(info.value) and "Exercise 3.1 (conv_output_size)" in str(info.value)
+
+
+# --- Exercise 3.2 ------------------------------------------------------------------------------------------------
+
+def flops_macs(c_in, c_out, kernel_size, out_h, out_w):
+    return c_in * c_out * kernel_size**2 * out_h * out_w
+
+
+def flops_no_kernel_area(c_in, c_out, kernel_size, out_h, out_w):
+    return 2 * c_in * c_out * kernel_size * out_h * out_w
+
+
+def flops_float(c_in, c_out, kernel_size, out_h, out_w):
+    return 2.0 * c_in * c_out * kernel_size**2 * out_h * out_w
+
+
+def flops_square_output(c_in, c_out, kernel_size, out_h, out_w):
+    return 2 * c_in * c_out * kernel_size**2 * out_h * out_h
+
+
+@pytest.mark.parametrize("wrong, case_words", [
+    (flops_macs, "a multiply and an add"),
+    (flops_no_kernel_area, "3x3 kernel"),
+    (flops_float, "expected an int"),
+    (flops_square_output, "non-square output"),
+])
+def test_conv2d_flops_check_rejects_wrong_answers(wrong, case_words):
+    with pytest.raises(ExerciseError) as info:
+        ch03.check_conv2d_flops(wrong)
+    assert case_words in str(info.value) and "Exercise 3.2 (conv2d_flops)" in str(info.value)
+
+
+# --- Exercise 3.3 ------------------------------------------------------------------------------------------------
+
+def field_jump_updated_first(layers):
+    size, jump = 1, 1
+    for k, s, d in layers:
+        jump *= s
+        size += d * (k - 1) * jump
+    return size, jump
+
+
+def field_ignores_jump(layers):
+    size, jump = 1, 1
+    for k, s, d in layers:
+        size += d * (k - 1)
+        jump *= s
+    return size, jump
+
+
+def field_ignores_dilation(layers):
+    size, jump = 1, 1
+    for k, s, d in layers:
+        size += (k - 1) * jump
+        jump *= s
+    return size, jump
+
+
+def field_sums_kernels(layers):
+    return sum(k for k, _, _ in layers) or 1, 1
+
+
+def field_dilation_multiplies_jump(layers):
+    size, jump = 1, 1
+    for k, s, d in layers:
+        size += d * (k - 1) * jump
+        jump *= s * d
+    return size, jump
+
+
+@pytest.mark.parametrize("wrong, case_words", [
+    (field_jump_updated_first, "a stride-2 3x3 convolution"),
+    (field_ignores_jump, "stride-2"),
+    (field_ignores_dilation, "dilations 1, 2, 4"),
+    (field_sums_kernels, "three 3x3 convolutions"),
+    (field_dilation_multiplies_jump, "dilations 1, 2, 4"),
+])
+def test_receptive_field_check_rejects_wrong_answers(wrong, case_words):
+    with pytest.raises(ExerciseError) as info:
+        ch03.check_receptive_field_size(wrong)
+    assert case_words in str(info.value) and "Exercise 3.3 (receptive_field_size)" in str(info.value)
