@@ -26,6 +26,7 @@ bench: env
 	.venv/bin/python benchmarks/bench_notebooks.py
 	.venv/bin/python benchmarks/bench_data.py
 	.venv/bin/python benchmarks/bench_upsampling.py
+	.venv/bin/python benchmarks/bench_sliding_window.py
 
 bench-data: env
 	.venv/bin/python benchmarks/bench_data.py
