@@ -1,46 +1,18 @@
 """Chapter 1's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
 
-from pathlib import Path
-
-import nbformat
 import pytest
 import torch
 
+from exercise_helpers import notebook_solutions, standard_exercise_tests
 from segbook.exercises import ExerciseError, ch01
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "chapters" / "01_segmentation_task.ipynb"
+SOLUTIONS = notebook_solutions("01_segmentation_task.ipynb", 1)
 
 
-def notebook_solutions() -> dict:
-    """Execute the notebook's exercise cells (only those) and return the functions they define."""
-    namespace = {"torch": torch}
-    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
-        if cell.cell_type == "code" and cell.source.lstrip().startswith("# Exercise 1."):
-            exec(compile(cell.source, str(NOTEBOOK), "exec"), namespace)
-    return namespace
-
-
-SOLUTIONS = notebook_solutions()
-
-
-@pytest.mark.parametrize("check, name", [
-    (ch01.check_one_hot, "one_hot"),
-    (ch01.check_semantic_from_instances, "semantic_from_instances"),
-    (ch01.check_iou_from_confusion, "iou_from_confusion"),
-])
-def test_check_accepts_the_notebook_solution(check, name, capsys):
-    assert check(SOLUTIONS[name]) is True
-    assert "cases passed" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("check", [ch01.check_one_hot, ch01.check_semantic_from_instances,
-                                   ch01.check_iou_from_confusion])
-def test_unattempted_exercise_is_reported_not_raised(check, capsys):
-    def placeholder(*args):
-        raise NotImplementedError("Exercise: write your solution here")
-
-    assert check(placeholder) is False
-    assert "not attempted yet" in capsys.readouterr().out
+test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = (
+    standard_exercise_tests([(ch01.check_one_hot, "one_hot"),
+                             (ch01.check_semantic_from_instances, "semantic_from_instances"),
+                             (ch01.check_iou_from_confusion, "iou_from_confusion")], SOLUTIONS))
 
 
 # --- plausible wrong answers -------------------------------------------------------------------------------

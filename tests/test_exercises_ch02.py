@@ -1,45 +1,21 @@
 """Chapter 2's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
 
-from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from exercise_helpers import notebook_solutions, standard_exercise_tests
 from segbook.exercises import ExerciseError, ch02
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "chapters" / "02_sliding_window.ipynb"
-
-
-def notebook_solutions() -> dict:
-    """Execute the notebook's exercise cells (only those) and return the functions they define."""
-    namespace = {"torch": torch, "nn": nn}
-    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
-        if cell.cell_type == "code" and cell.source.lstrip().startswith("# Exercise 2."):
-            exec(compile(cell.source, str(NOTEBOOK), "exec"), namespace)
-    return namespace
-
-
-SOLUTIONS = notebook_solutions()
+SOLUTIONS = notebook_solutions("02_sliding_window.ipynb", 2, nn=nn)
 CHECKS = [(ch02.check_extract_patches, "extract_patches"), (ch02.check_shared_fraction, "shared_fraction"),
           (ch02.check_linear_to_conv, "linear_to_conv")]
 
 
-@pytest.mark.parametrize("check, name", CHECKS)
-def test_check_accepts_the_notebook_solution(check, name, capsys):
-    assert check(SOLUTIONS[name]) is True
-    assert "cases passed" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("check", [c for c, _ in CHECKS])
-def test_unattempted_exercise_is_reported_not_raised(check, capsys):
-    def placeholder(*args):
-        raise NotImplementedError("Exercise: write your solution here")
-
-    assert check(placeholder) is False
-    assert "not attempted yet" in capsys.readouterr().out
+test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = (
+    standard_exercise_tests(CHECKS, SOLUTIONS))
 
 
 def test_checks_leave_the_global_random_state_alone():

@@ -1,43 +1,19 @@
 """Chapter 3's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
 
-from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 
+from exercise_helpers import notebook_solutions, standard_exercise_tests
 from segbook.exercises import ExerciseError, ch03
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "chapters" / "03_fully_convolutional.ipynb"
-
-
-def notebook_solutions() -> dict:
-    """Execute the notebook's exercise cells (only those) and return the functions they define."""
-    namespace = {"torch": torch}
-    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
-        if cell.cell_type == "code" and cell.source.lstrip().startswith("# Exercise 3."):
-            exec(compile(cell.source, str(NOTEBOOK), "exec"), namespace)
-    return namespace
-
-
-SOLUTIONS = notebook_solutions()
+SOLUTIONS = notebook_solutions("03_fully_convolutional.ipynb", 3)
 CHECKS = [(ch03.check_conv_output_size, "conv_output_size"), (ch03.check_conv2d_flops, "conv2d_flops"),
           (ch03.check_receptive_field_size, "receptive_field_size")]
 
 
-@pytest.mark.parametrize("check, name", CHECKS)
-def test_check_accepts_the_notebook_solution(check, name, capsys):
-    assert check(SOLUTIONS[name]) is True
-    assert "cases passed" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("check", [c for c, _ in CHECKS])
-def test_unattempted_exercise_is_reported_not_raised(check, capsys):
-    def placeholder(*args, **kwargs):
-        raise NotImplementedError("Exercise: write your solution here")
-
-    assert check(placeholder) is False
-    assert "not attempted yet" in capsys.readouterr().out
+test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = (
+    standard_exercise_tests(CHECKS, SOLUTIONS))
 
 
 # --- Exercise 3.1 ------------------------------------------------------------------------------------------------

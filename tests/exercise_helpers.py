@@ -1,0 +1,49 @@
+"""Shared by the tests/test_exercises_chNN.py files: run a chapter's own solutions through its checks.
+
+Every chapter's checks must accept the notebook's solutions and report (not raise) an exercise that still has its
+``NotImplementedError`` placeholder; the wrong answers each check must reject stay in the chapter's own test file.
+"""
+
+from pathlib import Path
+from typing import Callable, Sequence, Tuple
+
+import nbformat
+import pytest
+import torch
+
+CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
+
+
+def notebook_solutions(notebook: str, chapter: int, **namespace) -> dict:
+    """Execute the ``# Exercise <chapter>.K`` cells of ``chapters/<notebook>`` and return what they define.
+
+    ``namespace`` holds the names the cells use without importing them (the notebook imported them earlier).
+    """
+    path = CHAPTERS / notebook
+    scope = {"torch": torch, **namespace}
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code" and cell.source.lstrip().startswith(f"# Exercise {chapter}."):
+            exec(compile(cell.source, str(path), "exec"), scope)
+    return scope
+
+
+def placeholder(*args, **kwargs):
+    """What the student notebook holds before the student writes anything."""
+    raise NotImplementedError("Exercise: write your solution here")
+
+
+def standard_exercise_tests(checks: Sequence[Tuple[Callable, str]], solutions: dict):
+    """The two tests every chapter's checks must pass, parametrized over ``checks`` ((check, function name))."""
+
+    @pytest.mark.parametrize("check, name", checks)
+    def test_check_accepts_the_notebook_solution(check, name, capsys):
+        assert name in solutions, f"the notebook defines no exercise function {name!r}"
+        assert check(solutions[name]) is True
+        assert "cases passed" in capsys.readouterr().out
+
+    @pytest.mark.parametrize("check", [c for c, _ in checks])
+    def test_unattempted_exercise_is_reported_not_raised(check, capsys):
+        assert check(placeholder) is False
+        assert "not attempted yet" in capsys.readouterr().out
+
+    return test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised
