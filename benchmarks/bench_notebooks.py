@@ -8,6 +8,7 @@ and 15 minutes for the whole book. Exits 1 when a notebook fails or the budget i
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -35,8 +36,9 @@ def main() -> int:
     args = parser.parse_args()
     paths = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, device {device}, "
-          f"torch {torch.__version__}\n")
+    threads = os.environ.get("OMP_NUM_THREADS", f"{torch.get_num_threads()} (default)")
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads per kernel: "
+          f"{threads}, device {device}, torch {torch.__version__}\n")
     print("| notebook | seconds | within 120 s |")
     print("|---|---:|:---:|")
     total, ok = 0.0, True

@@ -71,6 +71,8 @@ REQUIRED_FEATURES: dict[str, set[str]] = {
     "chapters/02_sliding_window": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
     "chapters/03_fully_convolutional": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
     "chapters/04_upsampling": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
+    "chapters/05_distribution_losses": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
+    "chapters/06_region_boundary_losses": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
 }
 NO_STATE_HINT = ("the build stores widget state only when a notebook runs to its end: did its execution fail? "
                  "see the build log")
