@@ -47,3 +47,15 @@ def standard_exercise_tests(checks: Sequence[Tuple[Callable, str]], solutions: d
         assert "not attempted yet" in capsys.readouterr().out
 
     return test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised
+
+
+def assert_rejected(check: Callable, wrong: Callable, label: str, *words: str) -> None:
+    """``check`` must reject the wrong answer ``wrong`` with a message naming ``label``, a hint and ``words``."""
+    from segbook.exercises import ExerciseError
+
+    with pytest.raises(ExerciseError) as info:
+        check(wrong)
+    message = str(info.value)
+    assert label in message and "hint" in message, message
+    for word in words:
+        assert word in message, (word, message)

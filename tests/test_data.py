@@ -1,6 +1,5 @@
 """Tests for segbook.data: the procedural scenes and their Dataset."""
 
-import numpy as np
 import pytest
 import torch
 from torchvision import tv_tensors

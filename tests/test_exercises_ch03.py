@@ -2,7 +2,6 @@
 
 
 import pytest
-import torch
 
 from exercise_helpers import notebook_solutions, standard_exercise_tests
 from segbook.exercises import ExerciseError, ch03

@@ -16,10 +16,6 @@ CHECKS = [
 ]
 
 
-def test_notebook_has_the_four_exercises():
-    assert {name for _, name in CHECKS} <= set(SOLUTIONS)
-
-
 test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = (
     standard_exercise_tests(CHECKS, SOLUTIONS))
 

@@ -6,7 +6,7 @@ mean something, so notebooks stay short: ``show_grid(images, masks)``, ``plot_hi
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -167,7 +167,6 @@ def show_four_tasks(scene: Scene, class_names: Sequence[str] = CLASS_NAMES):
     fig, axes = plt.subplots(1, 4, figsize=(13, 4.0), layout="constrained")
     titles = ["Semantic segmentation", "Classification + localization", "Object detection",
               "Instance segmentation"]
-    labels = [scene.label, None, None, None]
 
     def box(ax, k, colour):
         x0, y0, x1, y1 = scene.boxes[k].tolist()
