@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from exercise_helpers import notebook_solutions, standard_exercise_tests
+from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
 from segbook.exercises import ExerciseError, ch02
 
 SOLUTIONS = notebook_solutions("02_sliding_window.ipynb", 2, nn=nn)
@@ -112,9 +112,7 @@ def shared_pixels_not_fraction(patch_size, dy, dx):
     (shared_pixels_not_fraction, "right-hand neighbour"),
 ])
 def test_shared_fraction_check_rejects_wrong_answers(wrong, case_words):
-    with pytest.raises(ExerciseError) as info:
-        ch02.check_shared_fraction(wrong)
-    assert case_words in str(info.value) and "Exercise 2.2 (shared_fraction)" in str(info.value)
+    assert_rejected(ch02.check_shared_fraction, wrong, "Exercise 2.2 (shared_fraction)", case_words)
 
 
 # --- Exercise 2.3 ------------------------------------------------------------------------------------------------
@@ -168,6 +166,4 @@ def returns_the_linear(linear, in_shape):
     (returns_the_linear, "expected an nn.Conv2d"),
 ])
 def test_linear_to_conv_check_rejects_wrong_answers(wrong, case_words):
-    with pytest.raises(ExerciseError) as info:
-        ch02.check_linear_to_conv(wrong)
-    assert case_words in str(info.value) and "Exercise 2.3 (linear_to_conv)" in str(info.value)
+    assert_rejected(ch02.check_linear_to_conv, wrong, "Exercise 2.3 (linear_to_conv)", case_words)

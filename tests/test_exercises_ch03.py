@@ -3,8 +3,8 @@
 
 import pytest
 
-from exercise_helpers import notebook_solutions, standard_exercise_tests
-from segbook.exercises import ExerciseError, ch03
+from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
+from segbook.exercises import ch03
 
 SOLUTIONS = notebook_solutions("03_fully_convolutional.ipynb", 3)
 CHECKS = [(ch03.check_conv_output_size, "conv_output_size"), (ch03.check_conv2d_flops, "conv2d_flops"),
@@ -45,9 +45,7 @@ def size_forgets_plus_one(size, kernel_size, stride=1, padding=0, dilation=1):
     (size_forgets_plus_one, "keeps 4"),
 ])
 def test_conv_output_size_check_rejects_wrong_answers(wrong, case_words):
-    with pytest.raises(ExerciseError) as info:
-        ch03.check_conv_output_size(wrong)
-    assert case_words in str(info.value) and "Exercise 3.1 (conv_output_size)" in str(info.value)
+    assert_rejected(ch03.check_conv_output_size, wrong, "Exercise 3.1 (conv_output_size)", case_words)
 
 
 # --- Exercise 3.2 ------------------------------------------------------------------------------------------------
@@ -75,9 +73,7 @@ def flops_square_output(c_in, c_out, kernel_size, out_h, out_w):
     (flops_square_output, "non-square output"),
 ])
 def test_conv2d_flops_check_rejects_wrong_answers(wrong, case_words):
-    with pytest.raises(ExerciseError) as info:
-        ch03.check_conv2d_flops(wrong)
-    assert case_words in str(info.value) and "Exercise 3.2 (conv2d_flops)" in str(info.value)
+    assert_rejected(ch03.check_conv2d_flops, wrong, "Exercise 3.2 (conv2d_flops)", case_words)
 
 
 # --- Exercise 3.3 ------------------------------------------------------------------------------------------------
@@ -126,6 +122,4 @@ def field_dilation_multiplies_jump(layers):
     (field_dilation_multiplies_jump, "dilations 1, 2, 4"),
 ])
 def test_receptive_field_check_rejects_wrong_answers(wrong, case_words):
-    with pytest.raises(ExerciseError) as info:
-        ch03.check_receptive_field_size(wrong)
-    assert case_words in str(info.value) and "Exercise 3.3 (receptive_field_size)" in str(info.value)
+    assert_rejected(ch03.check_receptive_field_size, wrong, "Exercise 3.3 (receptive_field_size)", case_words)
