@@ -69,6 +69,7 @@ __all__ = [
     "boundary_loss",
     "dice_boundary_loss",
     "rebalance_weight",
+    "deep_supervision_loss",
     "BinaryCrossEntropyLoss",
     "CrossEntropyLoss",
     "BinaryFocalLoss",
@@ -79,6 +80,7 @@ __all__ = [
     "DiceFocalLoss",
     "BoundaryLoss",
     "DiceBoundaryLoss",
+    "DeepSupervisionLoss",
 ]
 
 Number = Union[int, float]
@@ -1229,3 +1231,80 @@ class DiceBoundaryLoss(nn.Module):
     def extra_repr(self) -> str:
         return (f"region_weight={self.region_weight!r}, smooth={self.smooth!r}, "
                 f"include_background={self.include_background}, ignore_index={self.ignore_index!r}")
+
+
+# --------------------------------------------------------------------------------------------- deep supervision
+
+def deep_supervision_loss(outputs: Sequence[torch.Tensor], target: torch.Tensor, *,
+                          loss: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
+                          weights: Optional[Sequence[float]] = None) -> torch.Tensor:
+    r"""The loss of a model with several heads (deep or intermediate supervision): a weighted mean of one loss
+    per head, every head compared with the same target.
+
+    .. math:: \mathcal{L} = \frac{\sum_k w_k\, \ell(\text{logits}_k, y)}{\sum_k w_k}
+
+    U-Net++ (Zhou et al., 2018) averages the losses of its heads with equal weights; stacked hourglasses and
+    CU-Net do the same for their intermediate supervision. Every head gets its own gradient, so the early
+    layers of a deep or stacked network are trained directly, not only through the layers after them.
+
+    Args:
+        outputs: a list or tuple of logits (N, C, H, W), one per head, all of the target's size.
+        target: (N, H, W) class indices.
+        loss: the per-head loss ``loss(logits, target) -> 0-dim tensor``; default :func:`cross_entropy`
+            (ignore index 255).
+        weights: one non-negative weight per head (not all zero); default equal weights.
+
+    Returns:
+        A 0-dim tensor.
+
+    Example:
+        >>> heads = [torch.zeros(1, 4, 2, 2), torch.zeros(1, 4, 2, 2)]
+        >>> deep_supervision_loss(heads, torch.zeros(1, 2, 2, dtype=torch.long))   # log 4 for each head
+        tensor(1.3863)
+    """
+    if not isinstance(outputs, (list, tuple)) or not outputs:
+        raise TypeError(f"outputs must be a non-empty list of logits, one per head, got "
+                        f"{type(outputs).__name__ if not isinstance(outputs, (list, tuple)) else 'an empty list'}"
+                        + (" (a single tensor: use the loss itself)" if isinstance(outputs, torch.Tensor) else ""))
+    if loss is None:
+        loss = cross_entropy
+    elif not callable(loss):
+        raise TypeError(f"loss must be a callable loss(logits, target), got {type(loss).__name__}")
+    if weights is None:
+        weights = [1.0] * len(outputs)
+    if not isinstance(weights, (list, tuple)) or len(weights) != len(outputs):
+        raise ValueError(f"weights must have one value per head ({len(outputs)}), got {weights!r}")
+    weights = [check_float(w, "each weight", minimum=0.0) for w in weights]
+    if sum(weights) <= 0:
+        raise ValueError("weights must not all be zero")
+    for k, logits in enumerate(outputs):
+        check_tensor(logits, f"outputs[{k}]", ndim=4, dtype="float", shape_hint="(N, C, H, W)")
+    total = sum(w * loss(logits, target) for w, logits in zip(weights, outputs) if w > 0)
+    return total / sum(weights)
+
+
+class DeepSupervisionLoss(nn.Module):
+    """Module form of :func:`deep_supervision_loss`, for ``training.fit(loss_fn=...)`` with a list-returning model.
+
+    Example:
+        >>> DeepSupervisionLoss(weights=[0.5, 1.0])
+        DeepSupervisionLoss(loss=cross_entropy, weights=[0.5, 1.0])
+    """
+
+    def __init__(self, *, loss: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
+                 weights: Optional[Sequence[float]] = None) -> None:
+        super().__init__()
+        if loss is not None and not callable(loss):
+            raise TypeError(f"loss must be a callable loss(logits, target), got {type(loss).__name__}")
+        if weights is not None:
+            if not isinstance(weights, (list, tuple)) or not weights:
+                raise ValueError(f"weights must be a non-empty list, one per head, got {weights!r}")
+            weights = [check_float(w, "each weight", minimum=0.0) for w in weights]
+        self.loss, self.weights = loss, weights
+
+    def forward(self, outputs: Sequence[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
+        return deep_supervision_loss(outputs, target, loss=self.loss, weights=self.weights)
+
+    def extra_repr(self) -> str:
+        name = getattr(self.loss, "__name__", type(self.loss).__name__) if self.loss is not None else "cross_entropy"
+        return f"loss={name}, weights={self.weights!r}"
