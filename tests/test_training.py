@@ -288,7 +288,7 @@ images_ok, masks_ok = GOOD[0]
     ((b for b in GOOD), TypeError, "train_data is an iterator, which is used up after one pass"),
     (images_ok, TypeError, "train_data must be a DataLoader or a list"),
     ([], ValueError, "train_data yielded no batches"),
-    ([(images_ok,)], TypeError, r"must be a pair \(images, masks\), got tuple of length 1"),
+    ([(images_ok,)], TypeError, r"must be a pair \(images, masks\) or a triple .*got tuple of length 1"),
     ([(images_ok, masks_ok.float())], TypeError, "masks in train_data must be an? integer"),
     ([(images_ok[0], masks_ok)], ValueError, "images in train_data must be 4-D"),
     ([(images_ok, masks_ok + 5)], ValueError, "target has class 7 and is not the ignore index 255"),
@@ -388,3 +388,56 @@ def test_scheduler_step_must_be_epoch_or_batch():
     with pytest.raises(ValueError, match="scheduler_step must be one of 'epoch', 'batch'"):
         fit(torch.nn.Conv2d(1, NUM_CLASSES, 1), [(x, y)], num_classes=NUM_CLASSES, epochs=1,
             scheduler_step="step", progress=False)
+
+
+# ---------------------------------------------------------------- per-pixel weights (chapter 8)
+def test_triple_batches_pass_the_pixel_weights_to_the_loss():
+    images, masks = banded_task(4, seed=0)
+    weights = torch.rand(4, 8, 8, generator=torch.Generator().manual_seed(1))
+    seen = []
+
+    def weighted_ce(out, y, w):
+        seen.append(w)
+        return (nn.functional.cross_entropy(out, y, reduction="none") * w).mean()
+
+    fit(tiny_net(), [(images, masks, weights)], num_classes=NUM_CLASSES, epochs=2, loss_fn=weighted_ce,
+        progress=False)
+    assert len(seen) == 2 and all(torch.equal(w, weights) for w in seen)
+
+
+def test_unit_pixel_weights_give_the_unweighted_history():
+    images, masks = banded_task(8, seed=0)
+
+    def weighted_ce(out, y, w=None):
+        per_pixel = nn.functional.cross_entropy(out, y, reduction="none")
+        return per_pixel.mean() if w is None else (per_pixel * w).mean()
+
+    plain = fit(tiny_net(), batches(images, masks, 4), num_classes=NUM_CLASSES, epochs=3, loss_fn=weighted_ce,
+                val_data=batches(images, masks, 4), progress=False)
+    ones = [(x, y, torch.ones(y.shape)) for x, y in batches(images, masks, 4)]
+    weighted = fit(tiny_net(), ones, num_classes=NUM_CLASSES, epochs=3, loss_fn=weighted_ce, val_data=ones,
+                   progress=False)
+    for a, b in zip(plain.records, weighted.records):
+        assert a["train_loss"] == pytest.approx(b["train_loss"]) and a["val_miou"] == pytest.approx(b["val_miou"])
+    doubled = [(x, y, 2 * w) for x, y, w in ones]
+    assert evaluate(tiny_net(), doubled, num_classes=NUM_CLASSES, loss_fn=weighted_ce)["loss"] == pytest.approx(
+        2 * evaluate(tiny_net(), ones, num_classes=NUM_CLASSES, loss_fn=weighted_ce)["loss"])
+
+
+@pytest.mark.parametrize("weights, loss_fn, error, message", [
+    (torch.ones(2, 8, 8), None, TypeError, r"carry pixel weights .*pass a loss_fn\(output, masks, pixel_weights\)"),
+    (torch.ones(2, 8, 7), lambda o, y, w: o.sum(), ValueError, "pixel_weights in train_data and masks must have "
+                                                                "the same shape"),
+    (torch.ones(2, 8, 8, dtype=torch.long), lambda o, y, w: o.sum(), TypeError,
+     "pixel_weights in train_data must be a floating-point tensor"),
+])
+def test_pixel_weight_errors_say_what_is_wrong(weights, loss_fn, error, message):
+    with pytest.raises(error, match=message):
+        fit(tiny_net(), [(images_ok, masks_ok, weights)], num_classes=NUM_CLASSES, epochs=1, loss_fn=loss_fn,
+            progress=False)
+
+
+def test_a_batch_of_four_tensors_is_refused():
+    with pytest.raises(TypeError, match=r"pair \(images, masks\) or a triple .* got tuple of length 4"):
+        fit(tiny_net(), [(images_ok, masks_ok, masks_ok, masks_ok)], num_classes=NUM_CLASSES, epochs=1,
+            progress=False)

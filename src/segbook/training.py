@@ -2,9 +2,11 @@
 
 The loop is the textbook one (forward, loss, backward, step), written out so that a student can
 read all of it; what the chapters vary is the model and the loss. Data come as any re-iterable
-collection of ``(images, masks)`` batches: a ``DataLoader``, or simply a list of pairs.
+collection of ``(images, masks)`` batches: a ``DataLoader``, or simply a list of pairs. A batch may
+also be a triple ``(images, masks, pixel_weights)`` (the U-Net paper's weight map, chapter 8); the
+loss is then ``loss_fn(output, masks, pixel_weights)``.
 Shapes: images ``(N, C_in, H, W)`` float, masks ``(N, H, W)`` int64 with values in ``[0, C)`` or
-the ignore index, model outputs (logits) ``(N, C, H, W)``.
+the ignore index, pixel weights ``(N, H, W)`` float, model outputs (logits) ``(N, C, H, W)``.
 
 Example:
     >>> import torch
@@ -28,7 +30,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from segbook._validate import check_choice, check_float, check_int, check_positive_int, check_tensor
+from segbook._validate import (check_choice, check_float, check_int, check_positive_int, check_same_shape,
+                               check_tensor)
 from segbook.env import pick_device, seed_everything
 from segbook.metrics import SegmentationMetrics
 
@@ -114,14 +117,22 @@ def _check_batches(data: object, name: str) -> None:
                         f"or a list of (images, masks) batches")
 
 
-def _unpack(batch: object, device: torch.device, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise TypeError(f"each batch of {name} must be a pair (images, masks), got {type(batch).__name__}"
+def _unpack(batch: object, device: torch.device,
+            name: str) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """(images, masks) or (images, masks, pixel_weights), checked and moved to ``device``; weights None if absent."""
+    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        raise TypeError(f"each batch of {name} must be a pair (images, masks) or a triple (images, masks, "
+                        f"pixel_weights), got {type(batch).__name__}"
                         + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
-    images, masks = batch
+    images, masks, *rest = batch
     check_tensor(images, f"images in {name}", ndim=4, dtype="float", shape_hint="(N, C_in, H, W)")
     check_tensor(masks, f"masks in {name}", ndim=3, dtype="int", shape_hint="(N, H, W)")
-    return images.to(device), masks.to(device, dtype=torch.long)  # cross entropy wants int64 targets
+    weights = None
+    if rest:
+        weights = check_tensor(rest[0], f"pixel_weights in {name}", ndim=3, dtype="float", shape_hint="(N, H, W)")
+        check_same_shape(weights, f"pixel_weights in {name}", masks, "masks")
+        weights = weights.to(device)
+    return images.to(device), masks.to(device, dtype=torch.long), weights  # cross entropy wants int64 targets
 
 
 def _logits(output: Output, masks: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -136,7 +147,14 @@ def _logits(output: Output, masks: torch.Tensor, num_classes: int) -> torch.Tens
     return logits
 
 
-def _loss(loss_fn: Optional[Callable], output: Output, masks: torch.Tensor, ignore_index: int) -> torch.Tensor:
+def _loss(loss_fn: Optional[Callable], output: Output, masks: torch.Tensor, ignore_index: int,
+          weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+    if weights is not None:
+        if loss_fn is None:
+            raise TypeError("the batches carry pixel weights (images, masks, pixel_weights): pass a "
+                            "loss_fn(output, masks, pixel_weights), e.g. "
+                            "segbook.weight_map.weighted_pixel_cross_entropy")
+        return loss_fn(output, masks, weights)
     if loss_fn is not None:
         return loss_fn(output, masks)
     if not isinstance(output, torch.Tensor):
@@ -177,10 +195,12 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
     Args:
         model: maps images ``(N, C_in, H, W)`` to logits ``(N, C, H, W)``; a list of such tensors
             (deep supervision) is scored on its last entry and needs a ``loss_fn`` taking the list.
-        train_data: a ``DataLoader`` or a list of ``(images, masks)`` batches, reused every epoch.
+        train_data: a ``DataLoader`` or a list of ``(images, masks)`` batches, reused every epoch;
+            or of ``(images, masks, pixel_weights)`` triples, for a per-pixel weighted loss.
         num_classes: ``C``.
         loss_fn: ``loss_fn(output, masks) -> scalar``; default cross entropy ignoring
-            ``ignore_index``.
+            ``ignore_index``. With triples it is required and called as
+            ``loss_fn(output, masks, pixel_weights)``.
         optimizer: default ``torch.optim.Adam(model.parameters(), lr=1e-3)``.
         epochs: number of epochs (>= 1).
         time_budget: seconds (> 0); at least one of ``epochs`` and ``time_budget`` is required.
@@ -269,11 +289,11 @@ def _train_one_epoch(model: nn.Module, data: Batches, optimizer: torch.optim.Opt
     metrics = SegmentationMetrics(num_classes, ignore_index=ignore_index)
     total, count = 0.0, 0
     for step, batch in enumerate(data):
-        images, masks = _unpack(batch, device, "train_data")
+        images, masks, weights = _unpack(batch, device, "train_data")
         optimizer.zero_grad(set_to_none=True)
         output = model(images)
         metrics.update(_logits(output, masks, num_classes), masks)  # also checks the mask values
-        loss = _loss(loss_fn, output, masks, ignore_index)
+        loss = _loss(loss_fn, output, masks, ignore_index, weights)
         value = loss.item()
         if not math.isfinite(value):
             raise FloatingPointError(f"the training loss became {value} at epoch {epoch}, batch {step + 1}; "
@@ -332,10 +352,10 @@ def evaluate(model: nn.Module, data: Batches, *, num_classes: int, device: Union
     model.eval()
     try:
         for batch in data:
-            images, masks = _unpack(batch, device, "data")
+            images, masks, weights = _unpack(batch, device, "data")
             output = model(images)
             metrics.update(_logits(output, masks, num_classes), masks)
-            total += float(_loss(loss_fn, output, masks, ignore_index)) * images.shape[0]
+            total += float(_loss(loss_fn, output, masks, ignore_index, weights)) * images.shape[0]
             count += images.shape[0]
     finally:
         model.train(was_training)
