@@ -372,3 +372,148 @@ def plot_transposed_conv_coverage(size: int, kernel_size: int, stride: int, padd
     ax.set_title(f"k={kernel_size}, s={stride}, p={padding}, op={output_padding}: {size}x{size} -> {out}x{out}\n"
                  f"red: written by input ({r}, {c}); numbers: writers per cell", fontsize=8)
     return fig
+
+
+# --------------------------------------------------------------------------- chapter 8: the U-Net
+
+__all__ += ["unet_feature_sizes", "draw_unet"]
+
+
+def unet_feature_sizes(model, input_size: int) -> dict:
+    """Spatial sizes of a :class:`segbook.models.UNet`'s feature maps for a square input of ``input_size``.
+
+    Measured, not re-derived: a one-channel copy of the architecture (same depth, padding and upsampling, width 1,
+    so it is cheap even at the paper's 572) runs on a zero image while hooks record every block's output.
+
+    Returns:
+        ``{"contracting": [size per level 0 .. depth-1], "bottom": size, "up": [upsampled size per level, deepest
+        first], "expanding": [block output size per level, deepest first], "output": size}``.
+
+    Example:
+        >>> from segbook.models import UNet
+        >>> s = unet_feature_sizes(UNet(2, depth=4, padding="valid"), 572)
+        >>> s["contracting"], s["bottom"], s["output"]
+        ([568, 280, 136, 64], 28, 388)
+    """
+    from segbook.models import UNet
+
+    if not isinstance(model, UNet):
+        raise TypeError(f"model must be a segbook.models.UNet, got {type(model).__name__}")
+    model.output_size(input_size)  # validates the size (and explains sizes a valid U-Net cannot take)
+    proxy = UNet(1, in_channels=1, width=1, depth=model.depth, padding=model.padding, up=model.up, batch_norm=False)
+    sizes: dict = {"contracting": [], "up": [], "expanding": []}
+    hooks = [m.register_forward_hook(lambda _m, _i, out, key=key: sizes[key].append(out.shape[-1]))
+             for key, modules in (("contracting", proxy.contracting), ("up", proxy.upconvs),
+                                  ("expanding", proxy.expanding)) for m in modules]
+    hooks.append(proxy.bottom.register_forward_hook(lambda _m, _i, out: sizes.__setitem__("bottom", out.shape[-1])))
+    try:
+        with torch.no_grad():
+            sizes["output"] = proxy(torch.zeros(1, 1, input_size, input_size)).shape[-1]
+    finally:
+        for h in hooks:
+            h.remove()
+    return sizes
+
+
+def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] = None, ax=None):
+    """Draw a :class:`segbook.models.UNet` as the paper's "U": one box per feature map, with its channels.
+
+    Left, the contracting path (a box per level: the output of two 3x3 convolutions; red arrows: 2x2 max
+    pooling); bottom, the deepest level; right, the expanding path (green arrows: 2x2 up-convolution, or bilinear
+    + 1x1; each half-white box is the concatenation of the copied skip features, white, with the upsampled ones,
+    blue); grey arrows: the skip connections ("copy and crop" when ``padding="valid"``); last, the 1x1
+    convolution to ``C`` class scores. Channel counts are written above the boxes; with ``input_size`` the
+    spatial sizes (from :func:`unet_feature_sizes`) are written below them. Box heights shrink with the level.
+
+    Args:
+        model: a ``UNet`` (its ``width``, ``depth``, ``padding``, ``up``, ``in_channels``, ``num_classes``).
+        input_size: optional square input size (e.g. 572 for the paper's valid U-Net).
+        title: the figure title (default: the model's settings).
+        ax: axes to draw on (default: a new figure).
+
+    Returns:
+        The figure. Patches carry a ``gid``: ``"box"``, ``"arrow-conv"``, ``"arrow-pool"``, ``"arrow-up"``,
+        ``"arrow-skip"``, ``"arrow-head"`` (for tests and for restyling).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyArrowPatch, Rectangle
+
+    from segbook.models import UNet
+
+    if not isinstance(model, UNet):
+        raise TypeError(f"model must be a segbook.models.UNet, got {type(model).__name__}")
+    depth = model.depth
+    widths = [model.width * 2 ** level for level in range(depth + 1)]
+    sizes = unet_feature_sizes(model, input_size) if input_size is not None else None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.3 * (2 * depth + 3), 1.3 * (depth + 2.2)))
+    else:
+        fig = ax.figure
+    colours = {"arrow-conv": "tab:blue", "arrow-pool": "tab:red", "arrow-up": "tab:green", "arrow-skip": "grey",
+               "arrow-head": "teal"}
+    box_w = 0.32
+
+    def height(level):
+        return 1.1 * 0.75 ** level
+
+    def box(x, y, level, channels, size, colour="#9ecae1", split=False):
+        h = height(level)
+        if split:  # concatenation: skip copy (white) | upsampled (blue)
+            ax.add_patch(Rectangle((x - box_w / 2, y - h / 2), box_w / 2, h, fc="white", ec="black", gid="box"))
+            ax.add_patch(Rectangle((x, y - h / 2), box_w / 2, h, fc=colour, ec="black", gid="box"))
+        else:
+            ax.add_patch(Rectangle((x - box_w / 2, y - h / 2), box_w, h, fc=colour, ec="black", gid="box"))
+        ax.text(x, y + h / 2 + 0.05, str(channels), ha="center", va="bottom", fontsize=8)
+        if size is not None:
+            ax.text(x, y - h / 2 - 0.05, f"{size}²", ha="center", va="top", fontsize=7, color="dimgrey")
+
+    def arrow(x0, y0, x1, y1, kind):
+        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=10, lw=1.4,
+                                     color=colours[kind], gid=kind, shrinkA=0, shrinkB=0))
+
+    def y_of(level):
+        return -1.5 * level
+
+    # contracting path: input box, then one box per level
+    box(-0.9, 0.0, 0, model.in_channels, input_size, colour="white")
+    arrow(-0.9 + box_w / 2, 0, -box_w / 2, 0, "arrow-conv")
+    for level in range(depth):
+        box(level, y_of(level), level, widths[level], sizes["contracting"][level] if sizes else None)
+        nxt = level + 1
+        arrow(level, y_of(level) - height(level) / 2, nxt - 0.05, y_of(nxt) + height(nxt) / 2, "arrow-pool")
+    box(depth, y_of(depth), depth, widths[depth], sizes["bottom"] if sizes else None)
+    # expanding path: concatenation box, then the block's output, per level (deepest first)
+    prev_x = depth
+    for k, level in enumerate(reversed(range(depth))):
+        x_cat, x_out, y = 2 * depth - level - 0.3, 2 * depth - level + 0.3, y_of(level)
+        arrow(prev_x + 0.05, y_of(level + 1) + height(level + 1) / 2, x_cat + box_w / 4, y - height(level) / 2,
+              "arrow-up")  # into the blue (upsampled) half
+        box(x_cat, y, level, 2 * widths[level], sizes["up"][k] if sizes else None, split=True)
+        arrow(level + box_w / 2, y, x_cat - box_w / 2, y, "arrow-skip")
+        arrow(x_cat + box_w / 2, y, x_out - box_w / 2, y, "arrow-conv")
+        box(x_out, y, level, widths[level], sizes["expanding"][k] if sizes else None)
+        prev_x = x_out
+    x_head = 2 * depth + 1.2
+    arrow(prev_x + box_w / 2, 0, x_head - box_w / 2, 0, "arrow-head")
+    box(x_head, 0.0, 0, model.num_classes, sizes["output"] if sizes else None, colour="#fdae6b")
+    skip = "copy and crop" if model.padding == "valid" else "copy (concatenate)"
+    up = "up-conv 2×2" if model.up == "transposed" else "bilinear ×2 + conv 1×1"
+    conv = f"2 × (conv 3×3{', BN' if any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) else ''}, " \
+           f"ReLU), padding '{model.padding}'"
+    handles = [Line2D([], [], color=colours[k], lw=2, label=text) for k, text in
+               (("arrow-conv", conv), ("arrow-pool", "max pool 2×2"), ("arrow-up", up), ("arrow-skip", skip),
+                ("arrow-head", "conv 1×1 → C class scores"))]
+    ax.legend(handles=handles, loc="lower right", fontsize=7, frameon=False)
+    ax.set_xlim(-1.4, x_head + 0.6)
+    ax.set_ylim(y_of(depth) - 1.0, 1.1)
+    ax.set_xlabel("contracting path  →  bottom  →  expanding path  (numbers above boxes: channels"
+                  + ("; below: height = width in pixels)" if sizes else ")"), fontsize=8)
+    ax.set_ylabel("resolution level (down: ÷2 per level)", fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([y_of(level) for level in range(depth + 1)], [f"level {level}" for level in range(depth + 1)],
+                  fontsize=7)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(title or f"U-Net: width {model.width}, depth {depth}, padding '{model.padding}', up '{model.up}'")
+    return fig
