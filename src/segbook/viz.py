@@ -517,3 +517,103 @@ def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] =
         ax.spines[side].set_visible(False)
     ax.set_title(title or f"U-Net: width {model.width}, depth {depth}, padding '{model.padding}', up '{model.up}'")
     return fig
+
+
+# ----------------------------------------------------------------------------- chapter 9: U-Net++
+
+__all__ += ["draw_unetpp_grid"]
+
+
+def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional[str] = None, ax=None):
+    """Draw U-Net++'s grid of nodes :math:`X^{i,j}` (Zhou et al., 2018, Fig. 1) and, optionally, a pruning.
+
+    Node :math:`X^{i,j}` (resolution level ``i``, ``j``-th node of its skip pathway) sits at ``x = i + 2j``,
+    ``y = -i``, so the encoder :math:`X^{0,0} \\ldots X^{D,0}` goes down to the right and each anti-diagonal
+    :math:`i + j = L` is the expanding path of a U-Net of depth ``L``. Arrows: red, 2x2 max pooling
+    (:math:`X^{i-1,0} \\to X^{i,0}`); green, up-sampling (:math:`X^{i+1,j-1} \\to X^{i,j}`); grey, the dense skip
+    connections (every :math:`X^{i,k}, k < j \\to X^{i,j}`, concatenated); teal, the 1x1 heads on
+    :math:`X^{0,1} \\ldots X^{0,D}` (deep supervision). With ``level = L`` the nodes pruning keeps
+    (:math:`i + j \\le L`) and head ``L`` are coloured, the rest greyed out.
+
+    Args:
+        depth: D, the number of poolings (1 to 5); the grid has ``(D + 1)(D + 2) / 2`` nodes.
+        level: optional pruning level L in ``[1, D]``.
+        title: the figure title (default: says what is drawn).
+        ax: axes to draw on (default: a new figure).
+
+    Returns:
+        The figure. Patches carry a ``gid``: ``"node-kept"``/``"node-pruned"`` (every node is "kept" without
+        ``level``), ``"head-kept"``/``"head-pruned"``, ``"arrow-pool"``, ``"arrow-up"``, ``"arrow-skip"``,
+        ``"arrow-head"``.
+
+    Example:
+        >>> fig = draw_unetpp_grid(3, level=2)
+        >>> sum(p.get_gid() == "node-kept" for p in fig.axes[0].patches)   # (L + 1)(L + 2) / 2
+        6
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
+
+    from segbook._validate import check_int
+
+    depth = check_int(depth, "depth", minimum=1, maximum=5)
+    if level is not None:
+        level = check_int(level, "level", minimum=1, maximum=depth)
+    top = depth if level is None else level
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.0 * (2 * depth + 2.5), 1.0 * (depth + 2.8)))
+    else:
+        fig = ax.figure
+    colours = {"arrow-pool": "tab:red", "arrow-up": "tab:green", "arrow-skip": "grey", "arrow-head": "teal"}
+    radius = 0.3
+
+    def xy(i, j):
+        return i + 2 * j, -i
+
+    def kept(i, j):
+        return i + j <= top
+
+    def arrow(start, end, kind, on, rad=0.0):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, lw=1.2 if on else 0.8,
+                                     color=colours[kind], alpha=1.0 if on else 0.2, gid=kind,
+                                     connectionstyle=f"arc3,rad={rad}", shrinkA=9, shrinkB=9))
+
+    for i in range(depth + 1):
+        for j in range(depth + 1 - i):
+            on = kept(i, j)
+            ax.add_patch(Circle(xy(i, j), radius, fc="#9ecae1" if on else "#eeeeee", ec="black" if on else "silver",
+                                ls="-" if on else "--", gid="node-kept" if on else "node-pruned", zorder=3))
+            ax.text(*xy(i, j), f"$X^{{{i},{j}}}$", ha="center", va="center", fontsize=8, zorder=4,
+                    color="black" if on else "grey")
+            if j == 0 and i > 0:
+                arrow(xy(i - 1, 0), xy(i, 0), "arrow-pool", on)
+            if j > 0:
+                arrow(xy(i + 1, j - 1), xy(i, j), "arrow-up", on)
+                for k in range(j):  # the dense skips: X^{i,0} ... X^{i,j-1}, arcs above the row
+                    arrow(xy(i, k), xy(i, j), "arrow-skip", on, rad=-0.12 * (j - k - 1))
+    for j in range(1, depth + 1):
+        on = level is None or j == level
+        x, y = xy(0, j)
+        arrow((x, y), (x, y + 1.0), "arrow-head", on)
+        ax.add_patch(Rectangle((x - 0.32, y + 1.0), 0.64, 0.4, fc="#fdae6b" if on else "#eeeeee",
+                               ec="black" if on else "silver", gid="head-kept" if on else "head-pruned", zorder=3))
+        ax.text(x, y + 1.2, f"head {j}", ha="center", va="center", fontsize=7, color="black" if on else "grey")
+    handles = [Line2D([], [], color=colours[k], lw=2, label=text) for k, text in
+               (("arrow-pool", "max pool 2×2 (encoder)"), ("arrow-up", "up-sampling ×2"),
+                ("arrow-skip", "dense skip (concatenated)"), ("arrow-head", "1×1 head (deep supervision)"))]
+    ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False)
+    ax.set_xlim(-0.8, 2 * depth + 0.8)
+    ax.set_ylim(-depth - 0.8, 1.8)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([-i for i in range(depth + 1)], [f"i = {i}" for i in range(depth + 1)], fontsize=7)
+    ax.set_xlabel("x = i + 2j: skip pathway j runs to the right", fontsize=8)
+    ax.set_ylabel("resolution level i (÷2 per level)", fontsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if title is None:
+        title = (f"U-Net++ of depth {depth}: {(depth + 1) * (depth + 2) // 2} nodes, {depth} heads"
+                 if level is None else f"pruned at level {level}: nodes with i + j ≤ {level} and head {level}")
+    ax.set_title(title, fontsize=10)
+    return fig

@@ -354,3 +354,71 @@ def receptive_field_explorer(image=None, *, size: int = 64):
 
 
 __all__ += ["patch_explorer", "receptive_field_explorer"]
+
+
+# ----------------------------------------------------------------------------- chapter 9: U-Net++ pruning
+
+__all__ += ["plot_unetpp_pruning", "unetpp_pruning_explorer"]
+
+
+def plot_unetpp_pruning(model, image, label, level: int, *, axes=None):
+    """Chapter 9: what pruning a trained :class:`segbook.models.UNetPlusPlus` at ``level`` keeps, predicts and costs.
+
+    Three panels: the grid with the kept nodes (:func:`segbook.viz.draw_unetpp_grid`), the prediction of
+    ``model.pruned(level)`` on ``image`` with its pixel accuracy, and the true label map. The FLOPs of the pruned
+    network on this image size (:func:`segbook.models.model_cost`) are in the first title.
+
+    Args:
+        model: a ``UNetPlusPlus`` built with ``deep_supervision=True``.
+        image: float ``(3, H, W)``.
+        label: int ``(H, W)`` class indices.
+        level: L in ``[1, model.depth]``.
+        axes: three matplotlib axes (default: a new figure).
+
+    Returns:
+        The figure.
+    """
+    import matplotlib.pyplot as plt
+    import torch
+
+    from segbook.models import UNetPlusPlus, model_cost
+    from segbook.viz import colorize, draw_unetpp_grid
+
+    if not isinstance(model, UNetPlusPlus):
+        raise TypeError(f"model must be a segbook.models.UNetPlusPlus, got {type(model).__name__}")
+    pruned = model.pruned(level)  # validates the level
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        prediction = pruned(image[None].to(device)).argmax(1)[0].cpu()
+    model.train(was_training)
+    flops = model_cost(pruned, tuple(image.shape)).flops
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), gridspec_kw={"width_ratios": [2.2, 1, 1]})
+    fig = axes[0].figure
+    draw_unetpp_grid(model.depth, level=level, ax=axes[0],
+                     title=f"pruned at L = {level}: {(level + 1) * (level + 2) // 2} nodes, {flops / 1e6:.1f} MFLOPs")
+    accuracy = float((prediction == label).float().mean())
+    axes[1].imshow(colorize(prediction), interpolation="nearest")
+    axes[1].set_title(f"head {level}: pixel accuracy {accuracy:.1%}", fontsize=9)
+    axes[2].imshow(colorize(label), interpolation="nearest")
+    axes[2].set_title("truth", fontsize=9)
+    for ax in axes[1:]:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+def unetpp_pruning_explorer(model, image, label):
+    """A slider over the pruning level L of a trained U-Net++ redrawing :func:`plot_unetpp_pruning` (chapter 9)."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    def show(level: int) -> None:
+        fig = plot_unetpp_pruning(model, image, label, level)
+        fig.tight_layout()
+        plt.show()
+
+    return w.interactive(show, level=w.IntSlider(value=model.depth, min=1, max=model.depth,
+                                                 description="prune at L"))
