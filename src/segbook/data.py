@@ -51,6 +51,11 @@ __all__ = [
     "make_scene",
     "SceneDataset",
     "one_hot",
+    "CELL_CLASS_NAMES",
+    "CellsConfig",
+    "Cells",
+    "make_cells",
+    "CellsDataset",
 ]
 
 #: Class names, indexed by class id. Class 0 is the background.
@@ -222,6 +227,16 @@ def _shape_mask(kind: int, rng: np.random.Generator, cfg: SceneConfig) -> Tuple[
     return inside, win
 
 
+def _sample_rng(config: object, config_type: type, seed: int, index: int) -> np.random.Generator:
+    """The random generator of sample ``index``: seeded by ``(seed, index)`` alone, so samples are independent of
+    the order they are made in. Checks the arguments of ``make_scene`` / ``make_cells``."""
+    if not isinstance(config, config_type):
+        raise TypeError(f"config must be a {config_type.__name__}, got {type(config).__name__}")
+    seed = check_int(seed, "seed", minimum=0)
+    index = check_int(index, "index", minimum=0)
+    return np.random.default_rng((seed, index))
+
+
 def make_scene(config: SceneConfig, seed: int, index: int = 0) -> Scene:
     """Generate scene number ``index`` of the data set with this ``seed`` and ``config``.
 
@@ -233,11 +248,7 @@ def make_scene(config: SceneConfig, seed: int, index: int = 0) -> Scene:
         >>> scene.image.shape, scene.label.shape, scene.instance_masks.shape[1:]
         (torch.Size([3, 32, 32]), torch.Size([32, 32]), torch.Size([32, 32]))
     """
-    if not isinstance(config, SceneConfig):
-        raise TypeError(f"config must be a SceneConfig, got {type(config).__name__}")
-    seed = check_int(seed, "seed", minimum=0)
-    index = check_int(index, "index", minimum=0)
-    rng = np.random.default_rng((seed, index))
+    rng = _sample_rng(config, SceneConfig, seed, index)
     size = config.size
     image = _background(rng, config).astype(np.float32)  # (H, W, 3)
     owner = np.full((size, size), -1, dtype=np.int64)  # which object each pixel shows (-1: background)
@@ -276,7 +287,82 @@ def make_scene(config: SceneConfig, seed: int, index: int = 0) -> Scene:
     )
 
 
-class SceneDataset(Dataset):
+class _GeneratedDataset(Dataset):
+    """What :class:`SceneDataset` and :class:`CellsDataset` share: options from a config or its fields as keywords,
+    deterministic samples ``make(config, seed, i)`` cached on first use, ``(tv_tensors.Image, tv_tensors.Mask)``
+    items with optional transforms v2, and stacked tensors for full-batch work.
+
+    A subclass sets ``_config_type`` (the config dataclass), ``_make`` (the generator) and ``class_names``.
+    """
+
+    _config_type: type
+    _make: Callable
+    class_names: Tuple[str, ...]
+    num_classes: int
+
+    def __init__(self, num_images: int, *, seed: int = 0, transforms: Optional[Callable] = None,
+                 cache: bool = True, config: Optional[object] = None, **knobs) -> None:
+        kind, config_kind = type(self).__name__, self._config_type.__name__
+        self.num_images = check_int(num_images, "num_images", minimum=0)
+        self.seed = check_int(seed, "seed", minimum=0)
+        if config is not None and knobs:
+            raise ValueError(f"pass either config={config_kind}(...) or its fields as keywords, not both")
+        if config is None:
+            fields = [f.name for f in dataclasses.fields(self._config_type)]
+            unknown = set(knobs) - set(fields)
+            if unknown:
+                raise TypeError(f"unknown {kind} option(s) {sorted(unknown)}; the options are the "
+                                f"{config_kind} fields {fields}")
+            config = self._config_type(**knobs)
+        elif not isinstance(config, self._config_type):
+            raise TypeError(f"config must be a {config_kind}, got {type(config).__name__}")
+        if transforms is not None and not callable(transforms):
+            raise TypeError(f"transforms must be callable (image, mask) -> (image, mask), got {transforms!r}")
+        self.config = config
+        self.transforms = transforms
+        self.cache = bool(cache)
+        self._cache: dict = {}
+
+    def __len__(self) -> int:
+        return self.num_images
+
+    def _sample(self, index: int):
+        index = check_int(index, "index")
+        if not -self.num_images <= index < self.num_images:
+            raise IndexError(f"index {index} is out of range for a {type(self).__name__} of "
+                             f"{self.num_images} images")
+        index %= max(self.num_images, 1)
+        if index in self._cache:
+            return self._cache[index]
+        sample = type(self)._make(self.config, self.seed, index)
+        if self.cache:
+            self._cache[index] = sample
+        return sample
+
+    def __getitem__(self, index: int):
+        from torchvision import tv_tensors  # imported here: torchvision is only needed when items are read
+
+        sample = self._sample(index)
+        image, mask = tv_tensors.Image(sample.image), tv_tensors.Mask(sample.label)
+        if self.transforms is not None:
+            image, mask = self.transforms(image, mask)
+        return image, mask
+
+    def tensors(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """All images (N, 3, H, W) and masks (N, H, W) stacked, without transforms (for fast full-batch work)."""
+        samples = [self._sample(i) for i in range(self.num_images)]
+        return torch.stack([s.image for s in samples]), torch.stack([s.label for s in samples])
+
+    def foreground_fraction(self) -> float:
+        """The fraction of pixels that are not background, over the whole data set."""
+        _, masks = self.tensors()
+        return float((masks != 0).float().mean())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(num_images={self.num_images}, seed={self.seed}, config={self.config})"
+
+
+class SceneDataset(_GeneratedDataset):
     """A ``torch.utils.data.Dataset`` of procedural scenes: ``(image, mask)`` pairs.
 
     ``image`` is a ``tv_tensors.Image`` float32 (3, H, W) in [0, 1] and ``mask`` a ``tv_tensors.Mask`` int64
@@ -295,70 +381,18 @@ class SceneDataset(Dataset):
         >>> from torchvision.transforms import v2
         >>> ds = SceneDataset(4, size=32, seed=1, transforms=v2.RandomHorizontalFlip(p=1.0))
         >>> image, mask = ds[0]
-        >>> type(mask).__name__
-        'Mask'
+        >>> type(mask).__name__, ds.num_classes
+        ('Mask', 5)
     """
 
-    def __init__(self, num_images: int, *, seed: int = 0, transforms: Optional[Callable] = None,
-                 cache: bool = True, config: Optional[SceneConfig] = None, **knobs) -> None:
-        self.num_images = check_int(num_images, "num_images", minimum=0)
-        self.seed = check_int(seed, "seed", minimum=0)
-        if config is not None and knobs:
-            raise ValueError("pass either config=SceneConfig(...) or its fields as keywords, not both")
-        if config is None:
-            unknown = set(knobs) - {f.name for f in dataclasses.fields(SceneConfig)}
-            if unknown:
-                raise TypeError(f"unknown SceneDataset option(s) {sorted(unknown)}; the options are the "
-                                f"SceneConfig fields {[f.name for f in dataclasses.fields(SceneConfig)]}")
-            config = SceneConfig(**knobs)
-        elif not isinstance(config, SceneConfig):
-            raise TypeError(f"config must be a SceneConfig, got {type(config).__name__}")
-        if transforms is not None and not callable(transforms):
-            raise TypeError(f"transforms must be callable (image, mask) -> (image, mask), got {transforms!r}")
-        self.config = config
-        self.transforms = transforms
-        self.cache = bool(cache)
-        self._cache: dict = {}
-        self.class_names = CLASS_NAMES
-        self.num_classes = NUM_CLASSES
-
-    def __len__(self) -> int:
-        return self.num_images
+    _config_type = SceneConfig
+    _make = staticmethod(make_scene)
+    class_names: Tuple[str, ...] = CLASS_NAMES
+    num_classes: int = NUM_CLASSES
 
     def scene(self, index: int) -> Scene:
         """The full :class:`Scene` (image, label map, instance masks, classes, boxes) number ``index``."""
-        index = check_int(index, "index")
-        if not -self.num_images <= index < self.num_images:
-            raise IndexError(f"index {index} is out of range for a SceneDataset of {self.num_images} images")
-        index %= max(self.num_images, 1)
-        if index in self._cache:
-            return self._cache[index]
-        scene = make_scene(self.config, self.seed, index)
-        if self.cache:
-            self._cache[index] = scene
-        return scene
-
-    def __getitem__(self, index: int):
-        from torchvision import tv_tensors  # imported here: torchvision is only needed when items are read
-
-        scene = self.scene(index)
-        image, mask = tv_tensors.Image(scene.image), tv_tensors.Mask(scene.label)
-        if self.transforms is not None:
-            image, mask = self.transforms(image, mask)
-        return image, mask
-
-    def tensors(self) -> Tuple[torch.Tensor, torch.Tensor]:
-        """All images (N, 3, H, W) and masks (N, H, W) stacked, without transforms (for fast full-batch work)."""
-        scenes = [self.scene(i) for i in range(self.num_images)]
-        return torch.stack([s.image for s in scenes]), torch.stack([s.label for s in scenes])
-
-    def foreground_fraction(self) -> float:
-        """The fraction of pixels that are not background, over the whole data set."""
-        _, masks = self.tensors()
-        return float((masks != 0).float().mean())
-
-    def __repr__(self) -> str:
-        return f"SceneDataset(num_images={self.num_images}, seed={self.seed}, config={self.config})"
+        return self._sample(index)
 
 
 def one_hot(label: torch.Tensor, num_classes: int, *, ignore_index: Optional[int] = IGNORE_INDEX) -> torch.Tensor:
@@ -379,3 +413,273 @@ def one_hot(label: torch.Tensor, num_classes: int, *, ignore_index: Optional[int
     safe = torch.where(valid, label, torch.zeros_like(label))
     out = torch.nn.functional.one_hot(safe, num_classes).to(torch.float32) * valid[..., None]
     return out.movedim(-1, -3)  # (..., H, W, C) -> (..., C, H, W)
+
+
+# ------------------------------------------------------------------------------- touching cells (chapter 8)
+
+#: Class names of the touching-cells data: the membranes between cells are background.
+CELL_CLASS_NAMES: Tuple[str, ...] = ("background", "cell")
+
+
+@dataclass(frozen=True)
+class CellsConfig:
+    """The knobs of the touching-cells data (chapter 8, after the U-Net paper's cell images).
+
+    Cells grow in clusters; neighbours in a cluster touch, and only a thin **membrane** of background pixels
+    separates them. A network that labels the membrane as cell merges two cells into one object, which the
+    U-Net paper's border weight map (:mod:`segbook.weight_map`) is there to prevent.
+
+    Args:
+        size: image height and width in pixels (square images), >= 16.
+        num_clusters: inclusive range ``(low, high)`` of cell clusters per image.
+        cells_per_cluster: inclusive range of cells per cluster (the cluster density; 1 gives lone cells).
+        cell_radius: range ``(low, high)`` of cell radii in pixels (not scaled with ``size``), low >= 2.
+        membrane_width: range of the membrane's width in pixels, drawn once per image, within [1, 3]
+            (default 1 to 2 pixels, like the U-Net paper's membranes).
+        membrane_contrast: in [0, 1], how much darker than the cells the membranes are drawn: 1 makes them as
+            dark as the background, 0 invisible (then only the cells' shapes tell where one cell ends).
+        noise: standard deviation of the Gaussian pixel noise (images are in [0, 1]).
+        texture: in [0, 1], the amplitude of the smooth texture inside cells (relative to a cell's brightness).
+    """
+
+    size: int = 64
+    num_clusters: Tuple[int, int] = (1, 3)
+    cells_per_cluster: Tuple[int, int] = (1, 6)
+    cell_radius: Tuple[float, float] = (5.0, 9.0)
+    membrane_width: Tuple[float, float] = (1.0, 2.0)
+    membrane_contrast: float = 0.8
+    noise: float = 0.04
+    texture: float = 0.15
+
+    def __post_init__(self) -> None:
+        check_int(self.size, "size", minimum=16)
+        for name, minimum in (("num_clusters", 0), ("cells_per_cluster", 1)):
+            low, high = _check_pair(getattr(self, name), name)
+            check_int(low, f"{name}[0]", minimum=minimum)
+            check_int(high, f"{name}[1]", minimum=max(low, 1))
+        for name, minimum, maximum in (("cell_radius", 2.0, None), ("membrane_width", 1.0, 3.0)):
+            low, high = _check_pair(getattr(self, name), name)
+            check_float(low, f"{name}[0]", minimum=minimum, maximum=maximum)
+            check_float(high, f"{name}[1]", minimum=low, maximum=maximum)
+        check_float(self.membrane_contrast, "membrane_contrast", minimum=0.0, maximum=1.0)
+        check_float(self.noise, "noise", minimum=0.0, maximum=1.0)
+        check_float(self.texture, "texture", minimum=0.0, maximum=1.0)
+
+
+@dataclass
+class Cells:
+    """One touching-cells image with its labels.
+
+    Attributes:
+        image: float32 tensor (3, H, W) in [0, 1]; grey (three equal channels), so models built for RGB take it.
+        label: int64 tensor (H, W): 1 = cell, 0 = background, membranes included (``label == (instances > 0)``).
+        instances: int64 tensor (H, W): 0 = background, ``1..K`` one id per cell.
+        membrane: bool tensor (H, W): the background pixels that separate touching cells.
+    """
+
+    image: torch.Tensor
+    label: torch.Tensor
+    instances: torch.Tensor
+    membrane: torch.Tensor
+
+    @property
+    def num_cells(self) -> int:
+        return int(self.instances.max())
+
+    def touching_pairs(self, reach: int = 3) -> list:
+        """Pairs ``(a, b)``, ``a < b``, of cells with pixels at most ``reach`` pixels apart (chessboard distance):
+        with the default 3, cells across a membrane up to 2 pixels wide."""
+        return sorted(_touching_pairs(self.instances.numpy(), check_positive_int(reach, "reach")))
+
+
+def _touching_pairs(ids: np.ndarray, reach: int) -> set:
+    """Pairs of different non-zero ids at most ``reach`` pixels apart along rows, columns or diagonals."""
+    h, w = ids.shape
+    pairs = set()
+    for dy in range(0, reach + 1):
+        for dx in range(-reach, reach + 1):
+            if dy == 0 and dx <= 0:
+                continue  # each offset once: (dy, dx) and (-dy, -dx) compare the same pixel pairs
+            a = ids[:h - dy, max(-dx, 0):w - max(dx, 0)]
+            b = ids[dy:, max(dx, 0):w - max(-dx, 0)]
+            hit = (a != b) & (a > 0) & (b > 0)
+            pairs.update(zip(np.minimum(a[hit], b[hit]).tolist(), np.maximum(a[hit], b[hit]).tolist()))
+    return pairs
+
+
+def _cell_seeds(rng: np.random.Generator, cfg: CellsConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """Cell centres (K, 2) and radii (K,): clusters grown cell by cell, each new cell overlapping a neighbour."""
+    size = cfg.size
+    centres, radii = [], []
+    for _ in range(int(rng.integers(cfg.num_clusters[0], cfg.num_clusters[1] + 1))):
+        count = int(rng.integers(cfg.cells_per_cluster[0], cfg.cells_per_cluster[1] + 1))
+        first = len(centres)
+        for _ in range(count):
+            r = rng.uniform(*cfg.cell_radius)
+            for _attempt in range(12):
+                if len(centres) == first:  # the cluster's first cell: anywhere in the image
+                    c = rng.uniform(0.1 * size, 0.9 * size, size=2)
+                else:  # next to a cell of the cluster, close enough for the two discs to overlap
+                    j = int(rng.integers(first, len(centres)))
+                    angle = rng.uniform(0, 2 * math.pi)
+                    c = centres[j] + (r + radii[j]) * rng.uniform(0.7, 0.9) * np.array([math.sin(angle),
+                                                                                           math.cos(angle)])
+                far = all(np.hypot(*(c - o)) >= 0.65 * (r + ro) for o, ro in zip(centres, radii))
+                if far and -0.5 * r < c[0] < size + 0.5 * r and -0.5 * r < c[1] < size + 0.5 * r:
+                    centres.append(c)
+                    radii.append(r)
+                    break
+    return np.array(centres, dtype=np.float32).reshape(-1, 2), np.array(radii, dtype=np.float32)
+
+
+def _smooth_field(rng: np.random.Generator, size: int, waves: int = 3) -> np.ndarray:
+    """A smooth random (H, W) field in about [-1, 1]: a sum of plane waves."""
+    ys, xs = _grid(size)
+    field = np.zeros((size, size), dtype=np.float32)
+    for _ in range(waves):
+        angle, freq, phase = rng.uniform(0, math.pi), rng.uniform(0.3, 0.9), rng.uniform(0, 2 * math.pi)
+        field += np.sin(freq * (math.cos(angle) * xs + math.sin(angle) * ys) + phase)
+    return field / waves
+
+
+def make_cells(config: CellsConfig, seed: int, index: int = 0) -> Cells:
+    """Generate touching-cells image number ``index`` of the data set with this ``seed`` and ``config``.
+
+    How a cell is drawn: every cell has a centre and a slightly irregular disc around it (an ellipse with a
+    three-fold wobble). A pixel belongs to the cell whose disc it is deepest in, measured by
+    :math:`\\rho_k(x) = |x - c_k| / r_k(\\theta)` (a Voronoi partition weighted by size), if it is inside that disc
+    (:math:`\\rho < 1`). Where two discs overlap, the two cells touch along the Voronoi edge; the pixels within
+    half the membrane width of that edge are the **membrane**: background in the label, drawn darker than the
+    cells (``membrane_contrast``). Finally no two different cells are left 8-neighbours, so the membrane
+    separates them even diagonally, and a cell keeps only its largest connected piece.
+
+    The same (config, seed, index) always gives the same image, whatever order images are made in.
+
+    Example:
+        >>> cells = make_cells(CellsConfig(size=32), seed=0, index=1)
+        >>> cells.image.shape, cells.label.dtype, bool((cells.label == (cells.instances > 0)).all())
+        (torch.Size([3, 32, 32]), torch.int64, True)
+    """
+    from scipy import ndimage  # imported here: only the cells need it
+
+    rng = _sample_rng(config, CellsConfig, seed, index)
+    size = config.size
+    ys, xs = _grid(size)
+    centres, radii = _cell_seeds(rng, config)
+    width = rng.uniform(*config.membrane_width)
+    # Every cell competes for the pixels within its reach (its disc and `width` pixels beyond). Of the competing
+    # cells, a pixel goes to the nearest in radius units, e = |x - c| / r (a Voronoi partition weighted by size),
+    # and is that cell's if it is inside its disc. e1, e2: nearest and second-nearest; q1, q2: their radii.
+    far = np.float32(1e3)  # "no cell in reach" (finite, so e2 - e1 is never inf - inf)
+    e1, e2 = np.full((size, size), far), np.full((size, size), far)
+    q1, q2 = np.ones((size, size), dtype=np.float32), np.ones((size, size), dtype=np.float32)
+    owner = np.zeros((size, size), dtype=np.int64)  # 1..K: the nearest cell in reach (0: none)
+    in_disc = np.zeros((size, size), dtype=bool)  # inside the owner's disc
+    for k, ((cy, cx), r) in enumerate(zip(centres.tolist(), radii.tolist()), start=1):
+        win = _window(cy, cx, 1.1 * (r + width) + 1, size)
+        if win[0].start >= win[0].stop or win[1].start >= win[1].stop:
+            continue
+        dy, dx = ys[win[0]] - cy, xs[:, win[1]] - cx
+        angle = rng.uniform(0, math.pi)
+        u, v = math.cos(angle) * dx + math.sin(angle) * dy, -math.sin(angle) * dx + math.cos(angle) * dy
+        squash, wobble = rng.uniform(0.8, 1.0), rng.uniform(0.0, 0.1)
+        dist = np.sqrt(u * u + (v / squash) ** 2) + 1e-6
+        cos = u / dist
+        rho = dist / (r * (1 + wobble * (4 * cos ** 3 - 3 * cos)))  # disc: rho < 1, r(theta) = r (1 + w cos 3theta)
+        e = np.where(rho < 1 + width / r, np.sqrt(dx * dx + dy * dy) / r, far)
+        w1, w2, wq1, wq2, o, d = e1[win], e2[win], q1[win], q2[win], owner[win], in_disc[win]  # views
+        nearer, second = e < w1, (e >= w1) & (e < w2)
+        w2[nearer], wq2[nearer] = w1[nearer], wq1[nearer]
+        w2[second], wq2[second] = e[second], r
+        w1[nearer], wq1[nearer], o[nearer], d[nearer] = e[nearer], r, k, rho[nearer] < 1
+    # Distance to the edge between the two nearest cells, to first order: (e2 - e1) r1 r2 / (r1 + r2)
+    # (exact on the line through the two centres); the membrane is the band of half its width around the edge.
+    edge_distance = (e2 - e1) * q1 * q2 / (q1 + q2)
+    membrane = in_disc & (e2 < far) & (edge_distance < width / 2)
+    ids = np.where(in_disc & ~membrane, owner, 0)
+    # No two cells 8-neighbours: of each such pair of pixels, the one of the higher id becomes membrane.
+    padded = np.pad(ids, 1)
+    clash = np.zeros((size, size), dtype=bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            other = padded[1 + dy:1 + dy + size, 1 + dx:1 + dx + size]
+            clash |= (other > 0) & (other < ids)
+    membrane |= clash
+    ids[clash] = 0
+    # A cell keeps only its largest connected piece (after the cut, cells never touch: one piece = one cell).
+    pieces, count = ndimage.label(ids > 0)
+    if count > len(np.unique(ids)) - 1:
+        piece_size = np.bincount(pieces.ravel(), minlength=count + 1)
+        piece_size[0] = 0
+        biggest = np.zeros(ids.max() + 1, dtype=np.int64)
+        np.maximum.at(biggest, ids.ravel(), piece_size[pieces.ravel()])
+        ids[piece_size[pieces] < biggest[ids]] = 0
+    present = np.unique(ids[ids > 0])
+    lookup = np.zeros(max(int(ids.max()), 0) + 1, dtype=np.int64)
+    lookup[present] = np.arange(1, len(present) + 1)
+    ids = lookup[ids]  # consecutive ids 1..K
+
+    # The picture: grey background, cells of varied brightness with a smooth texture, dark membranes.
+    background = rng.uniform(0.1, 0.3)
+    image = background + 0.05 * _smooth_field(rng, size)
+    levels = np.concatenate([[0.0], rng.uniform(0.55, 0.9, size=max(len(centres), 1))]).astype(np.float32)
+    texture = 1 + config.texture * _smooth_field(rng, size, waves=4)
+    cell_level = levels[owner] * texture
+    image = np.where(ids > 0, cell_level, image)
+    membrane &= owner > 0
+    c = config.membrane_contrast
+    image = np.where(membrane, (1 - c) * cell_level + c * background, image).astype(np.float32)
+    image += config.noise * rng.standard_normal(image.shape, dtype=np.float32)
+    np.clip(image, 0.0, 1.0, out=image)
+    image = torch.from_numpy(image)
+    return Cells(
+        image=image[None].expand(3, size, size).contiguous(),
+        label=torch.from_numpy((ids > 0).astype(np.int64)),
+        instances=torch.from_numpy(ids),
+        membrane=torch.from_numpy(membrane & (ids == 0)),
+    )
+
+
+class CellsDataset(_GeneratedDataset):
+    """A ``torch.utils.data.Dataset`` of touching-cells images (chapter 8): ``(image, mask)`` pairs.
+
+    ``image`` is a ``tv_tensors.Image`` float32 (3, H, W) in [0, 1] (grey) and ``mask`` a ``tv_tensors.Mask``
+    int64 (H, W) with 0 = background (membranes included) and 1 = cell; transforms v2 move both together.
+    :meth:`cells` gives the full sample with the instance ids, :meth:`instances` all instance maps stacked
+    (for :func:`segbook.weight_map.unet_weight_map` and :func:`segbook.metrics.instance_separation`).
+
+    Args:
+        num_images: how many images the data set holds.
+        seed: image ``i`` is ``make_cells(config, seed, i)``; use different seeds for train and test sets.
+        transforms: optional callable ``(image, mask) -> (image, mask)``, applied on every access.
+        cache: keep generated images in memory.
+        config: a :class:`CellsConfig`; or pass its fields (``size=...``, ``membrane_contrast=...``) as keywords.
+
+    Example:
+        >>> ds = CellsDataset(4, size=32, seed=0)
+        >>> image, mask = ds[0]
+        >>> tuple(image.shape), tuple(mask.shape), ds.class_names
+        ((3, 32, 32), (32, 32), ('background', 'cell'))
+    """
+
+    _config_type = CellsConfig
+    _make = staticmethod(make_cells)
+    class_names: Tuple[str, ...] = CELL_CLASS_NAMES
+    num_classes: int = len(CELL_CLASS_NAMES)
+
+    def cells(self, index: int) -> Cells:
+        """The full :class:`Cells` sample (image, label, instances, membrane) number ``index``."""
+        return self._sample(index)
+
+    def instances(self) -> torch.Tensor:
+        """All instance maps stacked: int64 (N, H, W), 0 = background, 1..K per image."""
+        return torch.stack([self._sample(i).instances for i in range(self.num_images)])
+
+    def touching_fraction(self, reach: int = 3) -> float:
+        """The fraction of cells that touch another cell (see :meth:`Cells.touching_pairs`), over the data set."""
+        touching, total = 0, 0
+        for i in range(self.num_images):
+            sample = self._sample(i)
+            touching += len({k for pair in sample.touching_pairs(reach) for k in pair})
+            total += sample.num_cells
+        return touching / total if total else float("nan")
