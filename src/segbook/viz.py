@@ -617,3 +617,160 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
                  if level is None else f"pruned at level {level}: nodes with i + j ≤ {level} and head {level}")
     ax.set_title(title, fontsize=10)
     return fig
+
+
+__all__ += ["draw_fcn", "plot_fcn_skip_weight"]
+
+
+def draw_fcn(model, *, title: Optional[str] = None, ax=None):
+    """Draw an FCN-32s, FCN-16s or FCN-8s (:class:`segbook.models.FCN`) as Long et al.'s skip architecture.
+
+    Top row, left to right: the image, pool1 ... pool5 (each box: its channels and stride), fc6-fc7 and the 1x1
+    ``score_fr`` giving class scores :math:`s_5` at stride 32 (blue arrows: the backbone). Then the path back to
+    full size: green arrows are the upsamplings (``up×2`` learnable, initialised to bilinear; the last one fixed),
+    grey arrows the skip connections (a 1x1 score layer on pool4 or pool3, zero-initialised), ``+`` the
+    summations. FCN-32s has no skip, FCN-16s one (pool4), FCN-8s two (pool4 and pool3).
+
+    Args:
+        model: an ``FCN`` (its ``variant``, ``widths`` and ``num_classes`` are written on the drawing).
+        title: the axes title (default: the variant and its equation).
+        ax: axes to draw on (default: a new figure).
+
+    Returns:
+        The figure. Patches carry a ``gid``: ``"box"``, ``"sum"``, ``"arrow-backbone"``, ``"arrow-up"``,
+        ``"arrow-skip"`` (for tests and restyling).
+
+    Example:
+        >>> from segbook.models import FCN
+        >>> fig = draw_fcn(FCN(5, variant="8s"))
+        >>> sum(p.get_gid() == "arrow-skip" for p in fig.axes[0].patches)   # pool4 → score, pool3 → score, 2 sums
+        4
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+
+    from segbook.models import FCN
+
+    if not isinstance(model, FCN):
+        raise TypeError(f"model must be a segbook.models.FCN, got {type(model).__name__}")
+    variant, c = model.variant, model.num_classes
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(12, 1.2 + 1.1 * (1 + VARIANT_SKIPS[variant])))
+    else:
+        fig = ax.figure
+    colours = {"arrow-backbone": "tab:blue", "arrow-up": "tab:green", "arrow-skip": "grey"}
+
+    def box(x, y, text, colour="#c6dbef"):
+        ax.add_patch(FancyBboxPatch((x - 0.38, y - 0.3), 0.76, 0.6, boxstyle="round,pad=0.02", fc=colour,
+                                    ec="black", lw=0.8, gid="box"))
+        ax.text(x, y, text, ha="center", va="center", fontsize=7)
+
+    def plus(x, y):
+        ax.add_patch(Circle((x, y), 0.17, fc="white", ec="black", gid="sum"))
+        ax.text(x, y, "+", ha="center", va="center", fontsize=10)
+
+    def arrow(start, end, kind, label=None, offset=(0.0, 0.12)):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, lw=1.2, color=colours[kind],
+                                     gid=kind, shrinkA=0, shrinkB=0))
+        if label:
+            ax.text((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1], label,
+                    ha="center", va="bottom", fontsize=6.5, color=colours[kind])
+
+    box(0, 0, f"image\n{model.in_channels} ch", "#f0f0f0")
+    for i, width in enumerate(model.widths):
+        box(i + 1, 0, f"pool{i + 1}\n{width} ch, /{2 ** (i + 1)}")
+        arrow((i + 0.38, 0), (i + 1 - 0.38, 0), "arrow-backbone")
+    box(6, 0, "fc6-fc7\n(as convs)")
+    box(7, 0, f"score s5\n{c} ch, /32", "#fdd0a2")
+    arrow((5.38, 0), (5.62, 0), "arrow-backbone")
+    arrow((6.38, 0), (6.62, 0), "arrow-backbone")
+    last, stride = (7.38, 0.0), 32
+    for k, pool in enumerate((4, 3)[: VARIANT_SKIPS[variant]]):
+        y = -1.2 * (k + 1)
+        x_sum = 8 + k
+        box(pool, y, f"1x1 score\npool{pool} (0-init)", "#fdd0a2")
+        arrow((pool, -0.3), (pool, y + 0.3), "arrow-skip")                   # pool → its score layer
+        arrow((pool + 0.38, y), (x_sum - 0.17, y), "arrow-skip", f"s{pool}: {c} ch, /{stride // 2}")
+        arrow(last, (x_sum, y + 0.17), "arrow-up", "up×2", offset=(0.25, 0.0))
+        plus(x_sum, y)
+        last, stride = (x_sum + 0.17, y), stride // 2
+    y_out = last[1]
+    box(10.4, y_out, f"output\n{c} ch, /1", "#f0f0f0")
+    arrow(last, (10.02, y_out), "arrow-up", f"up×{stride} (fixed)")
+    ax.set_xlim(-0.6, 11)
+    ax.set_ylim(-1.2 * VARIANT_SKIPS[variant] - 0.6, 0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    equations = {"32s": "up32(s5)", "16s": "up16(up2(s5) + s4)", "8s": "up8(up2(up2(s5) + s4) + s3)"}
+    ax.set_title(title if title is not None else f"FCN-{variant}: output = {equations[variant]}", fontsize=10)
+    return fig
+
+
+#: The number of skip connections of each FCN variant.
+VARIANT_SKIPS = {"32s": 0, "16s": 1, "8s": 2}
+
+
+def _fcn_logits_with_skip_weight(model, images: torch.Tensor, weight: float) -> torch.Tensor:
+    """Logits of an FCN whose skip scores (``score_pool4``, ``score_pool3``) are multiplied by ``weight``."""
+    hooks = [getattr(model, name).register_forward_hook(lambda module, inputs, output: weight * output)
+             for name in ("score_pool4", "score_pool3") if hasattr(model, name)]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return model(images)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+
+
+def plot_fcn_skip_weight(model, image: torch.Tensor, label: torch.Tensor, weights: Sequence[float] = (0.0, 0.5, 1.0),
+                         *, class_names: Sequence[str] = CLASS_NAMES, axes=None):
+    """A trained FCN-16s/8s's prediction with its skip scores scaled by each of ``weights``, beside the truth.
+
+    The output is :math:`\\text{up}_8(\\text{up}_2(\\text{up}_2(s_5) + w\\,s_4) + w\\,s_3)` (FCN-8s; FCN-16s
+    likewise with :math:`s_4` only): :math:`w = 1` is the trained net, :math:`w = 0` removes what the skips add
+    and leaves only the coarse stride-32 scores, upsampled. The static counterpart of :func:`fcn_skip_explorer
+    <segbook.widgets.fcn_skip_explorer>`.
+
+    Args:
+        model: a trained ``FCN`` with variant ``"16s"`` or ``"8s"``.
+        image: float (3, H, W); label: int (H, W) (the truth, for the pixel accuracy in the titles).
+        weights: the skip weights to show, each in [0, 2].
+        axes: ``len(weights) + 2`` axes to draw on (default: a new figure).
+
+    Returns:
+        The figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from segbook.models import FCN
+
+    if not isinstance(model, FCN) or model.variant == "32s":
+        raise TypeError("model must be a segbook.models.FCN with a skip connection (variant '16s' or '8s'), got "
+                        + (f"FCN-{model.variant}" if isinstance(model, FCN) else type(model).__name__))
+    check_tensor(image, "image", ndim=3, dtype="float", shape_hint="(3, H, W)")
+    check_tensor(label, "label", ndim=2, dtype="int", shape_hint="(H, W)")
+    weights = [check_float(w, "weight", minimum=0.0, maximum=2.0) for w in weights]
+    if axes is None:
+        fig, axes = plt.subplots(1, len(weights) + 2, figsize=(2.2 * (len(weights) + 2), 2.6))
+    fig = axes[0].figure
+    device = next(model.parameters()).device
+    axes[0].imshow(_to_numpy_image(image))
+    axes[0].set_title("image", fontsize=9)
+    for ax, w in zip(axes[1:], weights):
+        prediction = _fcn_logits_with_skip_weight(model, image[None].to(device), w)[0].argmax(0).cpu()
+        accuracy = float((prediction == label.cpu()).float().mean())
+        ax.imshow(colorize(prediction), interpolation="nearest")
+        ax.set_title(f"skip weight {w:g}: {accuracy:.1%} px", fontsize=9)
+    axes[-1].imshow(colorize(label), interpolation="nearest")
+    axes[-1].set_title("truth", fontsize=9)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0].set_ylabel(f"FCN-{model.variant}")
+    fig.legend(handles=legend_handles(class_names), loc="lower center", ncol=len(class_names), frameon=False,
+               fontsize=8)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig

@@ -422,3 +422,25 @@ def unetpp_pruning_explorer(model, image, label):
 
     return w.interactive(show, level=w.IntSlider(value=model.depth, min=1, max=model.depth,
                                                  description="prune at L"))
+
+
+__all__ += ["fcn_skip_explorer"]
+
+
+def fcn_skip_explorer(model, images, labels):
+    """Sliders over a test image and the weight of a trained FCN-16s/8s's skip scores (chapter 7).
+
+    Redraws :func:`segbook.viz.plot_fcn_skip_weight` for one weight: at 0 the skips add nothing and the coarse
+    stride-32 scores remain; at 1 the trained net. Returns an ``ipywidgets`` widget.
+    """
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from segbook.viz import plot_fcn_skip_weight
+
+    def show(index: int, weight: float) -> None:
+        plot_fcn_skip_weight(model, images[index], labels[index], (weight,))
+        plt.show()
+
+    return w.interactive(show, index=w.IntSlider(value=0, min=0, max=len(images) - 1, description="test image"),
+                         weight=w.FloatSlider(value=1.0, min=0.0, max=1.5, step=0.1, description="skip weight"))
