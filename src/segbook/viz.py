@@ -602,7 +602,7 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
     handles = [Line2D([], [], color=colours[k], lw=2, label=text) for k, text in
                (("arrow-pool", "max pool 2×2 (encoder)"), ("arrow-up", "up-sampling ×2"),
                 ("arrow-skip", "dense skip (concatenated)"), ("arrow-head", "1×1 head (deep supervision)"))]
-    ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False)
+    ax.legend(handles=handles, loc="lower right", fontsize=7, frameon=False)
     ax.set_xlim(-0.8, 2 * depth + 0.8)
     ax.set_ylim(-depth - 0.8, 1.8)
     ax.set_aspect("equal")
