@@ -175,7 +175,7 @@ def check_masks(masks: Union[torch.Tensor, np.ndarray], num_classes: int, *,
     problems: List[str] = []
     shape = tuple(masks.shape)
     values = torch.unique(masks.detach().cpu().to(torch.float64)) if masks.numel() else torch.empty(0)
-    shown = [int(v) if float(v).is_integer() else float(v) for v in values[:20].tolist()]
+    shown = [int(v) if float(v).is_integer() else round(float(v), 4) for v in values[:20].tolist()]
     details: Dict[str, Any] = {"dtype": str(masks.dtype), "shape": shape, "values": shown}
     rgb = (masks.ndim in (3, 4) and (shape[-1] == 3 or (masks.ndim == 4 and shape[1] == 3)
                                       or (masks.ndim == 3 and shape[0] == 3 and shape[1] > 3)))
