@@ -444,3 +444,90 @@ def fcn_skip_explorer(model, images, labels):
 
     return w.interactive(show, index=w.IntSlider(value=0, min=0, max=len(images) - 1, description="test image"),
                          weight=w.FloatSlider(value=1.0, min=0.0, max=1.5, step=0.1, description="skip weight"))
+
+
+# --------------------------------------------------------------------------- chapter 8: the U-Net weight map
+
+__all__ += ["plot_weight_map_grid", "weight_map_explorer"]
+
+
+def plot_weight_map_grid(instances, *, w0s=(5.0, 10.0, 20.0), sigmas=(2.0, 5.0, 10.0), axes=None):
+    """The U-Net paper's weight map of one instance map for every ``w0`` (rows) and ``sigma`` (columns).
+
+    Uses :func:`segbook.weight_map.unet_weight_map` (with its class balancing); one colour scale for all panels,
+    so the panels can be compared. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from segbook.weight_map import unet_weight_map
+
+    w0s, sigmas = list(w0s), list(sigmas)
+    if not w0s or not sigmas:
+        raise ValueError("w0s and sigmas must each hold at least one value")
+    maps = [[unet_weight_map(instances, w0=w0, sigma=s) for s in sigmas] for w0 in w0s]
+    top = max(float(m.max()) for row in maps for m in row)
+    if axes is None:
+        fig, axes = plt.subplots(len(w0s), len(sigmas), figsize=(2.6 * len(sigmas) + 1, 2.5 * len(w0s)),
+                                 squeeze=False)
+    else:
+        fig = axes[0][0].figure
+    for r, w0 in enumerate(w0s):
+        for c, sigma in enumerate(sigmas):
+            im = axes[r][c].imshow(maps[r][c], cmap="viridis", vmin=0, vmax=top, interpolation="nearest")
+            axes[r][c].set_title(f"w0 = {w0:g}, σ = {sigma:g}", fontsize=9)
+            axes[r][c].set_xticks([])
+            axes[r][c].set_yticks([])
+        axes[r][0].set_ylabel("row")
+    for c in range(len(sigmas)):
+        axes[-1][c].set_xlabel("column")
+    fig.colorbar(im, ax=axes, label="pixel weight w(x)", shrink=0.8)
+    fig.suptitle("Weight map w = w_c + w0 exp(-(d1 + d2)² / 2σ²): rows w0, columns σ")
+    return fig
+
+
+def weight_map_explorer(instances, image=None):
+    """Sliders for ``w0`` and ``sigma`` redrawing the weight map of ``instances`` (H, W) beside ``image`` (3, H, W)
+    (chapter 8); :func:`plot_weight_map_grid` is its static counterpart. Returns an ``ipywidgets`` widget."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from segbook.weight_map import unet_weight_map
+
+    def show(w0: float, sigma: float) -> None:
+        weights = unet_weight_map(instances, w0=w0, sigma=sigma)
+        fig, axes = plt.subplots(1, 2 if image is not None else 1, figsize=(8 if image is not None else 4.5, 3.6),
+                                 squeeze=False)
+        if image is not None:
+            axes[0][0].imshow(image.permute(1, 2, 0))
+            axes[0][0].set_title("image")
+        ax = axes[0][-1]
+        im = ax.imshow(weights, cmap="viridis", interpolation="nearest")
+        ax.set_title(f"w0 = {w0:g}, σ = {sigma:g}: max {float(weights.max()):.1f}")
+        fig.colorbar(im, ax=ax, label="pixel weight w(x)")
+        for a in axes[0]:
+            a.set_xlabel("column")
+            a.set_ylabel("row")
+        plt.show()
+
+    return w.interactive(show, w0=w.FloatSlider(value=10.0, min=0.0, max=30.0, step=1.0, description="w0"),
+                         sigma=w.FloatSlider(value=5.0, min=0.5, max=15.0, step=0.5, description="σ"))
+
+
+__all__ += ["comparison_explorer"]
+
+
+def comparison_explorer(comparison):
+    """Choose the cost axis (FLOPs, parameters, CPU latency) and the accuracy axis (mIoU, boundary F1) of chapter
+    11's accuracy-against-cost figure. ``comparison`` comes from :func:`segbook.compare.compare_architectures`;
+    the static counterpart is :func:`segbook.compare.plot_comparison`."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    from segbook.compare import ACCURACY_COLUMNS, COST_COLUMNS, plot_comparison
+
+    def show(x: str, y: str) -> None:
+        plot_comparison(comparison, x=x, y=y)
+        plt.show()
+
+    return w.interactive(show, x=w.Dropdown(options=list(COST_COLUMNS), value="flops", description="cost"),
+                         y=w.Dropdown(options=list(ACCURACY_COLUMNS), value="miou", description="accuracy"))
