@@ -12,7 +12,8 @@ The site's root leads to the first page. Per page (one test case each, named aft
 - its widgets are drawn by the vendored widget manager from the state stored in the page.
 Then: notebook pages have a Colab launch link computed from ``_config.yml``, solutions are hidden until clicked,
 ``hide-input`` cells show their output but not their code, and the chapters that must show math, figures,
-widgets and solutions do.
+widgets and solutions do; the glossary and the references list their entries, and every chapter's {term} and
+{cite} links land on an entry. In the theme's dark mode, notebook figures sit on a light background.
 
 Environment variables:
     SEGBOOK_BOOK_DIR: the book's source (``_toc.yml``, ``_config.yml``); default: the repository root.
@@ -73,7 +74,14 @@ REQUIRED_FEATURES: dict[str, set[str]] = {
     "chapters/04_upsampling": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
     "chapters/05_distribution_losses": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
     "chapters/06_region_boundary_losses": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
+    "chapters/appendix_debugging": {"math", "output_figure", "colab"},
+    "chapters/glossary": {"glossary"},
+    "chapters/references": {"bibliography"},
 }
+# The glossary must define at least this many terms (English and Vietnamese entries), and the references page
+# list at least this many works: a page that lost its entries (a broken directive) fails.
+MIN_GLOSSARY_TERMS = 150
+MIN_BIBLIOGRAPHY_ENTRIES = 20
 NO_STATE_HINT = ("the build stores widget state only when a notebook runs to its end: did its execution fail? "
                  "see the build log")
 BUILD_HINT = "build the site first: `make book` (or `bash tools/build_book.sh`)"
@@ -199,13 +207,18 @@ def _is_local(url: str) -> bool:
     return parts.scheme in ("data", "blob", "about") or parts.hostname in LOCAL_HOSTS
 
 
-def open_page(browser: Any, url: str) -> tuple[Any, PageLog]:
+def open_page(browser: Any, url: str, *, mode: str | None = None) -> tuple[Any, PageLog]:
     """Open ``url`` in a fresh browser context that blocks and records every request to another host.
+
+    ``mode`` (``"light"`` or ``"dark"``) is stored where pydata-sphinx-theme's switch stores the reader's choice
+    (``localStorage`` keys ``mode`` and ``theme``) before the page runs, so the page opens in that mode.
 
     Returns the Playwright page (its context must be closed by the caller: ``page.context.close()``) and the
     log, which keeps filling while the page stays open.
     """
     context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    if mode is not None:
+        context.add_init_script(f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}');")
     context.set_default_timeout(LOAD_TIMEOUT_MS)
     log = PageLog(url=url)
 
@@ -271,6 +284,8 @@ async (imageTimeout) => {
     solutions: document.querySelectorAll(".solution").length,
     hideInput: document.querySelectorAll(".cell.tag_hide-input").length,
     colabLinks: [...document.querySelectorAll('a[href*="colab.research.google.com"]')].map((a) => a.href),
+    glossaryTerms: article.querySelectorAll("dl.glossary > dt").length,
+    bibliographyEntries: article.querySelectorAll("div.citation, .bibliography li").length,
   };
 }
 """
@@ -473,11 +488,15 @@ def test_page_shows_what_it_must(page: str, report: Any) -> None:
         "solution": facts["solutions"] > 0,
         "hide_input": facts["hideInput"] > 0,
         "colab": bool(facts["colabLinks"]),
+        "glossary": facts["glossaryTerms"] >= MIN_GLOSSARY_TERMS,
+        "bibliography": facts["bibliographyEntries"] >= MIN_BIBLIOGRAPHY_ENTRIES,
     }
     missing = sorted(feature for feature in REQUIRED_FEATURES[page] if not present[feature])
     counts = (f"math elements: {facts['mathCount']}, output images: {sum(i['output'] for i in facts['images'])}, "
               f"widgets drawn/stored: {facts['widgetsDrawn']}/{facts['widgetViews']}, solutions: "
-              f"{facts['solutions']}, hide-input cells: {facts['hideInput']}, Colab links: {len(facts['colabLinks'])}")
+              f"{facts['solutions']}, hide-input cells: {facts['hideInput']}, Colab links: {len(facts['colabLinks'])}, "
+              f"glossary terms: {facts['glossaryTerms']} (>= {MIN_GLOSSARY_TERMS}), bibliography entries: "
+              f"{facts['bibliographyEntries']} (>= {MIN_BIBLIOGRAPHY_ENTRIES})")
     assert not missing, f"{page} must show {', '.join(missing)} but does not ({counts})"
 
 
@@ -570,3 +589,107 @@ def test_hide_input_cells_show_output_but_not_code(page: str, browser: Any, site
                     f"{page}: hide-input cell {index + 1} hides its output too")
     finally:
         tab.context.close()
+
+
+# ---------------------------------------------------------------------------------------------------- dark mode
+
+# Computed in the browser: the page's mode and background, and each notebook output image's own background
+# (walking up to the first ancestor that paints one) and its box on the page.
+_DARK_JS = r"""
+() => {
+  const rgb = (text) => (text.match(/[\d.]+/g) || []).map(Number);
+  const painted = (el) => {
+    for (let node = el; node; node = node.parentElement) {
+      const c = rgb(getComputedStyle(node).backgroundColor);
+      if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const images = [...document.querySelectorAll("article .cell_output img")];
+  return {
+    theme: document.documentElement.dataset.theme,
+    page: painted(document.querySelector(".bd-main") || document.body),
+    images: images.map((img) => ({src: (img.currentSrc || img.src).slice(-40), background: painted(img),
+                                  filter: getComputedStyle(img).filter})),
+  };
+}
+"""
+
+
+def _luminance(rgb: list[float]) -> float:
+    """Relative luminance (WCAG) of an sRGB colour given as 0-255 channels: 0 black, 1 white."""
+    def linear(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (linear(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+DARK_PAGES = [page for page, features in REQUIRED_FEATURES.items() if "output_figure" in features]
+LIGHT_BACKGROUND = 0.5  # luminance a figure's background must exceed in dark mode (white is 1, the page ~0.01)
+SAMPLED_IMAGES = 3  # images per page whose pixels are sampled from a screenshot (the rest: computed style only)
+
+
+@pytest.mark.parametrize("page", DARK_PAGES)
+def test_figures_sit_on_a_light_background_in_dark_mode(page: str, browser: Any, site_url: str,
+                                                        report: Any) -> None:
+    """With the theme switched to dark, every notebook figure keeps a light background (its dark labels stay
+    readable): by the computed style of the image's box, and by the screenshot pixels at its edges."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    report(page)  # fails with the build hint when the page is missing
+    tab, log = open_page(browser, site_url + page + ".html", mode="dark")
+    try:
+        tab.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
+        facts = tab.evaluate(_DARK_JS)
+        assert facts["theme"] == "dark", f"{page}: the page did not switch to dark mode (data-theme={facts['theme']})"
+        assert _luminance(facts["page"]) < 0.1, f"{page}: the page background is not dark in dark mode: {facts['page']}"
+        assert facts["images"], f"{page} shows no notebook figure"
+        dark = [f"{image['src']}: background rgb{tuple(image['background'])}" for image in facts["images"]
+                if _luminance(image["background"]) < LIGHT_BACKGROUND]
+        assert not dark, _listing(f"{page}: figures on a dark background in dark mode", dark)
+        problems = []
+        images = tab.locator("article .cell_output img")
+        for index in range(min(images.count(), SAMPLED_IMAGES)):
+            image = images.nth(index)
+            image.scroll_into_view_if_needed()
+            shot = Image.open(BytesIO(image.screenshot(animations="disabled"))).convert("RGB")
+            w, h = shot.size
+            # The outermost pixel rows and columns, away from the rounded corners: the figure's margin and the
+            # box around it, what the figure's dark labels are drawn on.
+            edges = [shot.getpixel((x, y)) for x in range(w // 10, w - w // 10, max(w // 20, 1)) for y in (1, h - 2)]
+            edges += [shot.getpixel((x, y)) for y in range(h // 10, h - h // 10, max(h // 20, 1)) for x in (1, w - 2)]
+            light = sum(_luminance(list(p)) > LIGHT_BACKGROUND for p in edges) / len(edges)
+            if light < 0.9:
+                problems.append(f"image {index + 1}: only {light:.0%} of its edge pixels are light")
+        assert not problems, _listing(f"{page}: figures not on a light background (screenshot)", problems)
+        assert not log.page_errors, _listing(f"{page}: exceptions in dark mode", log.page_errors)
+    finally:
+        tab.context.close()
+
+
+@pytest.mark.parametrize("page", ["chapters/glossary", "chapters/references"])
+def test_term_and_cite_links_land_on_an_entry(page: str, browser: Any, site_url: str, report: Any) -> None:
+    """Every {term} link of every page of the book points at a term of the glossary, and every {cite} link at an
+    entry of the references page (Sphinx warns about unknown ones; this checks the built HTML's anchors)."""
+    report(page)
+    target_html = (SITE_DIR / f"{page}.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="([^"]+)"', target_html))
+    kind = "term" if page.endswith("glossary") else "cite"
+    name = Path(page).name + ".html"
+    broken, found = [], 0
+    for docname in PAGES:
+        html_path = SITE_DIR / f"{docname}.html"
+        if not html_path.is_file():
+            continue
+        for href in re.findall(r'href="([^"]*' + re.escape(name) + r'#[^"]+)"', html_path.read_text("utf-8")):
+            anchor = href.split("#", 1)[1]
+            if kind == "term" and not anchor.startswith("term-"):
+                continue
+            found += 1
+            if anchor not in ids:
+                broken.append(f"{docname}: {href}")
+    assert found, f"no page links to {page} ({kind} links)"
+    assert not broken, _listing(f"links to {page} without a target", broken)
