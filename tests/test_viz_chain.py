@@ -1,5 +1,7 @@
 """segbook.viz.draw_unet_chain (chapter 10): the drawing has the blocks and connections of the models it depicts."""
 
+from collections import Counter
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -12,10 +14,7 @@ from segbook.models import CoupledUNets, StackedUNets  # noqa: E402
 
 
 def _gids(fig):
-    counts = {}
-    for patch in fig.axes[0].patches:
-        counts[patch.get_gid()] = counts.get(patch.get_gid(), 0) + 1
-    return counts
+    return Counter(patch.get_gid() for patch in fig.axes[0].patches)
 
 
 @pytest.mark.parametrize("stacks, depth, order", [(1, 3, 0), (2, 3, 1), (3, 2, 1), (3, 2, 2), (4, 3, 2)])
@@ -63,3 +62,23 @@ def test_chain_errors():
         viz.draw_unet_chain(0)
     with pytest.raises(TypeError, match="coupled"):
         viz.draw_unet_chain(2, coupled=1)
+
+
+def test_chain_heads_figure_has_one_panel_per_head_and_rejects_bad_models():
+    from segbook import widgets
+    from segbook.models import CoupledUNets as Coupled
+
+    torch_models = {"one": StackedUNets(2, width=4, stacks=1, intermediate_supervision=False),
+                    "cu": Coupled(2, width=4, stacks=3, order=1)}
+    import torch
+
+    images, labels = torch.rand(2, 3, 16, 16), torch.randint(0, 2, (2, 16, 16))
+    fig = widgets.plot_chain_heads(torch_models, images, labels, index=1)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert sum(t.startswith("head ") for t in titles) == 1 + 3 and "truth" in titles and "test image 1" in titles
+    assert len(fig.axes) == 2 * (2 + 3)
+    plt.close(fig)
+    with pytest.raises(TypeError, match="models"):
+        widgets.plot_chain_heads({"x": 3}, images, labels)
+    with pytest.raises(ValueError, match="index"):
+        widgets.plot_chain_heads(torch_models, images, labels, index=2)

@@ -531,3 +531,83 @@ def comparison_explorer(comparison):
 
     return w.interactive(show, x=w.Dropdown(options=list(COST_COLUMNS), value="flops", description="cost"),
                          y=w.Dropdown(options=list(ACCURACY_COLUMNS), value="miou", description="accuracy"))
+
+
+__all__ += ["plot_chain_heads", "chain_heads_explorer"]
+
+
+def plot_chain_heads(models, images, labels, *, index: int = 0, axes=None):
+    """Chapter 10: what every head of U-Nets in series predicts, one row per model, for test image ``index``.
+
+    Each row: the image, the prediction of each head of the model (a list-returning model, e.g.
+    :class:`segbook.models.StackedUNets` or :class:`segbook.models.CoupledUNets` with intermediate supervision,
+    has one head per U-Net; a one-tensor model has one) with its pixel accuracy on this image, and the truth.
+
+    Args:
+        models: a dict ``name -> model`` (or a single model, named by its class).
+        images: float ``(N, 3, H, W)``.
+        labels: int ``(N, H, W)``.
+        index: which image.
+        axes: a 2-D array of axes, one row per model and ``2 + max heads`` columns (default: a new figure).
+
+    Returns:
+        The figure. The axes of head ``k`` of a model are titled ``"head k: ..."``.
+    """
+    import matplotlib.pyplot as plt
+    import torch
+    from torch import nn
+
+    from segbook._validate import check_int, check_tensor
+    from segbook.viz import _to_numpy_image, colorize
+
+    if isinstance(models, nn.Module):
+        models = {type(models).__name__: models}
+    if not isinstance(models, dict) or not models or not all(isinstance(m, nn.Module) for m in models.values()):
+        raise TypeError("models must be a model or a non-empty dict name -> torch.nn.Module")
+    check_tensor(images, "images", ndim=4, dtype="float", shape_hint="(N, 3, H, W)")
+    check_tensor(labels, "labels", ndim=3, dtype="int", shape_hint="(N, H, W)")
+    index = check_int(index, "index", minimum=0, maximum=len(images) - 1)
+    predictions = {}
+    for name, model in models.items():
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            out = model(images[index:index + 1].to(device))
+        model.train(was_training)
+        predictions[name] = [o[0].argmax(0).cpu() for o in (out if isinstance(out, (list, tuple)) else [out])]
+    columns = 2 + max(len(p) for p in predictions.values())
+    if axes is None:
+        fig, axes = plt.subplots(len(models), columns, figsize=(1.9 * columns, 1.9 * len(models)), squeeze=False)
+    fig = axes[0][0].figure
+    label = labels[index].cpu()
+    for row, (name, heads) in zip(axes, predictions.items()):
+        row[0].imshow(_to_numpy_image(images[index]))
+        row[0].set_ylabel(name, fontsize=8)
+        for k, prediction in enumerate(heads):
+            accuracy = float((prediction == label).float().mean())
+            row[1 + k].imshow(colorize(prediction), interpolation="nearest")
+            row[1 + k].set_title(f"head {k}: {accuracy:.1%} px", fontsize=8)
+        row[-1].imshow(colorize(label), interpolation="nearest")
+        for k in range(1 + len(heads), columns - 1):
+            row[k].axis("off")
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0][0].set_title(f"test image {index}", fontsize=8)
+    axes[0][-1].set_title("truth", fontsize=8)
+    return fig
+
+
+def chain_heads_explorer(models, images, labels):
+    """A dropdown over trained models and a slider over test images redrawing :func:`plot_chain_heads` (chapter 10)."""
+    import ipywidgets as w
+    import matplotlib.pyplot as plt
+
+    def show(name: str, index: int) -> None:
+        fig = plot_chain_heads({name: models[name]}, images, labels, index=index)
+        fig.tight_layout()
+        plt.show()
+
+    return w.interactive(show, name=w.Dropdown(options=list(models), description="model"),
+                         index=w.IntSlider(value=0, min=0, max=len(images) - 1, description="test image"))
