@@ -312,10 +312,11 @@ def plot_comparison(comparison: Comparison, x: str = "flops", y: str = "miou", *
     ys = [float(getattr(r, y)) for r in comparison.rows]
     cmap = plt.get_cmap("tab10")
     chapters = sorted({r.chapter for r in comparison.rows})
-    for r, xv, yv in zip(comparison.rows, xs, ys):
+    for k, (r, xv, yv) in enumerate(zip(comparison.rows, xs, ys)):
         ax.scatter(xv, yv, s=45, color=cmap(chapters.index(r.chapter) % 10), zorder=3,
                    label=f"chapter {r.chapter}")
-        ax.annotate(r.name, (xv, yv), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.annotate(r.name, (xv, yv), textcoords="offset points", xytext=(5, 4 if k % 2 == 0 else -11),
+                    fontsize=8)  # alternate above/below: models of one family often share a cost
     if front and comparison.rows:
         best = pareto_front(xs, ys)
         ax.plot([xs[i] for i in best], [ys[i] for i in best], "--", color="grey", lw=1, zorder=2,
