@@ -464,7 +464,7 @@ def plot_weight_map_grid(instances, *, w0s=(5.0, 10.0, 20.0), sigmas=(2.0, 5.0, 
     w0s, sigmas = list(w0s), list(sigmas)
     if not w0s or not sigmas:
         raise ValueError("w0s and sigmas must each hold at least one value")
-    maps = [[unet_weight_map(instances, w0=w0, sigma=s) for s in sigmas] for w0 in w0s]
+    maps = [[unet_weight_map(instances, w0=w0, sigma=s).cpu().numpy() for s in sigmas] for w0 in w0s]
     top = max(float(m.max()) for row in maps for m in row)
     if axes is None:
         fig, axes = plt.subplots(len(w0s), len(sigmas), figsize=(2.6 * len(sigmas) + 1, 2.5 * len(w0s)),
@@ -494,11 +494,11 @@ def weight_map_explorer(instances, image=None):
     from segbook.weight_map import unet_weight_map
 
     def show(w0: float, sigma: float) -> None:
-        weights = unet_weight_map(instances, w0=w0, sigma=sigma)
+        weights = unet_weight_map(instances, w0=w0, sigma=sigma).cpu().numpy()
         fig, axes = plt.subplots(1, 2 if image is not None else 1, figsize=(8 if image is not None else 4.5, 3.6),
                                  squeeze=False)
         if image is not None:
-            axes[0][0].imshow(image.permute(1, 2, 0))
+            axes[0][0].imshow(image.permute(1, 2, 0).cpu().numpy())
             axes[0][0].set_title("image")
         ax = axes[0][-1]
         im = ax.imshow(weights, cmap="viridis", interpolation="nearest")
