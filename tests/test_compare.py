@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from segbook.compare import ARCHITECTURES, compare_architectures, main, pareto_front, plot_comparison
+from segbook.compare import (ARCHITECTURES, compare_architectures, foreground_target, main, pareto_front,
+                             plot_comparison)
 from segbook.models import model_cost
 
 TINY = dict(size=16, train_images=4, val_images=2, epochs=1, batch_size=4, latency_repeats=2, device="cpu")
@@ -54,6 +55,24 @@ def test_the_same_initial_weights_and_batches_for_every_call_order():
     assert (alone.miou, alone.boundary_f1) == (second.miou, second.boundary_f1)
 
 
+def test_foreground_target_merges_every_object_class_and_keeps_ignored_pixels():
+    masks = torch.tensor([[[0, 1, 2], [3, 4, 255]]])
+    assert foreground_target(masks).tolist() == [[[0, 1, 1], [1, 1, 255]]]
+    assert foreground_target(masks, ignore_index=None).tolist() == [[[0, 1, 1], [1, 1, 1]]]
+    assert foreground_target(masks[0]).shape == (2, 3)
+    with pytest.raises(TypeError, match="masks"):
+        foreground_target(masks.float())
+
+
+def test_the_foreground_target_trains_two_class_models_on_the_same_images():
+    result = compare_architectures(["SmallSegNet"], target="foreground", **TINY)
+    row, settings = result.rows[0], result.settings
+    assert settings["num_classes"] == 2 and settings["target"] == "foreground"
+    assert row.parameters == model_cost(ARCHITECTURES["SmallSegNet"](2), (3, 16, 16)).parameters
+    five = model_cost(ARCHITECTURES["SmallSegNet"](5), (3, 16, 16)).parameters
+    assert row.parameters < five                      # the head has 2 output channels, not 5
+
+
 def test_unknown_names_are_refused_with_the_list_of_names():
     with pytest.raises(ValueError, match=r"unknown architecture name\(s\) \['VGG'\].*UNet\+\+"):
         compare_architectures(["UNet", "VGG"], **TINY)
@@ -65,7 +84,7 @@ def test_unknown_names_are_refused_with_the_list_of_names():
 
 @pytest.mark.parametrize("option, value, message", [
     ("size", 4, "size"), ("epochs", 0, "epochs"), ("lr", 0.0, "lr"), ("dataset", "mnist", "dataset"),
-    ("loss", "focal", "loss"),
+    ("loss", "focal", "loss"), ("target", "objects", "target must be one of 'classes', 'foreground'"),
 ])
 def test_a_bad_budget_is_refused(option, value, message):
     with pytest.raises(ValueError, match=message):
@@ -104,8 +123,14 @@ def test_the_command_line_writes_the_table_and_the_figure(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "| SmallSegNet |" in printed and "| FCN-8s |" in printed and "Data: scenes" in printed
-    assert table.read_text().startswith("| architecture |")
+    assert table.read_text().startswith("| architecture |") and "target classes (5 classes" in printed
     assert figure.stat().st_size > 1000 and figure.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_command_line_passes_the_target_on(capsys):
+    main(["--names", "SmallSegNet", "--target", "foreground", "--epochs", "1", "--train-images", "4",
+          "--val-images", "2", "--size", "16", "--device", "cpu", "--quiet"])
+    assert "target foreground (2 classes" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -114,6 +139,7 @@ def test_the_command_line_writes_the_table_and_the_figure(tmp_path, capsys):
     (["--size", "abc"], "invalid int value"),
     (["--dataset", "mnist"], "invalid choice"),
     (["--lr", "-1"], "--lr must be > 0"),
+    (["--target", "objects"], "invalid choice"),
 ])
 def test_the_command_line_refuses_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
