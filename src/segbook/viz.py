@@ -619,7 +619,7 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
     return fig
 
 
-__all__ += ["draw_fcn", "plot_fcn_skip_weight"]
+__all__ += ["draw_fcn", "plot_fcn_skip_weight", "fcn_logits_with_skip_weight"]
 
 
 def draw_fcn(model, *, title: Optional[str] = None, ax=None):
@@ -710,8 +710,31 @@ def draw_fcn(model, *, title: Optional[str] = None, ax=None):
 VARIANT_SKIPS = {"32s": 0, "16s": 1, "8s": 2}
 
 
-def _fcn_logits_with_skip_weight(model, images: torch.Tensor, weight: float) -> torch.Tensor:
-    """Logits of an FCN whose skip scores (``score_pool4``, ``score_pool3``) are multiplied by ``weight``."""
+def fcn_logits_with_skip_weight(model, images: torch.Tensor, weight: float) -> torch.Tensor:
+    """Logits of an FCN whose skip scores (``score_pool4``, ``score_pool3``) are multiplied by ``weight``.
+
+    ``weight = 1`` is the net itself, ``weight = 0`` keeps only its stride-32 path (what the skips add is removed).
+    The model runs in eval mode without gradients; its mode is put back afterwards.
+
+    Args:
+        model: a :class:`segbook.models.FCN` (any variant; FCN-32s has no skip to scale).
+        images: (N, C_in, H, W) float.
+        weight: the factor for the skip scores.
+
+    Returns:
+        (N, C, H, W) logits.
+
+    Example:
+        >>> from segbook.models import fcn8s
+        >>> net = fcn8s(3)
+        >>> fcn_logits_with_skip_weight(net, torch.rand(1, 3, 32, 32), 0.0).shape
+        torch.Size([1, 3, 32, 32])
+    """
+    from segbook.models import FCN
+
+    if not isinstance(model, FCN):
+        raise TypeError(f"model must be a segbook.models.FCN, got {type(model).__name__}")
+    weight = check_float(weight, "weight")
     hooks = [getattr(model, name).register_forward_hook(lambda module, inputs, output: weight * output)
              for name in ("score_pool4", "score_pool3") if hasattr(model, name)]
     was_training = model.training
@@ -760,7 +783,7 @@ def plot_fcn_skip_weight(model, image: torch.Tensor, label: torch.Tensor, weight
     axes[0].imshow(_to_numpy_image(image))
     axes[0].set_title("image", fontsize=9)
     for ax, w in zip(axes[1:], weights):
-        prediction = _fcn_logits_with_skip_weight(model, image[None].to(device), w)[0].argmax(0).cpu()
+        prediction = fcn_logits_with_skip_weight(model, image[None].to(device), w)[0].argmax(0).cpu()
         accuracy = float((prediction == label.cpu()).float().mean())
         ax.imshow(colorize(prediction), interpolation="nearest")
         ax.set_title(f"skip weight {w:g}: {accuracy:.1%} px", fontsize=9)
