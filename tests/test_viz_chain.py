@@ -1,7 +1,5 @@
 """segbook.viz.draw_unet_chain (chapter 10): the drawing has the blocks and connections of the models it depicts."""
 
-from collections import Counter
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,12 +7,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
+from figure_helpers import patch_counts_by_gid as _gids  # noqa: E402
 from segbook import viz  # noqa: E402
 from segbook.models import CoupledUNets, StackedUNets  # noqa: E402
-
-
-def _gids(fig):
-    return Counter(patch.get_gid() for patch in fig.axes[0].patches)
 
 
 @pytest.mark.parametrize("stacks, depth, order", [(1, 3, 0), (2, 3, 1), (3, 2, 1), (3, 2, 2), (4, 3, 2)])

@@ -7,16 +7,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from figure_helpers import patch_counts_by_gid as _gids  # noqa: E402
 
 from segbook import viz  # noqa: E402
 from segbook.models import UNet  # noqa: E402
-
-
-def _gids(fig):
-    counts = {}
-    for patch in fig.axes[0].patches:
-        counts[patch.get_gid()] = counts.get(patch.get_gid(), 0) + 1
-    return counts
 
 
 def test_feature_sizes_of_the_papers_valid_unet():
