@@ -105,6 +105,13 @@ def check_int(value: object, name: str, *, minimum: Optional[int] = None,
     return value
 
 
+def check_bool(value: object, name: str) -> bool:
+    """Check that ``value`` is ``True`` or ``False`` (not 0/1, not a string such as ``"yes"``)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def check_positive_int(value: object, name: str) -> int:
     """Check that ``value`` is an ``int`` >= 1."""
     return check_int(value, name, minimum=1)

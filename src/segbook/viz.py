@@ -845,13 +845,12 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
     from matplotlib.lines import Line2D
     from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 
-    from segbook._validate import check_int
+    from segbook._validate import check_bool, check_int
 
     stacks = check_int(stacks, "stacks", minimum=1, maximum=6)
     depth = check_int(depth, "depth", minimum=1, maximum=4)
-    for value, name in ((coupled, "coupled"), (intermediate_supervision, "intermediate_supervision")):
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} must be True or False, got {value!r}")
+    check_bool(coupled, "coupled")
+    check_bool(intermediate_supervision, "intermediate_supervision")
     order = check_int(order, "order", minimum=0, maximum=stacks - 1) if coupled else 0
     span = 2 * depth + (2.6 if coupled else 3.4)  # x distance between two U-Nets
     if ax is None:

@@ -30,7 +30,7 @@ from typing import List, Sequence, Tuple
 import torch
 from torch import nn
 
-from segbook._validate import check_choice, check_float, check_int, check_positive_int
+from segbook._validate import check_bool, check_choice, check_float, check_int, check_positive_int
 from segbook.models._blocks import check_images, conv_block, crop_to, pad_to_multiple
 from segbook.upsampling import bilinear_conv_transpose2d
 
@@ -111,8 +111,7 @@ class FCN(nn.Module):
         self.backbone = check_choice(backbone, "backbone", BACKBONES)
         head_width = check_positive_int(head_width, "head_width")
         dropout = check_float(dropout, "dropout", minimum=0.0, maximum=1.0)
-        if not isinstance(pretrained, bool):
-            raise TypeError(f"pretrained must be True or False, got {pretrained!r}")
+        check_bool(pretrained, "pretrained")
         if backbone == "vgg16":
             if in_channels != 3:
                 raise ValueError(f"backbone='vgg16' takes RGB images (in_channels=3), got in_channels={in_channels}")

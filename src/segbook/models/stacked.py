@@ -25,16 +25,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_int, check_positive_int
+from segbook._validate import check_bool, check_int, check_positive_int
 from segbook.models._blocks import check_images, conv_block, crop_to, double_conv, pad_to_multiple
 
 __all__ = ["StackedUNets", "CoupledUNets"]
-
-
-def _check_flag(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 def _preact_conv(c_in: int, c_out: int) -> nn.Sequential:
@@ -102,7 +96,7 @@ class StackedUNets(nn.Module):
         width = check_positive_int(width, "width")
         self.depth = check_int(depth, "depth", minimum=1, maximum=5)
         self.stacks = check_int(stacks, "stacks", minimum=1, maximum=8)
-        self.intermediate_supervision = _check_flag(intermediate_supervision, "intermediate_supervision")
+        self.intermediate_supervision = check_bool(intermediate_supervision, "intermediate_supervision")
         self.stem = conv_block(in_channels, width)
         self.unets = nn.ModuleList(_ResidualUNet(width, depth) for _ in range(stacks))
         kept = range(stacks) if intermediate_supervision else [stacks - 1]
@@ -181,7 +175,7 @@ class CoupledUNets(nn.Module):
         self.depth = check_int(depth, "depth", minimum=1, maximum=5)
         self.stacks = check_int(stacks, "stacks", minimum=1, maximum=8)
         self.order = check_int(order, "order", minimum=0, maximum=self.stacks - 1 if self.stacks > 1 else 0)
-        self.intermediate_supervision = _check_flag(intermediate_supervision, "intermediate_supervision")
+        self.intermediate_supervision = check_bool(intermediate_supervision, "intermediate_supervision")
         self.stem = conv_block(in_channels, c)
         self.encoders, self.bottoms, self.decoders = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
         for n in range(stacks):

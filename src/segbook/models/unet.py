@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_choice, check_int, check_positive_int, check_tensor
+from segbook._validate import check_bool, check_choice, check_int, check_positive_int, check_tensor
 from segbook.models._blocks import check_images, crop_to, double_conv, pad_to_multiple
 
 __all__ = ["UNet", "overlap_tile_predict"]
@@ -94,8 +94,7 @@ class UNet(nn.Module):
         self.depth = check_int(depth, "depth", minimum=1, maximum=6)
         self.padding = check_choice(padding, "padding", PADDINGS)
         self.up = check_choice(up, "up", UPSAMPLINGS)
-        if not isinstance(batch_norm, bool):
-            raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
+        check_bool(batch_norm, "batch_norm")
         pad = 1 if padding == "same" else 0
         widths = [width * 2 ** level for level in range(depth + 1)]
         self.contracting = nn.ModuleList(

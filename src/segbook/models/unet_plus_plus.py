@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_int, check_positive_int
+from segbook._validate import check_bool, check_int, check_positive_int
 from segbook.models._blocks import check_images, crop_to, double_conv, pad_to_multiple
 
 __all__ = ["UNetPlusPlus", "PrunedUNetPlusPlus", "AverageHeads"]
@@ -61,9 +61,7 @@ class UNetPlusPlus(nn.Module):
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.width = check_positive_int(width, "width")
         self.depth = check_int(depth, "depth", minimum=1, maximum=5)
-        if not isinstance(deep_supervision, bool):
-            raise TypeError(f"deep_supervision must be True or False, got {deep_supervision!r}")
-        self.deep_supervision = deep_supervision
+        self.deep_supervision = check_bool(deep_supervision, "deep_supervision")
         widths = [width * 2 ** i for i in range(depth + 1)]
         nodes: Dict[str, nn.Module] = {}
         ups: Dict[str, nn.Module] = {}
