@@ -51,7 +51,8 @@ class History:
     predictions made while training), ``val_loss``, ``val_miou``, ``val_pixel_accuracy`` (NaN
     without validation data), ``seconds`` (the epoch's wall time, validation included) and
     ``lr`` (the first parameter group's learning rate during the epoch). ``stop_reason`` is
-    ``"epochs"`` or ``"time_budget"``. ``segbook.viz.plot_history`` draws it.
+    ``"epochs"``, ``"time_budget"`` or
+    ``"callback"`` (``on_epoch_end`` asked to stop). ``segbook.viz.plot_history`` draws it.
 
     Example:
         >>> h = History([{"epoch": 1, "val_miou": 0.5}, {"epoch": 2, "val_miou": 0.7}])
@@ -169,10 +170,13 @@ def _model_device(model: nn.Module) -> torch.device:
 
 
 def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Optional[Callable] = None,
-        optimizer: Optional[torch.optim.Optimizer] = None, epochs: Optional[int] = None,
+        optimizer: Optional[torch.optim.Optimizer] = None, lr: Optional[float] = None,
+        schedule: Optional[str] = None, epochs: Optional[int] = None,
         time_budget: Optional[float] = None, val_data: Optional[Batches] = None,
         device: Union[str, torch.device, None] = None, seed: Optional[int] = 0, progress: bool = True,
-        scheduler: Optional[Any] = None, scheduler_step: str = "epoch", ignore_index: int = 255) -> History:
+        scheduler: Optional[Any] = None, scheduler_step: str = "epoch", ignore_index: int = 255,
+        on_epoch_start: Optional[Callable[[int], None]] = None,
+        on_epoch_end: Optional[Callable[[dict], Optional[bool]]] = None) -> History:
     """Train ``model`` by mini-batch gradient descent and return its :class:`History`.
 
     Each step minimises the mean per-pixel loss of a batch, by default the cross entropy
@@ -188,6 +192,19 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
     on the machine (a GPU does more epochs in the same time), so the book's notebooks give
     ``epochs``; the budget is for comparing models fairly on one machine (chapter 11).
 
+    Learning rate: ``lr`` is the learning rate of the default Adam optimizer, and the peak of the
+    schedule. ``schedule="one-cycle"`` is :class:`torch.optim.lr_scheduler.OneCycleLR` stepped after
+    every batch (warm up to ``lr`` over the first 30 % of the steps, then anneal to about
+    ``lr / 10**4``), ``"cosine"`` is :class:`~torch.optim.lr_scheduler.CosineAnnealingLR` from ``lr``
+    to 0 over all the steps, ``None`` or ``"constant"`` keeps ``lr``. Both schedules need ``epochs``
+    and a ``train_data`` with a length (they must know the number of steps in advance). For any
+    other schedule, build it yourself and pass it as ``scheduler``.
+
+    Callbacks: ``on_epoch_start(epoch)`` runs before each epoch (``epoch`` = 1, 2, ...), e.g. to
+    change a loss's weights as training goes; ``on_epoch_end(record)`` runs after each epoch with that
+    epoch's record (see :class:`History`) and stops training when it returns ``True`` (early
+    stopping; ``stop_reason`` is then ``"callback"``).
+
     Reproducibility: ``seed`` reseeds every generator (:func:`segbook.env.seed_everything`) just
     before the first epoch, which fixes shuffling, dropout and augmentation; seed again *before
     building the model* to fix its initial weights too.
@@ -201,7 +218,10 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
         loss_fn: ``loss_fn(output, masks) -> scalar``; default cross entropy ignoring
             ``ignore_index``. With triples it is required and called as
             ``loss_fn(output, masks, pixel_weights)``.
-        optimizer: default ``torch.optim.Adam(model.parameters(), lr=1e-3)``.
+        optimizer: default ``torch.optim.Adam(model.parameters(), lr=lr)``.
+        lr: learning rate (> 0) of the default optimizer, default ``1e-3``; with your own
+            ``optimizer``, set its learning rate there instead (giving both is an error).
+        schedule: ``None``/``"constant"``, ``"one-cycle"`` or ``"cosine"`` (see Learning rate).
         epochs: number of epochs (>= 1).
         time_budget: seconds (> 0); at least one of ``epochs`` and ``time_budget`` is required.
         val_data: batches for validation after each epoch, or ``None``.
@@ -213,6 +233,8 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
             ``total_steps=epochs * len(train_data)``).
         scheduler_step: ``"epoch"`` (default) or ``"batch"``.
         ignore_index: mask value of unlabelled pixels, skipped by the default loss and the metrics.
+        on_epoch_start: called as ``on_epoch_start(epoch)`` before each epoch, or ``None``.
+        on_epoch_end: called as ``on_epoch_end(record)`` after each epoch; returning ``True`` stops.
 
     Returns:
         A :class:`History`; the model is left on ``device`` in eval mode, ready for :func:`predict`.
@@ -227,6 +249,11 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
         ...         progress=False)
         >>> [r["epoch"] for r in h.records], 0.0 <= h.last()["val_miou"] <= 1.0
         ([1, 2], True)
+        >>> h = fit(nn.Conv2d(1, 2, 1), [(x, y)] * 4, num_classes=2, epochs=3, lr=1e-2,
+        ...         schedule="one-cycle", on_epoch_end=lambda record: record["epoch"] == 2,
+        ...         progress=False)
+        >>> len(h), h.stop_reason
+        (2, 'callback')
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -242,16 +269,28 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
     check_choice(scheduler_step, "scheduler_step", ("epoch", "batch"))
     if scheduler_step == "batch" and isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
         raise ValueError("ReduceLROnPlateau watches a loss once per epoch: use scheduler_step='epoch' with it")
+    if optimizer is not None and lr is not None:
+        raise ValueError("lr sets the learning rate of the default Adam optimizer; you passed your own "
+                         "optimizer: set the learning rate when you build it and leave lr out")
+    lr = 1e-3 if lr is None else check_float(lr, "lr", minimum=0, strict_minimum=True)
+    for hook, hook_name in ((on_epoch_start, "on_epoch_start"), (on_epoch_end, "on_epoch_end")):
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{hook_name} must be a function (or None), got {type(hook).__name__}")
+    steps = _check_schedule(schedule, scheduler, epochs, train_data)
     device = pick_device(device)
     if seed is not None:
         seed_everything(seed)
     model.to(device)
     if optimizer is None:
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    if steps:
+        scheduler, scheduler_step = _named_scheduler(schedule, optimizer, steps), "batch"
     history, start = History(), time.perf_counter()
     with tqdm(total=epochs, desc="fit", unit="epoch", disable=not progress) as bar:
         while not history.stop_reason:
             epoch, epoch_start = len(history) + 1, time.perf_counter()
+            if on_epoch_start is not None:
+                on_epoch_start(epoch)
             lr = float(optimizer.param_groups[0]["lr"])
             batch_scheduler = scheduler if scheduler_step == "batch" else None
             train_loss, train_miou = _train_one_epoch(model, train_data, optimizer, loss_fn, num_classes,
@@ -272,12 +311,48 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
             bar.set_postfix({"loss": f"{train_loss:.3f}", f"{shown}_mIoU": f"{record[shown + '_miou']:.3f}"},
                             refresh=False)
             bar.update(1)
-            if epochs is not None and epoch >= epochs:
+            if on_epoch_end is not None and on_epoch_end(dict(record)) is True:
+                history.stop_reason = "callback"
+            elif epochs is not None and epoch >= epochs:
                 history.stop_reason = "epochs"
             elif time_budget is not None and time.perf_counter() - start >= time_budget:
                 history.stop_reason = "time_budget"
     model.eval()
     return history
+
+
+SCHEDULES = ("constant", "one-cycle", "cosine")
+
+
+def _check_schedule(schedule: Optional[str], scheduler: Optional[Any], epochs: Optional[int],
+                    train_data: Batches) -> int:
+    """The number of optimizer steps a named schedule spans (0 for none), after checking it can be built."""
+    if schedule is None:
+        return 0
+    check_choice(schedule, "schedule", SCHEDULES)
+    if schedule == "constant":
+        return 0
+    if scheduler is not None:
+        raise ValueError(f"give schedule={schedule!r} or your own scheduler, not both")
+    if epochs is None:
+        raise ValueError(f"schedule={schedule!r} must know the number of steps in advance: give epochs "
+                         "(a time_budget alone does not say how many steps there will be)")
+    try:
+        batches = len(train_data)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"schedule={schedule!r} needs the number of batches per epoch, but train_data "
+                        f"({type(train_data).__name__}) has no len(); pass a DataLoader or a list") from None
+    if batches == 0:
+        raise ValueError("train_data yielded no batches")
+    return epochs * batches
+
+
+def _named_scheduler(schedule: Optional[str], optimizer: torch.optim.Optimizer, steps: int) -> Any:
+    """The scheduler called ``schedule``, peaking at the optimizer's learning rate, over ``steps`` batches."""
+    peak = [float(group["lr"]) for group in optimizer.param_groups]
+    if schedule == "one-cycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peak, total_steps=steps)
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
 
 
 def _train_one_epoch(model: nn.Module, data: Batches, optimizer: torch.optim.Optimizer,
