@@ -291,6 +291,62 @@ async (imageTimeout) => {
     colabLinks: [...document.querySelectorAll('a[href*="colab.research.google.com"]')].map((a) => a.href),
     glossaryTerms: article.querySelectorAll("dl.glossary > dt").length,
     bibliographyEntries: article.querySelectorAll("div.citation, .bibliography li").length,
+    reader: readerFacts(article),
+  };
+}
+"""
+
+# What a reader trips over (see the "what the reader sees" tests), computed in the browser on a typeset page.
+# Prose text is every text node of the article outside code, maths, scripts and styles; output text is the text
+# of notebook outputs (printed or rendered), where a table printed as Markdown or TeX printed raw shows up.
+_READER_JS = r"""
+function readerFacts(article) {
+  const SKIP = "pre, code, script, style, mjx-container, .MathJax, .math, .highlight, .cell_input, .jupyter-widgets";
+  const textOutside = (root) => {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+      acceptNode: (node) => node.parentElement && node.parentElement.closest(SKIP)
+        ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+    });
+    const parts = [];
+    while (walker.nextNode()) parts.push(walker.currentNode.textContent);
+    return parts.join("\n");
+  };
+  const snippet = (text, match) => text.slice(Math.max(0, match.index - 30), match.index + 50).replace(/\s+/g, " ");
+  const find = (text, regex) => [...text.matchAll(regex)].map((m) => snippet(text, m));
+  const PIPE_TABLE = /\|\s*:?-{3,}:?\s*\|/g;
+  const RAW_TEX = /\$\$?[^$\n]{1,200}\$\$?|\\\(|\\\[|\\begin\{/g;
+  const RAW_MYST = /\{(glue|glue:text|glue:figure|term|cite|cite:t|cite:p|ref|numref|doc|math|eq)\}`?|^`{3}\{/gm;
+  const prose = textOutside(article);
+  const outputs = [...article.querySelectorAll(".cell_output")].map((el) => el.textContent).join("\n");
+  const images = [...article.querySelectorAll("img")].filter((img) => img.naturalWidth > 0 && img.offsetParent)
+    .map((img) => ({src: (img.currentSrc || img.src).split("/").pop().slice(0, 60),
+                    scale: img.getBoundingClientRect().width / img.naturalWidth, natural: img.naturalWidth}));
+  const wideCode = [...article.querySelectorAll(".cell_input pre, .cell_output pre, div.highlight pre")]
+    .filter((pre) => pre.offsetParent && pre.scrollWidth > pre.clientWidth + 2)
+    .map((pre) => pre.textContent.trim().split("\n")[0].slice(0, 70));
+  const markdownWriters = [...article.querySelectorAll(".cell_input")]
+    .filter((el) => /\bMarkdown\s*\(/.test(el.textContent))
+    .map((el) => el.textContent.trim().split("\n")[0].slice(0, 70));
+  const repeatedCitations = [];
+  for (const block of article.querySelectorAll("p, li, dd, td")) {
+    const seen = new Map();
+    for (const a of block.querySelectorAll(':scope a[href*="references.html#"]')) {
+      if (a.closest("li, dd, td, p") !== block) continue;  // counted in its own innermost block
+      const target = a.getAttribute("href").split("#")[1];
+      seen.set(target, (seen.get(target) || 0) + 1);
+    }
+    for (const [target, count] of seen) {
+      if (count > 1) repeatedCitations.push(`${target} x${count}: ${block.textContent.trim().slice(0, 80)}`);
+    }
+  }
+  return {
+    pipeTables: find(prose, PIPE_TABLE).concat(find(outputs, PIPE_TABLE)),
+    rawTex: find(prose, RAW_TEX).concat(find(outputs, RAW_TEX)),
+    rawMyst: find(prose, RAW_MYST).concat(find(outputs, RAW_MYST)),
+    images: images,
+    wideCode: wideCode,
+    markdownWriters: markdownWriters,
+    repeatedCitations: repeatedCitations,
   };
 }
 """
@@ -363,7 +419,7 @@ def inspect_page(browser: Any, url: str) -> PageReport:
             page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
         except PlaywrightTimeoutError:  # a page that never goes idle is reported, not raised
             waits.append(f"the network did not go idle within {LOAD_TIMEOUT_MS / 1000:.0f} s")
-        facts = page.evaluate(_INSPECT_JS, IMAGE_TIMEOUT_MS)
+        facts = page.evaluate(f"(() => {{ {_READER_JS}; return ({_INSPECT_JS}); }})()", IMAGE_TIMEOUT_MS)
         return PageReport(log=log, facts=facts, waits=waits)
     finally:
         page.context.close()
@@ -503,6 +559,103 @@ def test_page_shows_what_it_must(page: str, report: Any) -> None:
               f"glossary terms: {facts['glossaryTerms']} (>= {MIN_GLOSSARY_TERMS}), bibliography entries: "
               f"{facts['bibliographyEntries']} (>= {MIN_BIBLIOGRAPHY_ENTRIES})")
     assert not missing, f"{page} must show {', '.join(missing)} but does not ({counts})"
+
+
+# ------------------------------------------------------------------------------------- what the reader sees
+
+MIN_IMAGE_SCALE = 0.7  # a figure shown below this fraction of its natural width has unreadable labels
+PHONE_WIDTH = 390  # px: a phone's viewport
+
+
+def reader_problems(reader: dict[str, Any]) -> dict[str, list[str]]:
+    """The defects a reader trips over, by kind, from the ``reader`` facts that ``_READER_JS`` computes."""
+    return {
+        "Markdown pipe tables shown as text (show a DataFrame, not Markdown printed by code)": reader["pipeTables"],
+        "raw TeX shown as text (write maths in a Markdown cell, not in a printed or generated string)":
+            reader["rawTex"],
+        "raw MyST shown as text (a role or directive that was not parsed)": reader["rawMyst"],
+        f"figures shown below {MIN_IMAGE_SCALE:.0%} of their natural width (draw them at most 7 in wide)": [
+            f"{image['src']} at {image['scale']:.2f} of {image['natural']} px" for image in reader["images"]
+            if image["scale"] < MIN_IMAGE_SCALE],
+        "code or printed output wider than its column (keep lines within 88 columns)": reader["wideCode"],
+        "code cells that write prose with Markdown(...) (write it in a Markdown cell, glue the numbers)":
+            reader["markdownWriters"],
+        "a citation printed twice in one paragraph": reader["repeatedCitations"],
+    }
+
+
+def phone_scroll(browser: Any, url: str) -> tuple[int, list[str]]:
+    """Open ``url`` at a phone's width; return how far the page scrolls sideways (px) and what sticks out."""
+    context = browser.new_context(viewport={"width": PHONE_WIDTH, "height": 844}, service_workers="block")
+    context.route("**/*", lambda route: route.continue_() if _is_local(route.request.url) else route.abort())
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        with contextlib.suppress(PlaywrightTimeoutError):
+            page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
+        return page.evaluate(r"""() => {
+          const width = window.innerWidth;
+          const culprits = [...document.querySelectorAll("article *")]
+            .filter((el) => el.getBoundingClientRect().right > width + 1 && el.offsetParent
+                    && !el.closest("pre, .highlight, .table-wrapper, .cell_output, mjx-container, .MathJax"))
+            .filter((el) => ![...el.children].some((child) => child.getBoundingClientRect().right > width + 1))
+            .slice(0, 8)
+            .map((el) => `<${el.tagName.toLowerCase()}> ${el.textContent.trim().slice(0, 60)}`);
+          return [document.documentElement.scrollWidth - width, culprits];
+        }""")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_reader_sees_rendered_tables_maths_and_legible_figures(page: str, report: Any) -> None:
+    """No pipe-table or TeX text, no raw MyST, no figure shrunk below 0.7, no code wider than the column, no
+    Markdown() prose from code, no citation printed twice in a paragraph (at 1280 px)."""
+    problems = {kind: items for kind, items in reader_problems(report(page).facts["reader"]).items() if items}
+    assert not problems, f"{page}:\n" + "\n".join(_listing(kind, items) for kind, items in problems.items())
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_does_not_scroll_sideways_on_a_phone(page: str, browser: Any, site_url: str, report: Any) -> None:
+    """At 390 px the page fits the screen: wide code and tables scroll inside their own box, never the page."""
+    report(page)  # fails with the build hint when the page is missing
+    scroll, culprits = phone_scroll(browser, site_url + page + ".html")
+    assert scroll <= 1, _listing(f"{page} scrolls {scroll} px sideways at {PHONE_WIDTH} px; what sticks out",
+                                 culprits)
+
+
+_BROKEN_PAGE = """<!doctype html><html><head><meta name="viewport" content="width=device-width"></head><body>
+<article>
+<p>| model | mIoU |
+|---|---:|
+| FCN | 0.5 |</p>
+<p>The focal loss with $\\gamma = 2$ and {glue:text}`miou:.3f`.</p>
+<p>As <a href="references.html#id1">Long (2015)</a> showed (<a href="references.html#id1">Long, 2015</a>).</p>
+<img src="data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='2000' height='100'/>"
+     style="max-width: 100%">
+<div class="cell_input"><pre>display(Markdown(f"mIoU {x}"))</pre></div>
+<div class="cell_output"><pre style="overflow:auto; width: 300px">LONG_OUTPUT</pre></div>
+<p><code style="white-space: nowrap">LONG_CODE</code></p>
+</article></body></html>"""
+
+
+def test_the_reader_checks_fail_on_a_broken_page(tmp_path: Path, browser: Any) -> None:
+    """Each check above finds its defect on a page made to have it (and the phone check sees the page scroll)."""
+    (tmp_path / "broken.html").write_text(_BROKEN_PAGE.replace("LONG_OUTPUT", "x" * 200).replace("LONG_CODE", "y" * 120), encoding="utf-8")
+    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/broken.html"
+        facts = inspect_page(browser, url).facts
+        problems = reader_problems(facts["reader"])
+        empty = [kind for kind, items in problems.items() if not items]
+        assert not empty, _listing("defects the checks did not see on the broken page", empty)
+        scroll, culprits = phone_scroll(browser, url)
+        assert scroll > 1 and culprits, f"the phone check did not see the page scroll ({scroll} px)"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # ---------------------------------------------------------------------------------------------------- features
