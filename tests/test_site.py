@@ -624,6 +624,31 @@ def test_page_does_not_scroll_sideways_on_a_phone(page: str, browser: Any, site_
                                  culprits)
 
 
+def test_a_figure_opens_full_size_on_click_and_closes_with_escape(browser: Any, site_url: str, report: Any) -> None:
+    """Click to enlarge (_static/segbook-zoom.js, served by the site): a notebook figure opens at its natural
+    width over the page; Escape closes it and gives the focus back to the figure."""
+    page = NOTEBOOK_PAGES[0]
+    report(page)
+    tab, log = open_page(browser, site_url + page + ".html")
+    try:
+        tab.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
+        figure = tab.locator("article .cell_output img.segbook-zoomable").first
+        assert figure.count() == 1, f"{page}: no figure is marked zoomable (is _static/segbook-zoom.js loaded?)"
+        figure.scroll_into_view_if_needed()
+        natural = figure.evaluate("(img) => img.naturalWidth")
+        figure.click()
+        big = tab.locator("div.segbook-zoom img")
+        big.wait_for(state="visible", timeout=5_000)
+        shown = big.evaluate("(img) => img.getBoundingClientRect().width")
+        assert abs(shown - natural) <= 1, f"{page}: the enlarged figure is {shown:.0f} px wide, not its {natural} px"
+        tab.keyboard.press("Escape")
+        big.wait_for(state="detached", timeout=5_000)
+        assert figure.evaluate("(img) => document.activeElement === img"), "the focus did not return to the figure"
+        assert not log.page_errors, _listing(f"{page}: exceptions while zooming", log.page_errors)
+    finally:
+        tab.context.close()
+
+
 _BROKEN_PAGE = """<!doctype html><html><head><meta name="viewport" content="width=device-width"></head><body>
 <article>
 <p>| model | mIoU |
