@@ -40,7 +40,7 @@ def test_stamp_puts_badge_with_repository_url_and_notebook_path_first(book):
     cells = nbformat.read(notebook, as_version=4).cells
     assert cells[0].cell_type == "markdown" and cells[0].metadata.tags == ["colab-badge", "remove-cell"]
     assert cells[0].source == (f"[![Open In Colab]({BADGE_SVG})](https://colab.research.google.com/github/"
-                               f"hust-soict/segbook/blob/main/chapters/01_task.ipynb)")
+                               f"hust-soict/segbook/blob/colab/chapters/01_task.ipynb)")  # the Colab edition's branch
     assert cells[1].cell_type == "code" and cells[1].metadata.tags == ["colab-setup", "hide-cell"]
     assert f'"segbook @ git+{URL}@main"' in cells[1].source
     assert [c.source for c in cells[2:]] == ["# The task", "x = 1"]
@@ -53,8 +53,24 @@ def test_branch_and_path_to_book_from_config_are_used(tmp_path):
     nbformat.write(new_notebook(cells=[]), notebook)
     config = _write_config(book_dir, url=URL + ".git", extra="  branch: fall-2024\n  path_to_book: docs\n")
     badge, setup = expected_cells(notebook, config)
-    assert "/github/hust-soict/segbook/blob/fall-2024/docs/chapters/02_window.ipynb)" in badge
+    # The badge opens the Colab edition (its branch holds the book's directory, _build/colab, at its root);
+    # the setup cell installs the package from the book's branch.
+    assert "/github/hust-soict/segbook/blob/colab/chapters/02_window.ipynb)" in badge
     assert f"git+{URL}@fall-2024" in setup
+
+
+def test_the_colab_branch_comes_from_the_segbook_section_of_the_config(book):
+    config, notebook = book
+    _write_config(config.parent, extra="segbook:\n  colab_branch: colab-edition\n")
+    badge, setup = expected_cells(notebook, config)
+    assert "/github/hust-soict/segbook/blob/colab-edition/chapters/01_task.ipynb)" in badge
+    assert f"git+{URL}@main" in setup
+    assert read_repository(config).colab_branch == "colab-edition"
+
+
+def test_setup_cell_lines_fit_the_88_column_code_style(book):
+    setup = expected_cells(book[1], book[0])[1]
+    assert max(len(line) for line in setup.splitlines()) <= 88
 
 
 def test_stamping_twice_gives_byte_identical_files(book):
@@ -150,6 +166,7 @@ def test_check_fails_when_the_stamped_cells_are_not_first(book):
     ("repository:\n  url: https://gitlab.com/a/b\n", "must look like https://github.com/<owner>/<repo>"),
     ("repository: [\n", "not valid YAML"),
     ("repository:\n  url: https://github.com/a/b\n  path_to_book: ../x\n", "relative path inside the repository"),
+    ("repository:\n  url: https://github.com/a/b\nsegbook:\n  colab_branch: a b\n", "colab_branch must be a branch"),
 ])
 def test_bad_config_is_a_value_error_naming_the_file(tmp_path, text, message):
     config = tmp_path / "_config.yml"

@@ -3,13 +3,16 @@
 The first two cells of each notebook are made to be
 
 0. a markdown cell with the Colab badge, tagged ``colab-badge`` and ``remove-cell`` (the website
-   has its own launch button; Colab and GitHub show the badge), linking to
-   ``https://colab.research.google.com/github/<owner>/<repo>/blob/<branch>/<notebook path>``;
+   has its own launch button; Colab and GitHub show the badge), linking to the notebook's **Colab
+   edition** (MyST turned into plain Markdown, see :mod:`segbook.colab_edition`), which the Pages
+   workflow publishes to its own branch:
+   ``https://colab.research.google.com/github/<owner>/<repo>/blob/<colab branch>/<notebook path>``;
 1. a code cell, tagged ``colab-setup`` and ``hide-cell``, that installs segbook only when it cannot
    be imported (pip leaves an installed ``torch>=2.1`` alone) and prints the environment.
 
 The repository URL and branch come from ``repository.url`` and ``repository.branch`` in Jupyter
-Book's ``_config.yml``, so moving the repository means editing one line and re-stamping.
+Book's ``_config.yml``, the Colab edition's branch from ``segbook.colab_branch`` (default ``colab``),
+so moving the repository means editing one line and re-stamping.
 Stamping is idempotent; ``--check`` (used by the tests and CI) writes nothing and fails when a
 notebook disagrees with the config.
 
@@ -52,6 +55,8 @@ class Repository:
     name: str
     branch: str
     root: Path  # the repository's root directory on this machine
+    colab_branch: str = "colab"  # the branch that holds the Colab edition (segbook.colab_branch)
+    book: Path = Path(".")  # the book's directory (where _config.yml is) on this machine
 
 
 def read_repository(config_path: PathLike) -> Repository:
@@ -89,27 +94,36 @@ def read_repository(config_path: PathLike) -> Repository:
     root = config_path.resolve().parent
     for _ in book.parts:
         root = root.parent
+    segbook = config.get("segbook") or {}
+    if not isinstance(segbook, dict):
+        raise ValueError(f"{config_path}: 'segbook:' must be a section (colab_branch: ..., site_url: ...)")
+    colab_branch = str(segbook.get("colab_branch") or "colab").strip()
+    if not colab_branch or any(c.isspace() for c in colab_branch):
+        raise ValueError(f"{config_path}: segbook.colab_branch must be a branch name, got {colab_branch!r}")
     owner, name = found.group("owner"), found.group("name")
-    return Repository(f"https://github.com/{owner}/{name}", owner, name, branch, root)
+    return Repository(f"https://github.com/{owner}/{name}", owner, name, branch, root, colab_branch,
+                      config_path.resolve().parent)
 
 
-def _notebook_path_in_repository(notebook_path: PathLike, repo: Repository) -> str:
+def _notebook_path_in_book(notebook_path: PathLike, repo: Repository) -> str:
     path = Path(notebook_path).resolve()
     try:
-        return path.relative_to(repo.root).as_posix()
+        return path.relative_to(repo.book).as_posix()
     except ValueError:
-        raise ValueError(f"{notebook_path}: notebook is outside the repository root {repo.root}") from None
+        raise ValueError(f"{notebook_path}: notebook is outside the book's directory {repo.book}") from None
 
 
-def badge_source(repo: Repository, path_in_repository: str) -> str:
-    """The markdown of the badge cell for the notebook at ``path_in_repository`` (posix, from the root).
+def badge_source(repo: Repository, path_in_book: str) -> str:
+    """The markdown of the badge cell for the notebook at ``path_in_book`` (posix, from the book's root).
+
+    The badge opens the notebook's Colab edition, published at the same path on ``repo.colab_branch``.
 
     Example:
         >>> repo = Repository("https://github.com/o/r", "o", "r", "main", Path("."))
         >>> badge_source(repo, "chapters/01_task.ipynb")  # doctest: +NORMALIZE_WHITESPACE
-        '[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/o/r/blob/main/chapters/01_task.ipynb)'
+        '[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/o/r/blob/colab/chapters/01_task.ipynb)'
     """
-    target = f"{repo.owner}/{repo.name}/blob/{quote(repo.branch)}/{quote(path_in_repository)}"
+    target = f"{repo.owner}/{repo.name}/blob/{quote(repo.colab_branch)}/{quote(path_in_book)}"
     return ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
             f"(https://colab.research.google.com/github/{target})")
 
@@ -124,18 +138,19 @@ def setup_source(repo: Repository) -> str:
         >>> "git+https://github.com/o/r@main" in setup_source(repo)
         True
     """
-    return f'''# Setup for Google Colab (and any fresh environment): install this book's package, segbook,
-# only if it cannot be imported yet. pip keeps the runtime's own torch, which already satisfies
-# segbook's "torch>=2.1". Stamped by `segbook-stamp` from _config.yml: edit the config, not this cell.
+    return f'''# Setup for Google Colab (and any fresh environment): install this book's package,
+# segbook, only if it cannot be imported yet. pip keeps the runtime's own torch, which
+# already satisfies segbook's "torch>=2.1".
+# Stamped by `segbook-stamp` from _config.yml: edit the config, not this cell.
 import importlib
 import importlib.util
 import subprocess
 import sys
 
+PACKAGE = "segbook @ git+{repo.url}@{repo.branch}"
 if importlib.util.find_spec("segbook") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "segbook @ git+{repo.url}@{repo.branch}"], check=True)
-    importlib.invalidate_caches()  # let this running kernel see the newly installed package
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE], check=True)
+    importlib.invalidate_caches()  # let this running kernel see the new package
 
 from segbook.env import print_environment
 
@@ -149,7 +164,7 @@ def expected_cells(notebook_path: PathLike, config_path: PathLike) -> "tuple[str
         >>> badge, setup = expected_cells("chapters/01_task.ipynb", "_config.yml")  # doctest: +SKIP
     """
     repo = read_repository(config_path)
-    return badge_source(repo, _notebook_path_in_repository(notebook_path, repo)), setup_source(repo)
+    return badge_source(repo, _notebook_path_in_book(notebook_path, repo)), setup_source(repo)
 
 
 def _tagged(cell: nbformat.NotebookNode, tag: str) -> bool:
