@@ -53,3 +53,19 @@ def test_draw_unet_errors():
         viz.draw_unet(torch.nn.Conv2d(3, 2, 1))
     with pytest.raises(ValueError, match="cannot take size 570"):
         viz.draw_unet(UNet(2, depth=4, padding="valid"), input_size=570)
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_draw_unet_fits_the_text_column_with_readable_labels(depth):
+    """7 inches at most (the book's column at dpi 100), every text at least 8 pt, legend included."""
+    fig = viz.draw_unet(UNet(2, width=64, depth=depth, padding="valid"), input_size=572 if depth == 4 else 188)
+    assert fig.get_size_inches()[0] <= 7.0
+    ax = fig.axes[0]
+    texts = list(ax.texts) + list(ax.get_legend().get_texts()) + [ax.title, ax.xaxis.label, ax.yaxis.label]
+    texts += list(ax.get_yticklabels())
+    small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_text() and t.get_fontsize() < 8]
+    assert not small, small
+    fig.canvas.draw()  # everything drawn inside the figure: the tight bbox is no wider than the figure
+    width = fig.get_tightbbox(fig.canvas.get_renderer()).width
+    assert width <= fig.get_size_inches()[0] + 0.05, width
+    plt.close(fig)

@@ -424,6 +424,7 @@ def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] =
     blue); grey arrows: the skip connections ("copy and crop" when ``padding="valid"``); last, the 1x1
     convolution to ``C`` class scores. Channel counts are written above the boxes; with ``input_size`` the
     spatial sizes (from :func:`unet_feature_sizes`) are written below them. Box heights shrink with the level.
+    Drawn for the book's text column: 7 inches wide, every label at least 8 pt, the legend under the drawing.
 
     Args:
         model: a ``UNet`` (its ``width``, ``depth``, ``padding``, ``up``, ``in_channels``, ``num_classes``).
@@ -447,12 +448,12 @@ def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] =
     widths = [model.width * 2 ** level for level in range(depth + 1)]
     sizes = unet_feature_sizes(model, input_size) if input_size is not None else None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(1.3 * (2 * depth + 3), 1.3 * (depth + 2.2)))
+        fig, ax = plt.subplots(figsize=(7.0, 0.85 * depth + 2.5), layout="constrained")
     else:
         fig = ax.figure
     colours = {"arrow-conv": "tab:blue", "arrow-pool": "tab:red", "arrow-up": "tab:green", "arrow-skip": "grey",
                "arrow-head": "teal"}
-    box_w = 0.32
+    box_w, half_gap = 0.3, 0.36  # box width; concatenation box and block output sit +-half_gap from their column
 
     def height(level):
         return 1.1 * 0.75 ** level
@@ -464,9 +465,11 @@ def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] =
             ax.add_patch(Rectangle((x, y - h / 2), box_w / 2, h, fc=colour, ec="black", gid="box"))
         else:
             ax.add_patch(Rectangle((x - box_w / 2, y - h / 2), box_w, h, fc=colour, ec="black", gid="box"))
-        ax.text(x, y + h / 2 + 0.05, str(channels), ha="center", va="bottom", fontsize=8)
+        behind = {"fc": "white", "ec": "none", "pad": 0.3}  # arrows pass behind the labels, not through them
+        ax.text(x, y + h / 2 + 0.05, str(channels), ha="center", va="bottom", fontsize=9, bbox=behind, zorder=5)
         if size is not None:
-            ax.text(x, y - h / 2 - 0.05, f"{size}²", ha="center", va="top", fontsize=7, color="dimgrey")
+            ax.text(x, y - h / 2 - 0.05, f"{size}²", ha="center", va="top", fontsize=8, color="#444444",
+                    bbox=behind, zorder=5)
 
     def arrow(x0, y0, x1, y1, kind):
         ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=10, lw=1.4,
@@ -481,14 +484,15 @@ def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] =
     for level in range(depth):
         box(level, y_of(level), level, widths[level], sizes["contracting"][level] if sizes else None)
         nxt = level + 1
-        arrow(level, y_of(level) - height(level) / 2, nxt - 0.05, y_of(nxt) + height(nxt) / 2, "arrow-pool")
+        arrow(level + box_w / 2, y_of(level) - height(level) / 4, nxt - box_w / 2, y_of(nxt) + height(nxt) / 4,
+              "arrow-pool")  # side to side, clear of the labels above and below the boxes
     box(depth, y_of(depth), depth, widths[depth], sizes["bottom"] if sizes else None)
     # expanding path: concatenation box, then the block's output, per level (deepest first)
     prev_x = depth
     for k, level in enumerate(reversed(range(depth))):
-        x_cat, x_out, y = 2 * depth - level - 0.3, 2 * depth - level + 0.3, y_of(level)
-        arrow(prev_x + 0.05, y_of(level + 1) + height(level + 1) / 2, x_cat + box_w / 4, y - height(level) / 2,
-              "arrow-up")  # into the blue (upsampled) half
+        x_cat, x_out, y = 2 * depth - level - half_gap, 2 * depth - level + half_gap, y_of(level)
+        arrow(prev_x + box_w / 2, y_of(level + 1) + height(level + 1) / 4, x_cat + box_w / 4,
+              y - height(level) / 2, "arrow-up")  # into the blue (upsampled) half
         box(x_cat, y, level, 2 * widths[level], sizes["up"][k] if sizes else None, split=True)
         arrow(level + box_w / 2, y, x_cat - box_w / 2, y, "arrow-skip")
         arrow(x_cat + box_w / 2, y, x_out - box_w / 2, y, "arrow-conv")
@@ -504,18 +508,20 @@ def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] =
     handles = [Line2D([], [], color=colours[k], lw=2, label=text) for k, text in
                (("arrow-conv", conv), ("arrow-pool", "max pool 2×2"), ("arrow-up", up), ("arrow-skip", skip),
                 ("arrow-head", "conv 1×1 → C class scores"))]
-    ax.legend(handles=handles, loc="lower right", fontsize=7, frameon=False)
-    ax.set_xlim(-1.4, x_head + 0.6)
-    ax.set_ylim(y_of(depth) - 1.0, 1.1)
-    ax.set_xlabel("contracting path  →  bottom  →  expanding path  (numbers above boxes: channels"
-                  + ("; below: height = width in pixels)" if sizes else ")"), fontsize=8)
-    ax.set_ylabel("resolution level (down: ÷2 per level)", fontsize=8)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8,
+              frameon=False, handlelength=1.5, columnspacing=1.2)
+    ax.set_xlim(-1.4, x_head + 0.5)
+    ax.set_ylim(y_of(depth) - 0.8, 1.05)
+    ax.set_xlabel("contracting path → bottom → expanding path\nabove the boxes: channels"
+                  + ("; below: height = width (pixels)" if sizes else ""), fontsize=9)
+    ax.set_ylabel("resolution level (÷2 per level)", fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([y_of(level) for level in range(depth + 1)], [f"level {level}" for level in range(depth + 1)],
-                  fontsize=7)
+                  fontsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_title(title or f"U-Net: width {model.width}, depth {depth}, padding '{model.padding}', up '{model.up}'")
+    ax.set_title(title or f"U-Net: width {model.width}, depth {depth}, padding '{model.padding}', up '{model.up}'",
+                 fontsize=10)
     return fig
 
 

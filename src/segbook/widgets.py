@@ -467,8 +467,9 @@ def plot_weight_map_grid(instances, *, w0s=(5.0, 10.0, 20.0), sigmas=(2.0, 5.0, 
     maps = [[unet_weight_map(instances, w0=w0, sigma=s).cpu().numpy() for s in sigmas] for w0 in w0s]
     top = max(float(m.max()) for row in maps for m in row)
     if axes is None:
-        fig, axes = plt.subplots(len(w0s), len(sigmas), figsize=(2.6 * len(sigmas) + 1, 2.5 * len(w0s)),
-                                 squeeze=False)
+        side = min(2.0, 6.2 / len(sigmas))  # panels side by side in the 7-inch text column
+        fig, axes = plt.subplots(len(w0s), len(sigmas), figsize=(side * len(sigmas) + 0.8, side * len(w0s) + 0.5),
+                                 squeeze=False, layout="constrained")
     else:
         fig = axes[0][0].figure
     for r, w0 in enumerate(w0s):
@@ -481,7 +482,7 @@ def plot_weight_map_grid(instances, *, w0s=(5.0, 10.0, 20.0), sigmas=(2.0, 5.0, 
     for c in range(len(sigmas)):
         axes[-1][c].set_xlabel("column")
     fig.colorbar(im, ax=axes, label="pixel weight w(x)", shrink=0.8)
-    fig.suptitle("Weight map w = w_c + w0 exp(-(d1 + d2)² / 2σ²): rows w0, columns σ")
+    fig.suptitle("Weight map w = w_c + w0 exp(-(d1 + d2)² / 2σ²): rows w0, columns σ", fontsize=10)
     return fig
 
 
@@ -495,14 +496,14 @@ def weight_map_explorer(instances, image=None):
 
     def show(w0: float, sigma: float) -> None:
         weights = unet_weight_map(instances, w0=w0, sigma=sigma).cpu().numpy()
-        fig, axes = plt.subplots(1, 2 if image is not None else 1, figsize=(8 if image is not None else 4.5, 3.6),
-                                 squeeze=False)
+        fig, axes = plt.subplots(1, 2 if image is not None else 1, figsize=(7 if image is not None else 4.5, 3.4),
+                                 squeeze=False, layout="constrained")
         if image is not None:
             axes[0][0].imshow(image.permute(1, 2, 0).cpu().numpy())
             axes[0][0].set_title("image")
         ax = axes[0][-1]
         im = ax.imshow(weights, cmap="viridis", interpolation="nearest")
-        ax.set_title(f"w0 = {w0:g}, σ = {sigma:g}: max {float(weights.max()):.1f}")
+        ax.set_title(f"w0 = {w0:g}, σ = {sigma:g}: max {float(weights.max()):.1f}", fontsize=10)
         fig.colorbar(im, ax=ax, label="pixel weight w(x)")
         for a in axes[0]:
             a.set_xlabel("column")
