@@ -3,7 +3,9 @@
 #   1. tools/env.sh creates .venv when it is absent (and reinstalls when pyproject.toml changed);
 #   2. tools/vendor.sh installs MathJax and the widget manager with npm and copies them into the site;
 #   3. jupyter-book runs every notebook and writes the site. Warnings are errors (-W); --keep-going lists
-#      them all before failing.
+#      them all before failing;
+#   4. segbook-colab-edition writes the Colab edition of the notebooks into _build/colab (MyST turned into
+#      plain Markdown, the prose's glued numbers taken from this build's executed notebooks).
 # Reruns are incremental: Sphinx re-reads (and so re-executes) only the pages whose source changed. Everything
 # is rebuilt when the package segbook changed (notebook outputs depend on it), after a failed build (Sphinx
 # would not repeat the warnings of pages it does not re-read), or when you pass --all.
@@ -42,10 +44,14 @@ if ! jupyter-book "${args[@]}" "$@"; then
 fi
 rm -f "$failed_marker"
 echo "$src_sha" > "$src_stamp"
+# The Colab edition (MyST turned into plain Markdown, glued values from this run): _build/colab/chapters/*.ipynb.
+# Pure JSON, a second or two; the Pages workflow publishes it to the branch segbook.colab_branch.
+python -m segbook.colab_edition --config _config.yml
 
 cat <<EOF
 [book] built in $(( $(date +%s) - start )) s.
-[book] The website is in $book/_build/html (start page: _build/html/index.html).
+[book] The website is in $book/_build/html (start page: _build/html/index.html); the Colab edition of the
+[book] notebooks in $book/_build/colab.
 [book] To look at it, serve it and open http://localhost:8000 in a browser:
 [book]     python3 -m http.server -d _build/html 8000
 [book] Then check it in a headless browser: .venv/bin/python -m pytest tests/test_site.py

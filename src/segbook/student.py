@@ -11,11 +11,17 @@ An instructor runs ``segbook-student`` (or ``python -m segbook.student``) and ha
 * MyST ``{solution}`` directives are removed from markdown cells (backtick and colon fences, and
   the gated ``{solution-start}`` ... ``{solution-end}`` form, with every cell between them);
   ``{exercise}`` directives stay;
+* in the Colab edition (``segbook-colab-edition``, MyST already turned into plain Markdown), the
+  collapsed ``<details>`` block of each solution (``<summary>Solution...``) is removed;
 * outputs, execution counts and saved widget state are cleared.
+
+By default the handouts are made from the Colab edition, ``_build/colab/chapters/*.ipynb``, when it
+exists (after ``make book``), so they show no MyST either; otherwise from ``chapters/*.ipynb``.
 
 Example::
 
-    segbook-student                                   # every chapters/*.ipynb -> student/
+    segbook-student                                   # the Colab edition (or chapters/) -> student/
+    segbook-student --from-sources                    # chapters/*.ipynb, MyST and all -> student/
     segbook-student chapters/01_task.ipynb -o /tmp/handout
 
 This module imports no torch: it only rewrites JSON.
@@ -45,6 +51,10 @@ _LABEL = re.compile(r"^\s*#+\s*(?P<label>Exercise\s+[\w.\-]+\s+\([^()\n]+\))")
 _FENCE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>.*?)\s*$")
 _DIRECTIVE = re.compile(r"^\{(?P<name>[\w:-]+)\}")
 _LITERAL_DIRECTIVES = ("code", "code-block", "code-cell", "sourcecode")  # their content is code, not markdown
+# A solution in the Colab edition: a collapsed <details> block whose summary starts with "Solution".
+_DETAILS_SOLUTION = re.compile(r"^<details>\s*\n<summary>Solution\b.*?^</details>[ \t]*\n?", re.M | re.S)
+#: Where the Colab edition's chapters are written by ``segbook-colab-edition``.
+COLAB_EDITION = Path("_build") / "colab" / "chapters"
 
 
 class StudentNotebookError(ValueError):
@@ -189,7 +199,7 @@ class _MarkdownStripper:
 
 
 def strip_markdown(source: str, where: str = "cell") -> "tuple[str, int]":
-    """Remove MyST ``{solution}`` directive blocks from one markdown cell.
+    """Remove MyST ``{solution}`` directive blocks (and the Colab edition's solution ``<details>``) from a cell.
 
     Both fence forms are recognised (```` ```{solution} ```` with 3 or more backticks and
     ``:::{solution}`` with 3 or more colons), with any options; ``{exercise}`` blocks and text
@@ -209,6 +219,8 @@ def strip_markdown(source: str, where: str = "cell") -> "tuple[str, int]":
         raise TypeError(f"source must be a str, got {type(source).__name__}")
     stripper = _MarkdownStripper()
     text = stripper.strip(source, where)
+    text, details = _DETAILS_SOLUTION.subn("", text)
+    stripper.removed += details
     if stripper.gated:
         raise StudentNotebookError(f"{where}: '{{solution-start}}' without a '{{solution-end}}' in the same cell")
     return text, stripper.removed
@@ -250,8 +262,8 @@ def make_student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> 
             continue
         if cell.cell_type == "markdown":
             before = markdown.removed
-            cell.source = markdown.strip(cell.source, where)
-            report.markdown_solutions += markdown.removed - before
+            cell.source, details = _DETAILS_SOLUTION.subn("", markdown.strip(cell.source, where))
+            report.markdown_solutions += markdown.removed - before + details
             if not cell.source.strip():
                 report.cells_dropped += 1
                 continue
@@ -274,7 +286,11 @@ def make_student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> 
     return student, report
 
 
-def _default_sources() -> "list[Path]":
+def _default_sources(from_sources: bool = False) -> "list[Path]":
+    """The Colab edition's chapters when it was built (and not ``from_sources``), else ``chapters/*.ipynb``."""
+    edition = sorted(COLAB_EDITION.glob("*.ipynb"))
+    if edition and not from_sources:
+        return edition
     return sorted(Path("chapters").glob("*.ipynb"))
 
 
@@ -321,9 +337,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="chapter notebooks (default: every chapters/*.ipynb)")
     parser.add_argument("-o", "--output", type=Path, default=Path("student"),
                         help="directory for the student notebooks (default: student)")
+    parser.add_argument("--from-sources", action="store_true",
+                        help=f"without SRC, read chapters/*.ipynb even when the Colab edition ({COLAB_EDITION}) exists")
     args = parser.parse_args(argv)
     try:
-        results = write_student_notebooks(args.sources or _default_sources(), args.output)
+        results = write_student_notebooks(args.sources or _default_sources(args.from_sources), args.output)
     except StudentNotebookError as exc:
         print(f"segbook-student: error: {exc}", file=sys.stderr)
         return 1
