@@ -164,7 +164,9 @@ def show_four_tasks(scene: Scene, class_names: Sequence[str] = CLASS_NAMES):
     if not isinstance(scene, Scene):
         raise TypeError(f"scene must be a segbook.data.Scene, got {type(scene).__name__}")
     img = _to_numpy_image(scene.image)
-    fig, axes = plt.subplots(1, 4, figsize=(13, 4.0), layout="constrained")
+    # 2 x 2 panels, 6.4 in wide: legible in the book's text column (about 7 in at dpi 100).
+    fig, grid = plt.subplots(2, 2, figsize=(6.4, 7.2), layout="constrained")
+    axes = grid.flatten()
     titles = ["Semantic segmentation", "Classification + localization", "Object detection",
               "Instance segmentation"]
 
@@ -180,16 +182,16 @@ def show_four_tasks(scene: Scene, class_names: Sequence[str] = CLASS_NAMES):
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0].imshow(overlay(scene.image, scene.label, alpha=1.0), interpolation="nearest")
-    axes[0].set_xlabel("one class per pixel; same-class\nobjects are not told apart", fontsize=8)
+    axes[0].set_xlabel("one class per pixel; same-class\nobjects are not told apart", fontsize=9)
     axes[1].imshow(img, interpolation="nearest")
     if len(scene.instance_classes):
         k = scene.main_object
         box(axes[1], k, np.asarray(PALETTE[int(scene.instance_classes[k])]) / 255)
-    axes[1].set_xlabel("one object: its class and box", fontsize=8)
+    axes[1].set_xlabel("one object: its class and box", fontsize=9)
     axes[2].imshow(img, interpolation="nearest")
     for k in range(len(scene.instance_classes)):
         box(axes[2], k, np.asarray(PALETTE[int(scene.instance_classes[k])]) / 255)
-    axes[2].set_xlabel("every object: class and box", fontsize=8)
+    axes[2].set_xlabel("every object: class and box", fontsize=9)
     # Instance segmentation: each object its own colour, whatever its class.
     inst = img.copy()
     for k, m in enumerate(scene.instance_masks.numpy()):
@@ -197,7 +199,8 @@ def show_four_tasks(scene: Scene, class_names: Sequence[str] = CLASS_NAMES):
     axes[3].imshow(inst, interpolation="nearest")
     for k in range(len(scene.instance_classes)):
         box(axes[3], k, _INSTANCE_COLOURS[k % len(_INSTANCE_COLOURS)])
-    axes[3].set_xlabel("every object: class and its own mask\n(colours: one per object, not per class)", fontsize=8)
+    axes[3].set_xlabel("every object: class and its own mask\n(colours: one per object, not per class)",
+                       fontsize=9)
     fig.legend(handles=legend_handles(class_names), loc="outside lower center", ncol=len(class_names),
                frameon=False)
     return fig
@@ -266,7 +269,7 @@ def plot_confusion(confusion: torch.Tensor, class_names: Sequence[str] = CLASS_N
         for j in range(cm.shape[1]):
             value = cm[i, j].item()
             ax.text(j, i, f"{value:.2f}" if normalize else f"{int(value)}", ha="center", va="center",
-                    fontsize=7, color="white" if value > (0.5 if normalize else cm.max().item() / 2) else "black")
+                    fontsize=8, color="white" if value > (0.5 if normalize else cm.max().item() / 2) else "black")
     fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of the row" if normalize else "pixels")
     fig.tight_layout()
     return fig
