@@ -186,7 +186,8 @@ def foreground_target(masks: torch.Tensor, ignore_index: Optional[int] = 255) ->
         >>> foreground_target(torch.tensor([[0, 3], [1, 255]])).tolist()
         [[0, 1], [1, 255]]
     """
-    check_tensor(masks, "masks", ndim=(2, 3), dtype=torch.int64, shape_hint="(N, H, W) or (H, W) of class ids")
+    check_tensor(masks, "masks", ndim=(2, 3), dtype=torch.int64,
+                 shape_hint="(N, H, W) or (H, W) of class ids")
     binary = (masks != 0).long()
     if ignore_index is not None:
         binary = torch.where(masks == ignore_index, masks, binary)
@@ -362,7 +363,7 @@ def plot_comparison(comparison: Comparison, x: str = "flops", y: str = "miou", *
                 label="Pareto front")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="best")
+    ax.legend(unique.values(), unique.keys(), fontsize=8, loc="best")
     ax.set_xscale("log")
     ax.set_xlabel(_AXIS_LABELS[x])
     ax.set_ylabel(_AXIS_LABELS[y])
