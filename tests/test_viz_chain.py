@@ -77,3 +77,13 @@ def test_chain_heads_figure_has_one_panel_per_head_and_rejects_bad_models():
         widgets.plot_chain_heads({"x": 3}, images, labels)
     with pytest.raises(ValueError, match="index"):
         widgets.plot_chain_heads(torch_models, images, labels, index=2)
+
+
+@pytest.mark.parametrize("stacks, depth, coupled", [(2, 2, False), (2, 2, True), (3, 3, True)])
+def test_chain_fits_the_text_column_with_readable_labels(stacks, depth, coupled):
+    fig = viz.draw_unet_chain(stacks, depth=depth, coupled=coupled)
+    ax = fig.axes[0]
+    texts = [t for t in [*ax.texts, ax.title, ax.yaxis.label, *ax.get_yticklabels(), *ax.get_legend().get_texts()]
+             if t.get_text()]
+    assert fig.get_figwidth() <= 7.0 and min(t.get_fontsize() for t in texts) >= 8
+    plt.close(fig)

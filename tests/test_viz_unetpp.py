@@ -61,3 +61,21 @@ def test_pruning_figure_shows_the_pruned_prediction():
     plt.close(fig)
     with pytest.raises(TypeError, match="UNetPlusPlus"):
         widgets.plot_unetpp_pruning(UNet(2, width=2, depth=1), image, label, 1)
+
+
+def _smallest_font(fig):
+    texts = [t for ax in fig.axes for t in [*ax.texts, ax.title, ax.xaxis.label, ax.yaxis.label,
+                                             *ax.get_yticklabels()] if t.get_text()]
+    legends = [t for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    return min(t.get_fontsize() for t in texts + legends)
+
+
+@pytest.mark.parametrize("depth, level", [(3, None), (3, 2), (4, None)])
+def test_grid_fits_the_text_column_with_readable_labels(depth, level):
+    fig = viz.draw_unetpp_grid(depth, level=level)
+    assert fig.get_figwidth() <= 7.0 and _smallest_font(fig) >= 8
+    plt.close(fig)
+    fig = widgets.plot_unetpp_pruning(UNetPlusPlus(2, width=2, depth=depth), torch.rand(3, 16, 16),
+                                      torch.zeros(16, 16, dtype=torch.long), 1)
+    assert fig.get_figwidth() <= 7.0 and _smallest_font(fig) >= 8 and all(ax.has_data() for ax in fig.axes)
+    plt.close(fig)

@@ -570,31 +570,38 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
     if level is not None:
         level = check_int(level, "level", minimum=1, maximum=depth)
     top = depth if level is None else level
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(1.0 * (2 * depth + 2.5), 1.0 * (depth + 2.8)))
+    own_figure = ax is None
+    if ax is None:  # at most 7 inches wide (the book's text column)
+        scale = min(1.0, 7.0 / (2 * depth + 2.5))
+        fig, ax = plt.subplots(figsize=(scale * (2 * depth + 2.5), scale * (depth + 2.8)))
     else:
         fig = ax.figure
     colours = {"arrow-pool": "tab:red", "arrow-up": "tab:green", "arrow-skip": "grey", "arrow-head": "teal"}
-    radius = 0.3
+    radius = 0.36
 
     def xy(i, j):
         return i + 2 * j, -i
 
     def kept(i, j):
+    # a small panel (a widget's, beside predictions) keeps 8 pt text and drops the legend and axis labels
+    panel = ax.get_position().width * fig.get_figwidth()
+    small = not own_figure and panel < 5.0
+    font = 8 if small else 10
         return i + j <= top
 
     def arrow(start, end, kind, on, rad=0.0):
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, lw=1.2 if on else 0.8,
                                      color=colours[kind], alpha=1.0 if on else 0.2, gid=kind,
-                                     connectionstyle=f"arc3,rad={rad}", shrinkA=9, shrinkB=9))
+                                     connectionstyle=f"arc3,rad={rad}", shrinkA=shrink, shrinkB=shrink))
 
     for i in range(depth + 1):
         for j in range(depth + 1 - i):
             on = kept(i, j)
             ax.add_patch(Circle(xy(i, j), radius, fc="#9ecae1" if on else "#eeeeee", ec="black" if on else "silver",
                                 ls="-" if on else "--", gid="node-kept" if on else "node-pruned", zorder=3))
-            ax.text(*xy(i, j), f"$X^{{{i},{j}}}$", ha="center", va="center", fontsize=8, zorder=4,
+            ax.text(*xy(i, j), f"$X^{{{i},{j}}}$", ha="center", va="center", fontsize=font, zorder=4,
                     color="black" if on else "grey")
+    shrink = 11 if small else 17  # points: about the circles' radius, so that arrowheads stay visible
             if j == 0 and i > 0:
                 arrow(xy(i - 1, 0), xy(i, 0), "arrow-pool", on)
             if j > 0:
@@ -605,20 +612,22 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
         on = level is None or j == level
         x, y = xy(0, j)
         arrow((x, y), (x, y + 1.0), "arrow-head", on)
-        ax.add_patch(Rectangle((x - 0.32, y + 1.0), 0.64, 0.4, fc="#fdae6b" if on else "#eeeeee",
+        ax.add_patch(Rectangle((x - 0.6, y + 1.0), 1.2, 0.5, fc="#fdae6b" if on else "#eeeeee",
                                ec="black" if on else "silver", gid="head-kept" if on else "head-pruned", zorder=3))
-        ax.text(x, y + 1.2, f"head {j}", ha="center", va="center", fontsize=7, color="black" if on else "grey")
+        ax.text(x, y + 1.25, f"head {j}", ha="center", va="center", fontsize=max(8, font - 1),
+                color="black" if on else "grey")
     handles = [Line2D([], [], color=colours[k], lw=2, label=text) for k, text in
                (("arrow-pool", "max pool 2×2 (encoder)"), ("arrow-up", "up-sampling ×2"),
                 ("arrow-skip", "dense skip (concatenated)"), ("arrow-head", "1×1 head (deep supervision)"))]
-    ax.legend(handles=handles, loc="lower right", fontsize=7, frameon=False)
+    if not small:
+        ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=False)
     ax.set_xlim(-0.8, 2 * depth + 0.8)
     ax.set_ylim(-depth - 0.8, 1.8)
     ax.set_aspect("equal")
     ax.set_xticks([])
-    ax.set_yticks([-i for i in range(depth + 1)], [f"i = {i}" for i in range(depth + 1)], fontsize=7)
-    ax.set_xlabel("x = i + 2j: skip pathway j runs to the right", fontsize=8)
-    ax.set_ylabel("resolution level i (÷2 per level)", fontsize=8)
+    ax.set_yticks([-i for i in range(depth + 1)], [f"i = {i}" for i in range(depth + 1)], fontsize=8)
+    ax.set_xlabel("" if small else "x = i + 2j: skip pathway j runs to the right", fontsize=9)
+    ax.set_ylabel("" if small else "resolution level i (÷2 per level)", fontsize=9)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if title is None:
@@ -863,7 +872,7 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
     order = check_int(order, "order", minimum=0, maximum=stacks - 1) if coupled else 0
     span = 2 * depth + (2.6 if coupled else 3.4)  # x distance between two U-Nets
     if ax is None:
-        fig, ax = plt.subplots(figsize=(max(6.0, 0.62 * (span * stacks + 1.5)), 0.62 * (depth + 3.4) + 1.0))
+        fig, ax = plt.subplots(figsize=(scale * (right + 2.1) + 0.6, scale * (1.9 - bottom) + 1.4))
     else:
         fig = ax.figure
     colours = {"arrow-pool": "tab:red", "arrow-up": "tab:green", "arrow-skip": "grey", "arrow-chain": "black",
@@ -875,23 +884,28 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
     def xy(kind, n, level):
         return (base(n) + level, -level) if kind == "E" else (base(n) + 2 * depth - level, -level)
 
-    def arrow(start, end, kind, rad=0.0, label=None, shrink=9, style="-"):
+    def arrow(start, end, kind, rad=0.0, label=None, shrink=None, style="-"):
+        shrink = shrink_block if shrink is None else shrink
         ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", lw=1.0, ls=style,
                                      color=colours[kind], gid=kind, label=label, alpha=0.85, mutation_scale=10,
                                      connectionstyle=f"arc3,rad={rad}", shrinkA=shrink, shrinkB=shrink))
 
+    right = (stacks - 1) * span + 2 * depth + (0.8 if coupled else 1.8)
+    bottom = -depth - 0.4 - (0.45 + 0.3 * (order - 1) if coupled and order else 0.5)
+    scale = min(0.62, 6.4 / (right + 2.1))  # inches per unit: at most 7 inches wide (the text column)
     ax.add_patch(Rectangle((-1.9, -0.25), 0.8, 0.5, fc="#dddddd", ec="black", gid="stem", zorder=3))
-    ax.text(-1.5, 0, "stem", ha="center", va="center", fontsize=7)
+    ax.text(-1.5, 0, "stem", ha="center", va="center", fontsize=8)
     arrow((-1.1, 0), xy("E", 0, 0), "arrow-chain", shrink=2)
     for n in range(stacks):
-        ax.text(base(n) + depth, 1.55, f"U-Net n = {n}", ha="center", fontsize=8)
+    shrink_block = max(6.0, 0.36 * scale * 72)  # points: the blocks' radius, so that arrowheads stay visible
+        ax.text(base(n) + depth, 1.55, f"U-Net n = {n}", ha="center", fontsize=9)
         for level in range(depth + 1):
             kinds = ("E",) if level == depth else ("E", "D")
             for kind in kinds:
-                ax.add_patch(Circle(xy(kind, n, level), 0.3, fc="#9ecae1" if kind == "E" else "#c7e9c0",
+                ax.add_patch(Circle(xy(kind, n, level), 0.36, fc="#9ecae1" if kind == "E" else "#c7e9c0",
                                     ec="black", gid="block", zorder=3))
                 ax.text(*xy(kind, n, level), f"${kind}_{{{n}}}^{{{level}}}$", ha="center", va="center",
-                        fontsize=7, zorder=4)
+                        fontsize=8, zorder=4)
         for level in range(depth):
             arrow(xy("E", n, level), xy("E", n, level + 1), "arrow-pool")
             arrow(xy("E" if level == depth - 1 else "D", n, level + 1), xy("D", n, level), "arrow-up")
@@ -900,7 +914,7 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
         if not coupled:  # the residual connection: the module's input is added to its output
             plus = (out[0] + 1.0, 0.0)
             ax.add_patch(Circle(plus, 0.2, fc="white", ec="tab:blue", gid="add", zorder=3))
-            ax.text(*plus, "+", ha="center", va="center", fontsize=9, color="tab:blue", zorder=4)
+            ax.text(*plus, "+", ha="center", va="center", fontsize=10, color="tab:blue", zorder=4)
             arrow(out, plus, "arrow-chain", shrink=5)
             start = (base(n) - 0.8, 0.0)
             arrow(start, plus, "arrow-residual", rad=-2 * 1.1 / (plus[0] - start[0]), shrink=4)
@@ -908,9 +922,9 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
         if n + 1 < stacks:
             arrow(out, xy("E", n + 1, 0), "arrow-chain")
         if intermediate_supervision or n == stacks - 1:
-            ax.add_patch(Rectangle((out[0] - 0.35, 0.85), 0.7, 0.4, fc="#fdae6b", ec="black", gid="head", zorder=3))
-            ax.text(out[0], 1.05, f"head {n}", ha="center", va="center", fontsize=6.5)
-            arrow(out, (out[0], 0.85), "arrow-head", shrink=6)
+            ax.add_patch(Rectangle((out[0] - 0.65, 0.8), 1.3, 0.5, fc="#fdae6b", ec="black", gid="head", zorder=3))
+            ax.text(out[0], 1.05, f"head {n}", ha="center", va="center", fontsize=8)
+            arrow(out, (out[0], 0.8), "arrow-head", shrink=4)
         for m in range(max(0, n - order), n):  # the coupling connections, same level, earlier U-Nets
             k = n - m
             for level in range(depth + 1):
@@ -924,16 +938,15 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
         [("arrow-residual", "residual: input added")]
     names += [("arrow-head", "1×1 head")]
     handles = [Line2D([], [], color=colours[k], lw=2, label=text) for k, text in names]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=len(handles), fontsize=7,
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, fontsize=8,
               frameon=False)
-    right = base(stacks - 1) + 2 * depth + (0.8 if coupled else 1.8)
     ax.set_xlim(-2.1, right)
-    ax.set_ylim(-depth - 0.4 - (0.45 + 0.3 * (order - 1) if coupled and order else 0.5), 1.9)
+    ax.set_ylim(bottom, 1.9)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([-level for level in range(depth + 1)], [f"l = {level}" for level in range(depth + 1)],
-                  fontsize=7)
-    ax.set_ylabel("level l (÷2 per level)", fontsize=8)
+                  fontsize=8)
+    ax.set_ylabel("level l (÷2 per level)", fontsize=9)
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
     if title is None:

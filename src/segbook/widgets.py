@@ -105,7 +105,7 @@ def plot_distribution_losses(*, gamma: float = 2.0, alpha: float = 0.25, beta: f
     p_hat = torch.linspace(0.002, 0.998, 400, dtype=torch.float64)
     z = torch.logit(p_hat)[None, None]                                    # (1, 1, 400): one row of pixels
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+        fig, axes = plt.subplots(1, 2, figsize=(7, 3.4), sharey=True)
     else:
         fig = axes[0].figure
     for label, ax in zip((1, 0), axes):
@@ -395,13 +395,13 @@ def plot_unetpp_pruning(model, image, label, level: int, *, axes=None):
     model.train(was_training)
     flops = model_cost(pruned, tuple(image.shape)).flops
     if axes is None:
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), gridspec_kw={"width_ratios": [2.2, 1, 1]})
+        fig, axes = plt.subplots(1, 3, figsize=(7, 3.2), gridspec_kw={"width_ratios": [2.6, 1, 1]})
     fig = axes[0].figure
     draw_unetpp_grid(model.depth, level=level, ax=axes[0],
-                     title=f"pruned at L = {level}: {(level + 1) * (level + 2) // 2} nodes, {flops / 1e6:.1f} MFLOPs")
+                     title=f"L = {level}: {(level + 1) * (level + 2) // 2} nodes, {flops / 1e6:.1f} MFLOPs")
     accuracy = float((prediction == label).float().mean())
     axes[1].imshow(colorize(prediction), interpolation="nearest")
-    axes[1].set_title(f"head {level}: pixel accuracy {accuracy:.1%}", fontsize=9)
+    axes[1].set_title(f"head {level}\npixel accuracy {accuracy:.1%}", fontsize=9)
     axes[2].imshow(colorize(label), interpolation="nearest")
     axes[2].set_title("truth", fontsize=9)
     for ax in axes[1:]:

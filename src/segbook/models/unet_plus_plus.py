@@ -75,15 +75,17 @@ class UNetPlusPlus(nn.Module):
         levels = range(1, depth + 1) if deep_supervision else [depth]
         self.heads = nn.ModuleDict({str(j): nn.Conv2d(width, num_classes, 1) for j in levels})
 
-    def _features(self, x: torch.Tensor, depth: int) -> Dict[Tuple[int, int], torch.Tensor]:
+    def _features(self, x: torch.Tensor,
+                  depth: int) -> Dict[Tuple[int, int], torch.Tensor]:
         """Every node :math:`X^{i,j}` with :math:`i + j \\le` ``depth``, computed one anti-diagonal at a time."""
         X: Dict[Tuple[int, int], torch.Tensor] = {(0, 0): self.nodes["0_0"](x)}
-        for level in range(1, depth + 1):  # anti-diagonal i + j = level: the U-Net of depth `level`
+        for level in range(1, depth + 1):  # anti-diagonal i + j = level
             X[level, 0] = self.nodes[f"{level}_0"](F.max_pool2d(X[level - 1, 0], 2))
             for j in range(1, level + 1):
                 i = level - j
-                same_level = [X[i, k] for k in range(j)]  # X^{i,0} ... X^{i,j-1}: the dense skips
-                X[i, j] = self.nodes[f"{i}_{j}"](torch.cat(same_level + [self.ups[f"{i}_{j}"](X[i + 1, j - 1])], 1))
+                same_level = [X[i, k] for k in range(j)]  # the dense skips
+                up = self.ups[f"{i}_{j}"](X[i + 1, j - 1])  # X^{i+1,j-1}, up-sampled
+                X[i, j] = self.nodes[f"{i}_{j}"](torch.cat(same_level + [up], 1))
         return X
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, List[torch.Tensor]]:
