@@ -21,6 +21,7 @@ are flat positions ``row * W + col`` inside each ``(H, W)`` plane of the *unpadd
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -267,8 +268,10 @@ def max_unpool2d(x: torch.Tensor, indices: torch.Tensor, kernel_size: IntPair = 
 
 # --------------------------------------------------------------------------- transposed convolution
 
-def conv_transpose2d(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, stride: IntPair = 1,
-                     padding: IntPair = 0, output_padding: IntPair = 0, dilation: IntPair = 1) -> torch.Tensor:
+def conv_transpose2d(x: torch.Tensor, weight: torch.Tensor,
+                     bias: Optional[torch.Tensor] = None, stride: IntPair = 1,
+                     padding: IntPair = 0, output_padding: IntPair = 0,
+                     dilation: IntPair = 1) -> torch.Tensor:
     """2-D transposed convolution in the scatter form of the slides ("Tích chập chuyển vị").
 
     Each input value weights the whole kernel, the weighted kernel is written into the output at ``stride``
@@ -309,20 +312,24 @@ def conv_transpose2d(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch
     n, _, h, w = x.shape
     c_out, kh, kw = weight.shape[1:]
     _check_bias(bias, x, c_out)
-    h_out = conv_transpose_output_size(h, kh, sh, ph, oph, dh)  # validates output_padding and padding
+    h_out = conv_transpose_output_size(h, kh, sh, ph, oph, dh)  # checks p and op
     w_out = conv_transpose_output_size(w, kw, sw, pw, opw, dw)
-    full_h, full_w = (h - 1) * sh + dh * (kh - 1) + 1, (w - 1) * sw + dw * (kw - 1) + 1  # before cropping
+    full_h = (h - 1) * sh + dh * (kh - 1) + 1  # the full result, before cropping
+    full_w = (w - 1) * sw + dw * (kw - 1) + 1
 
-    # 1. each input value weights the kernel: one weighted copy per input pixel, summed over input channels
+    # 1. each input value weights the kernel: one weighted copy per input pixel,
+    #    summed over the input channels
     copies = torch.einsum("nchw,cokl->nohwkl", x, weight)  # (N, C_out, H, W, k_h, k_w)
-    # 2. where each copy's entries land in the full output (flat position row * full_w + col)
-    rows = torch.arange(h, device=x.device)[:, None] * sh + torch.arange(kh, device=x.device)[None, :] * dh
-    cols = torch.arange(w, device=x.device)[:, None] * sw + torch.arange(kw, device=x.device)[None, :] * dw
-    target = rows[:, None, :, None] * full_w + cols[None, :, None, :]  # (H, W, k_h, k_w)
+    # 2. where each copy's entries land in the full output (flat: row * full_w + col)
+    arange = partial(torch.arange, device=x.device)
+    rows = arange(h)[:, None] * sh + arange(kh)[None, :] * dh  # (H, k_h)
+    cols = arange(w)[:, None] * sw + arange(kw)[None, :] * dw  # (W, k_w)
+    target = rows[:, None, :, None] * full_w + cols[None, :, None, :]  # (H, W, kh, kw)
     # 3. scatter, summing where copies overlap
-    full = x.new_zeros(n, c_out, full_h * full_w).index_add(2, target.reshape(-1), copies.reshape(n, c_out, -1))
+    full = x.new_zeros(n, c_out, full_h * full_w)
+    full = full.index_add(2, target.reshape(-1), copies.reshape(n, c_out, -1))
     full = full.view(n, c_out, full_h, full_w)
-    # 4. padding crops p from each side; output_padding keeps a more at the bottom/right
+    # 4. padding crops p from each side; output_padding keeps a more at bottom/right
     full = F.pad(full, (0, opw, 0, oph))
     out = full[:, :, ph:ph + h_out, pw:pw + w_out]
     if bias is not None:

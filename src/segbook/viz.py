@@ -278,7 +278,8 @@ def plot_confusion(confusion: torch.Tensor, class_names: Sequence[str] = CLASS_N
 # --------------------------------------------------------------------------- chapter 4: upsampling pictures
 
 def show_matrices(matrices: Sequence, titles: Sequence[str], *, suptitle: Optional[str] = None,
-                  highlight: Optional[Sequence] = None, cmap: str = "Blues", size_per_cell: float = 0.42):
+                  highlight: Optional[Sequence] = None, cmap: str = "Blues", size_per_cell: float = 0.42,
+                  max_width: float = 7.0):
     """Small matrices drawn as the slides draw them: a grid of cells with the value written in each.
 
     Args:
@@ -287,6 +288,8 @@ def show_matrices(matrices: Sequence, titles: Sequence[str], *, suptitle: Option
         suptitle: the figure's title.
         highlight: optional, per matrix, a boolean mask of the cells to outline in red (or ``None``).
         cmap: colour map for the cells' shading (by value, per matrix).
+        size_per_cell: inches per cell, shrunk if needed so that the figure fits ``max_width``.
+        max_width: the widest the figure may be, in inches (7: the book's text column).
 
     Returns:
         The figure.
@@ -302,7 +305,10 @@ def show_matrices(matrices: Sequence, titles: Sequence[str], *, suptitle: Option
             raise ValueError(f"every matrix must be 2-D, got shape {a.shape}")
     widths = [max(a.shape[1], 2) for a in arrays]
     height = max(a.shape[0] for a in arrays)
-    fig, axes = plt.subplots(1, len(arrays), figsize=(max(size_per_cell * (sum(widths) + 1.5 * len(arrays)), 3),
+    max_width = check_float(max_width, "max_width", minimum=3.0)
+    units = sum(widths) + 1.5 * len(arrays)  # cells, plus room for the gaps between panels
+    size_per_cell = min(size_per_cell, max_width / units)  # fit the text column
+    fig, axes = plt.subplots(1, len(arrays), figsize=(min(max(size_per_cell * units, 3), max_width),
                                                       size_per_cell * height + 1.3),
                              gridspec_kw={"width_ratios": widths}, squeeze=False)
     for k, (ax, a, title) in enumerate(zip(axes[0], arrays, titles)):
@@ -355,8 +361,9 @@ def plot_transposed_conv_coverage(size: int, kernel_size: int, stride: int, padd
     r, c = (0, 0) if cell is None else (int(cell[0]), int(cell[1]))
     if not (0 <= r < size and 0 <= c < size):
         raise ValueError(f"cell must be (row, column) inside the {size}x{size} input, got {cell!r}")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(max(2.6, 0.36 * total + 1.0), max(2.8, 0.36 * total + 1.3)))
+    if ax is None:  # at most 7 inches (the book's text column), text at 8 pt or more
+        side = min(0.36, 5.8 / total)
+        fig, ax = plt.subplots(figsize=(max(3.2, side * total + 1.2), max(3.4, side * total + 1.5)))
     else:
         fig = ax.figure
     ax.imshow(grid, cmap="Greys", vmin=0, vmax=max(int(grid.max()), 4) * 1.6)
@@ -366,14 +373,14 @@ def plot_transposed_conv_coverage(size: int, kernel_size: int, stride: int, padd
             ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, color="tab:red", alpha=0.45, lw=0))
     for i in range(total):
         for j in range(total):
-            ax.text(j, i, str(grid[i, j]), ha="center", va="center", fontsize=7)
+            ax.text(j, i, str(grid[i, j]), ha="center", va="center", fontsize=8)
     ax.add_patch(Rectangle((padding - 0.5, padding - 0.5), out, out, fill=False, ec="tab:blue", lw=2.5))
-    ax.set_xticks(range(total), [str(j - padding) for j in range(total)], fontsize=6)
-    ax.set_yticks(range(total), [str(i - padding) for i in range(total)], fontsize=6)
-    ax.set_xlabel("output column (blue frame: kept)")
-    ax.set_ylabel("output row")
+    ax.set_xticks(range(total), [str(j - padding) for j in range(total)], fontsize=8)
+    ax.set_yticks(range(total), [str(i - padding) for i in range(total)], fontsize=8)
+    ax.set_xlabel("output column (blue: kept)", fontsize=9)
+    ax.set_ylabel("output row", fontsize=9)
     ax.set_title(f"k={kernel_size}, s={stride}, p={padding}, op={output_padding}: {size}x{size} -> {out}x{out}\n"
-                 f"red: written by input ({r}, {c}); numbers: writers per cell", fontsize=8)
+                 f"red: what input ({r}, {c}) writes", fontsize=9)
     return fig
 
 
