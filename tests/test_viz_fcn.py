@@ -56,3 +56,21 @@ def test_plot_fcn_skip_weight_refuses_fcn32s_and_bad_weights():
     fig = viz.plot_fcn_skip_weight(FCN(3, variant="16s"), image, label, (0.0, 1.0))
     assert [ax.get_title() for ax in fig.axes][-1] == "truth"
     plt.close(fig)
+
+
+@pytest.mark.parametrize("variant", ["32s", "16s", "8s"])
+def test_draw_fcn_fits_the_text_column_with_readable_labels(variant):
+    fig = viz.draw_fcn(FCN(5, variant=variant))
+    assert fig.get_figwidth() <= 7.0                      # the book's column: about 690 px at dpi 100
+    texts = fig.axes[0].texts + [fig.axes[0].title]
+    assert texts and min(t.get_fontsize() for t in texts) >= 8
+    plt.close(fig)
+
+
+def test_draw_fcn_boxes_do_not_overlap():
+    fig = viz.draw_fcn(FCN(5, variant="8s"))
+    fig.canvas.draw()
+    boxes = [p.get_window_extent() for p in fig.axes[0].patches if p.get_gid() in ("box", "sum")]
+    overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    assert not overlapping
+    plt.close(fig)

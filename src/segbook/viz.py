@@ -650,9 +650,10 @@ __all__ += ["draw_fcn", "plot_fcn_skip_weight", "fcn_logits_with_skip_weight"]
 def draw_fcn(model, *, title: Optional[str] = None, ax=None):
     """Draw an FCN-32s, FCN-16s or FCN-8s (:class:`segbook.models.FCN`) as Long et al.'s skip architecture.
 
-    Top row, left to right: the image, pool1 ... pool5 (each box: its channels and stride), fc6-fc7 and the 1x1
-    ``score_fr`` giving class scores :math:`s_5` at stride 32 (blue arrows: the backbone). Then the path back to
-    full size: green arrows are the upsamplings (``up×2`` learnable, initialised to bilinear; the last one fixed),
+    Drawn for the book's text column (7 inches wide, text of 8 pt or more), with fewer, larger boxes: top row,
+    left to right, the image, pool1-2 (one box), pool3, pool4, pool5 (each box: its channels and stride),
+    fc6-fc7 and the 1x1 ``score_fr`` giving class scores :math:`s_5` at stride 32 (blue arrows: the backbone).
+    Then the path back to full size: green arrows are the upsamplings (``up×2`` learnable, initialised to bilinear; the last one fixed),
     grey arrows the skip connections (a 1x1 score layer on pool4 or pool3, zero-initialised), ``+`` the
     summations. FCN-32s has no skip, FCN-16s one (pool4), FCN-8s two (pool4 and pool3).
 
@@ -679,51 +680,62 @@ def draw_fcn(model, *, title: Optional[str] = None, ax=None):
     if not isinstance(model, FCN):
         raise TypeError(f"model must be a segbook.models.FCN, got {type(model).__name__}")
     variant, c = model.variant, model.num_classes
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(12, 1.2 + 1.1 * (1 + VARIANT_SKIPS[variant])))
+    skips = VARIANT_SKIPS[variant]
+    if ax is None:  # drawn for the book's text column: 7 inches wide, text >= 8 pt
+        fig, ax = plt.subplots(figsize=(7, 0.75 * (2.6 + 1.15 * max(skips, 1))))
     else:
         fig = ax.figure
-    colours = {"arrow-backbone": "tab:blue", "arrow-up": "tab:green", "arrow-skip": "grey"}
+    colours = {"arrow-backbone": "tab:blue", "arrow-up": "tab:green", "arrow-skip": "dimgrey"}
+    half_w, half_h = 0.43, 0.4  # half a box, in data units (one unit between neighbouring boxes)
 
     def box(x, y, text, colour="#c6dbef"):
-        ax.add_patch(FancyBboxPatch((x - 0.38, y - 0.3), 0.76, 0.6, boxstyle="round,pad=0.02", fc=colour,
-                                    ec="black", lw=0.8, gid="box"))
-        ax.text(x, y, text, ha="center", va="center", fontsize=7)
+        ax.add_patch(FancyBboxPatch((x - half_w, y - half_h), 2 * half_w, 2 * half_h,
+                                    boxstyle="round,pad=0.02", fc=colour, ec="black", lw=0.8, gid="box"))
+        ax.text(x, y, text, ha="center", va="center", fontsize=8, linespacing=1.1)
 
     def plus(x, y):
-        ax.add_patch(Circle((x, y), 0.17, fc="white", ec="black", gid="sum"))
-        ax.text(x, y, "+", ha="center", va="center", fontsize=10)
+        ax.add_patch(Circle((x, y), 0.2, fc="white", ec="black", gid="sum"))
+        ax.text(x, y, "+", ha="center", va="center", fontsize=11)
 
-    def arrow(start, end, kind, label=None, offset=(0.0, 0.12)):
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, lw=1.2, color=colours[kind],
-                                     gid=kind, shrinkA=0, shrinkB=0))
+    def arrow(start, end, kind, label=None, offset=(0.0, 0.06), ha="center"):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10, lw=1.3,
+                                     color=colours[kind], gid=kind, shrinkA=0, shrinkB=0))
         if label:
             ax.text((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1], label,
-                    ha="center", va="bottom", fontsize=6.5, color=colours[kind])
+                    ha=ha, va="bottom", fontsize=8, color=colours[kind])
 
+    # The backbone, coarsened to fewer boxes: pool1 and pool2 share one (the skips start at pool3).
     box(0, 0, f"image\n{model.in_channels} ch", "#f0f0f0")
-    for i, width in enumerate(model.widths):
-        box(i + 1, 0, f"pool{i + 1}\n{width} ch, /{2 ** (i + 1)}")
-        arrow((i + 0.38, 0), (i + 1 - 0.38, 0), "arrow-backbone")
-    box(6, 0, "fc6-fc7\n(as convs)")
-    box(7, 0, f"score s5\n{c} ch, /32", "#fdd0a2")
-    arrow((5.38, 0), (5.62, 0), "arrow-backbone")
-    arrow((6.38, 0), (6.62, 0), "arrow-backbone")
-    last, stride = (7.38, 0.0), 32
-    for k, pool in enumerate((4, 3)[: VARIANT_SKIPS[variant]]):
-        y = -1.2 * (k + 1)
-        x_sum = 8 + k
-        box(pool, y, f"1x1 score\npool{pool} (0-init)", "#fdd0a2")
-        arrow((pool, -0.3), (pool, y + 0.3), "arrow-skip")                   # pool → its score layer
-        arrow((pool + 0.38, y), (x_sum - 0.17, y), "arrow-skip", f"s{pool}: {c} ch, /{stride // 2}")
-        arrow(last, (x_sum, y + 0.17), "arrow-up", "up×2", offset=(0.25, 0.0))
+    box(1, 0, f"pool1-2\n{model.widths[1]} ch\n/4")
+    for pool in (3, 4, 5):
+        box(pool - 1, 0, f"pool{pool}\n{model.widths[pool - 1]} ch\n/{2 ** pool}")
+    box(5, 0, "fc6-7\nas\nconvs")
+    box(6, 0, f"score\ns5\n{c} ch", "#fdd0a2")
+    for x in range(6):
+        arrow((x + half_w, 0), (x + 1 - half_w, 0), "arrow-backbone")
+    last, stride = (6 + half_w, 0.0), 32
+    for k, pool in enumerate((4, 3)[:skips]):
+        y, x_sum = -1.15 * (k + 1), 7.1 + 0.9 * k
+        box(pool - 1, y, "1×1\nscore\n0-init", "#fdd0a2")
+        arrow((pool - 1, -half_h), (pool - 1, y + half_h), "arrow-skip")      # pool -> its score layer
+        arrow((pool - 1 + half_w, y), (x_sum - 0.2, y), "arrow-skip", f"s{pool}: stride {stride // 2}")
+        arrow(last, (x_sum, y + 0.2), "arrow-up", "up×2", offset=(0.12, 0.0), ha="left")
         plus(x_sum, y)
-        last, stride = (x_sum + 0.17, y), stride // 2
-    y_out = last[1]
-    box(10.4, y_out, f"output\n{c} ch, /1", "#f0f0f0")
-    arrow(last, (10.02, y_out), "arrow-up", f"up×{stride} (fixed)")
-    ax.set_xlim(-0.6, 11)
-    ax.set_ylim(-1.2 * VARIANT_SKIPS[variant] - 0.6, 0.6)
+        last, stride = (x_sum + 0.2, y), stride // 2
+    y_out = last[1] - (1.15 if skips == 0 else 0.0)
+    x_out = 7.1 + 0.9 * skips + 0.75
+    box(x_out, y_out, f"output\n{c} ch\n/1", "#f0f0f0")
+    if skips == 0:
+        last = (6, -half_h)
+        arrow(last, (x_out - half_w, y_out), "arrow-up")
+        ax.text(6.9, y_out - 0.1, f"up×{stride} (fixed)", ha="right", va="center", fontsize=8,
+                color=colours["arrow-up"])
+    else:
+        arrow(last, (x_out - half_w, y_out), "arrow-up")
+        ax.text(x_out, y_out - half_h - 0.08, f"up×{stride} (fixed)", ha="center", va="top", fontsize=8,
+                color=colours["arrow-up"])
+    ax.set_xlim(-0.55, x_out + 0.55)
+    ax.set_ylim(y_out - 0.75, 0.55)
     ax.set_aspect("equal")
     ax.axis("off")
     equations = {"32s": "up32(s5)", "16s": "up16(up2(s5) + s4)", "8s": "up8(up2(up2(s5) + s4) + s3)"}
