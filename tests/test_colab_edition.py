@@ -246,7 +246,7 @@ def test_glued_text_is_the_book_runs_value_marked_and_explained(edition):
 @pytest.mark.parametrize("text, spec", [
     ("0.81234", ".3f"), ("0.81234", ".1%"), ("12", "d"), ("12", ""), ("'FCN-8s'", "s"), ("'FCN-8s'", ""),
     ("3.0", ".0f"), ("1234567.891", ",.2f"), ("0.000123", ".2e"), ("np.float64(0.5)", "s"), ("7", "03d"),
-    ("0.5", "g"), ("[1, 2]", "s"), ("True", "s"),
+    ("0.5", "g"), ("[1, 2]", "s"), ("True", "s"), ("'0.5'", ".2f"), ("'7'", "d"), ("True", ".1f"),
 ])
 def test_glue_formatting_is_identical_to_myst_nb(text, spec):
     myst_nb = pytest.importorskip("myst_nb.core.variables")
@@ -348,3 +348,19 @@ def test_one_colab_edition_notebook_runs_top_to_bottom(tmp_path):
                             resources={"metadata": {"path": str(REPO / "chapters")}}).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+
+
+# --------------------------------------------------------------------------- the site's launch button
+
+@pytest.mark.parametrize("url, book, expected", [
+    ("https://colab.research.google.com/github/o/r/blob/main/chapters/a.ipynb", "",
+     "https://colab.research.google.com/github/o/r/blob/colab/chapters/a.ipynb"),
+    ("https://colab.research.google.com/github/o/r/blob/main/docs/chapters/a.ipynb", "docs",
+     "https://colab.research.google.com/github/o/r/blob/colab/chapters/a.ipynb"),
+    ("https://mybinder.org/v2/gh/o/r/main?urlpath=tree/chapters/a.ipynb", "",
+     "https://mybinder.org/v2/gh/o/r/main?urlpath=tree/chapters/a.ipynb"),
+])
+def test_the_launch_button_opens_the_colab_edition(url, book, expected):
+    from segbook.sphinx_colab import colab_edition_url
+
+    assert colab_edition_url(url, "main", "colab", book) == expected

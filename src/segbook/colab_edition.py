@@ -682,7 +682,6 @@ def make_colab_notebook(nb: nbformat.NotebookNode, site: Site, page: Page,
         ctx.where = f"{name}, cell {index}"
         if cell.cell_type == "markdown":
             cell.source = _convert_blocks(ctx, cell.source).strip("\n")
-            cell.pop("attachments", None) if not cell.get("attachments") else None
             if not cell.source.strip():
                 continue
         elif cell.cell_type == "code":
