@@ -204,8 +204,10 @@ def _class_vector(values: object, name: str, num_classes: int, like: torch.Tenso
 
 # --------------------------------------------------------------------------- distribution-based (chapter 5)
 
-def binary_cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, pos_weight: Optional[float] = None,
-                         ignore_index: Optional[int] = 255, reduction: str = "mean") -> torch.Tensor:
+def binary_cross_entropy(logits: torch.Tensor, target: torch.Tensor, *,
+                         pos_weight: Optional[float] = None,
+                         ignore_index: Optional[int] = 255,
+                         reduction: str = "mean") -> torch.Tensor:
     """Binary cross entropy on logits; with ``pos_weight`` the slide's weighted CE (WCE).
 
     The slide writes, for a pixel with label :math:`p \\in \\{0, 1\\}` and predicted probability
@@ -246,9 +248,12 @@ def binary_cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, pos_weig
     """
     reduction = _check_reduction(reduction)
     z, y, valid = _binary_inputs(logits, target, ignore_index, "binary_cross_entropy")
-    beta = 1.0 if pos_weight is None else check_float(pos_weight, "pos_weight", minimum=0.0)
-    log_p, log_not_p = nn.functional.logsigmoid(z), nn.functional.logsigmoid(-z)   # log p̂, log(1 - p̂)
-    loss = -(beta * y * log_p + (1 - y) * log_not_p)                                  # (N, H, W)
+    beta = 1.0
+    if pos_weight is not None:
+        beta = check_float(pos_weight, "pos_weight", minimum=0.0)
+    log_p = nn.functional.logsigmoid(z)                  # log p̂
+    log_not_p = nn.functional.logsigmoid(-z)             # log(1 - p̂)
+    loss = -(beta * y * log_p + (1 - y) * log_not_p)     # (N, H, W)
     return _reduce_pixels(loss, valid, reduction)
 
 
@@ -304,8 +309,10 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, weight: Optiona
     return _reduce_pixels(w * loss, valid, reduction, denominator=w.sum())
 
 
-def binary_focal_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: Optional[float] = 0.25,
-                      gamma: float = 2.0, ignore_index: Optional[int] = 255, reduction: str = "mean") -> torch.Tensor:
+def binary_focal_loss(logits: torch.Tensor, target: torch.Tensor, *,
+                      alpha: Optional[float] = 0.25, gamma: float = 2.0,
+                      ignore_index: Optional[int] = 255,
+                      reduction: str = "mean") -> torch.Tensor:
     """Binary focal loss (Lin et al., 2017) on logits, as the slide writes it.
 
     .. math::
@@ -344,7 +351,7 @@ def binary_focal_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: Opti
     reduction = _check_reduction(reduction)
     z, y, valid = _binary_inputs(logits, target, ignore_index, "binary_focal_loss")
     gamma = check_float(gamma, "gamma", minimum=0.0)
-    s = torch.where(y > 0, z, -z)                        # the logit of the true label: p_t = sigmoid(s)
+    s = torch.where(y > 0, z, -z)              # logit of the true label: p_t = σ(s)
     log_pt = nn.functional.logsigmoid(s)                 # log p_t
     modulating = torch.exp(gamma * nn.functional.logsigmoid(-s))   # (1 - p_t)^gamma
     loss = -modulating * log_pt
