@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -88,9 +89,14 @@ def book(tmp_path):
     nb = new_notebook(cells=cells)
     nbformat.write(nb, tmp_path / "chapters" / "02_fcn.ipynb")
     executed = nbformat.from_dict(nb)
-    executed.cells[3].outputs = [_glue_output("miou", {"text/plain": "0.81234"})]
+    executed.cells[3].outputs = [_glue_output("shown", {"text/plain": "7"}, hidden=False)]
     (tmp_path / "_build" / "jupyter_execute" / "chapters").mkdir(parents=True)
     nbformat.write(executed, tmp_path / "_build" / "jupyter_execute" / "chapters" / "02_fcn.ipynb")
+    # myst-nb moves the values glued with display=False out of the notebook, into <page>.glue.json
+    hidden = _glue_output("miou", {"text/plain": "0.81234"})
+    hidden["data"] = {"text/plain": "0.81234"}
+    (tmp_path / "_build" / "jupyter_execute" / "chapters" / "02_fcn.glue.json").write_text(
+        json.dumps({"miou": hidden}), encoding="utf-8")
     return tmp_path
 
 
@@ -234,6 +240,14 @@ def test_exercises_of_an_unnumbered_page_are_numbered_from_one(book):
     from segbook.colab_edition import index_page
     page = index_page("chapters/appendix_x", ["```{exercise} A\n:label: ex-a\nx\n```"], None)
     assert convert_markdown("```{exercise} A\n:label: ex-a\nx\n```", site, page) == "#### Exercise 1: A\n\nx"
+
+
+def test_glue_is_read_from_the_notebook_outputs_and_from_myst_nbs_glue_json(book):
+    from segbook.colab_edition import read_glue
+
+    executed = book / "_build" / "jupyter_execute" / "chapters" / "02_fcn.ipynb"
+    glue = read_glue(nbformat.read(executed, as_version=4), executed.with_suffix(".glue.json"))
+    assert glue == {"miou": {"text/plain": "0.81234"}, "shown": {"text/plain": "7"}}
 
 
 def test_glued_text_is_the_book_runs_value_marked_and_explained(edition):

@@ -10,7 +10,7 @@ the book's build therefore writes a second copy of each notebook, the **Colab ed
 * an ``{exercise}`` is a heading ``#### Exercise 7.1: Title`` numbered as on the website, and its
   ``{solution}`` a collapsed ``<details>`` block;
 * ``{glue:text}`name:fmt``` and ``{glue}`name``` are the values of the book's own run (from the executed
-  notebooks that myst-nb writes to ``_build/jupyter_execute``), formatted as myst-nb formats them and set
+  notebooks that myst-nb writes to ``_build/jupyter_execute``, and their ``.glue.json``), formatted as myst-nb formats them and set
   in italics; ```` ```{glue} name ```` is the glued HTML table, or a note for a glued figure;
 * admonitions are block quotes with a bold title, ``{math}`` is ``$...$``, labelled equations carry their
   number (``\\tag``), ``{ref}``/``{numref}``/``{doc}``/``{eq}`` link to the website, ``(label)=`` lines go.
@@ -44,7 +44,7 @@ import yaml
 
 from segbook.colab import badge_source, read_repository
 
-__all__ = ["ColabEditionError", "Site", "Page", "read_site", "format_plain_text", "glossary_anchor",
+__all__ = ["ColabEditionError", "LEFTOVER_MYST", "GLUE_NOTE", "Site", "Page", "read_site", "format_plain_text", "glossary_anchor",
            "read_glue", "convert_markdown", "make_colab_notebook", "write_colab_edition", "main"]
 
 PathLike = Union[str, Path]
@@ -323,9 +323,19 @@ def format_plain_text(text: str, fmt_spec: str) -> str:
     return format(value, fmt_spec)
 
 
-def read_glue(executed: nbformat.NotebookNode) -> Dict[str, Dict[str, Any]]:
-    """``{name: mime bundle}`` of every value glued in an executed notebook (the prefix of hidden ones removed)."""
+def read_glue(executed: nbformat.NotebookNode, glue_json: Optional[PathLike] = None) -> Dict[str, Dict[str, Any]]:
+    """``{name: mime bundle}`` of every value glued in an executed notebook (the prefix of hidden ones removed).
+
+    myst-nb takes the values glued with ``display=False`` out of the notebook it writes to
+    ``_build/jupyter_execute`` and stores them beside it, in ``<page>.glue.json`` (``glue_json``); the
+    displayed ones stay in the notebook's outputs. Both are read.
+    """
     glued: Dict[str, Dict[str, Any]] = {}
+    if glue_json is not None and Path(glue_json).is_file():
+        import json
+
+        for name, output in json.loads(Path(glue_json).read_text(encoding="utf-8")).items():
+            glued[name] = dict(output.get("data", {}))
     for cell in executed.cells:
         for output in cell.get("outputs", []):
             meta = output.get("metadata", {}).get("scrapbook")
@@ -738,7 +748,7 @@ def write_colab_edition(sources: Sequence[PathLike], out_dir: PathLike, config_p
         glue = None
         executed = Path(executed_dir) / relative if executed_dir else None
         if executed is not None and executed.is_file():
-            glue = read_glue(nbformat.read(executed, as_version=4))
+            glue = read_glue(nbformat.read(executed, as_version=4), executed.with_suffix(".glue.json"))
         nb = nbformat.read(source, as_version=4)
         badge = badge_source(repo, relative.as_posix())
         converted.append((Path(out_dir) / relative, make_colab_notebook(nb, site, page, glue, str(source), badge)))
