@@ -272,7 +272,8 @@ def test_glued_html_table_and_figure_directives(book):
             "fig": {"image/png": "iVBOR", "text/plain": "<Figure>"}}
     assert _convert(book, "```{glue:} table\n```", glue) == "<table><tr><td>1</td></tr></table>"
     figure = _convert(book, "```{glue:figure} fig\n:name: fig-x\n\nThe {term}`FCN`.\n```", glue)
-    assert "run the cell that makes it, above, to see it" in figure and f"*The [**FCN**]({GLOSSARY}#term-FCN).*" in figure
+    assert "run the cell that makes it, above, to see it" in figure
+    assert f"*The [**FCN**]({GLOSSARY}#term-FCN).*" in figure
     assert _convert(book, "{glue}`table`", glue) == "<table><tr><td>1</td></tr></table>"
 
 

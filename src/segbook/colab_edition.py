@@ -10,8 +10,9 @@ the book's build therefore writes a second copy of each notebook, the **Colab ed
 * an ``{exercise}`` is a heading ``#### Exercise 7.1: Title`` numbered as on the website, and its
   ``{solution}`` a collapsed ``<details>`` block;
 * ``{glue:text}`name:fmt``` and ``{glue}`name``` are the values of the book's own run (from the executed
-  notebooks that myst-nb writes to ``_build/jupyter_execute``, and their ``.glue.json``), formatted as myst-nb formats them and set
-  in italics; ```` ```{glue} name ```` is the glued HTML table, or a note for a glued figure;
+  notebooks that myst-nb writes to ``_build/jupyter_execute``, and their ``.glue.json``), formatted as
+  myst-nb formats them and set in italics; ```` ```{glue} name ```` is the glued HTML table, or a note
+  for a glued figure;
 * admonitions are block quotes with a bold title, ``{math}`` is ``$...$``, labelled equations carry their
   number (``\\tag``), ``{ref}``/``{numref}``/``{doc}``/``{eq}`` link to the website, ``(label)=`` lines go.
 
@@ -44,8 +45,8 @@ import yaml
 
 from segbook.colab import badge_source, read_repository
 
-__all__ = ["ColabEditionError", "LEFTOVER_MYST", "GLUE_NOTE", "Site", "Page", "read_site", "format_plain_text", "glossary_anchor",
-           "read_glue", "convert_markdown", "make_colab_notebook", "write_colab_edition", "main"]
+__all__ = ["ColabEditionError", "LEFTOVER_MYST", "GLUE_NOTE", "Site", "Page", "read_site", "format_plain_text",
+           "glossary_anchor", "read_glue", "convert_markdown", "make_colab_notebook", "write_colab_edition", "main"]
 
 PathLike = Union[str, Path]
 #: The note that opens every Colab-edition notebook that quotes numbers of the book's run.
