@@ -1,5 +1,5 @@
 # segbook: the two commands that do everything are `make book` and `make test`.
-.PHONY: book test unit student stamp bench bench-data env clean
+.PHONY: book test unit student stamp colab bench bench-data env clean
 
 ## book: create .venv if needed, execute every notebook and build the website into _build/html
 book:
@@ -16,6 +16,11 @@ unit: env
 ## student: write student notebooks (solutions removed, outputs cleared) into student/
 student: env
 	.venv/bin/python -m segbook.student --output student
+
+## colab: write the Colab edition (MyST as plain Markdown, the last build's glued numbers) into _build/colab
+## (make book runs it; needs a built site for the glued values)
+colab: env
+	.venv/bin/python -m segbook.colab_edition
 
 ## stamp: write the Colab badge and setup cell, from _config.yml's repository, into every notebook
 stamp: env
