@@ -379,3 +379,16 @@ def test_the_launch_button_opens_the_colab_edition(url, book, expected):
     from segbook.sphinx_colab import colab_edition_url
 
     assert colab_edition_url(url, "main", "colab", book) == expected
+
+
+def test_make_student_reads_the_colab_edition_when_it_exists(book, edition, monkeypatch, capsys):
+    from segbook.student import main as student_main
+
+    monkeypatch.chdir(book)
+    assert student_main([]) == 0
+    handout = nbformat.read(book / "student" / "02_fcn.ipynb", as_version=4)
+    assert any(c.source.startswith("#### Exercise 2.1") for c in handout.cells)  # no MyST
+    assert not any("{solution}" in c.source or "<details>" in c.source for c in handout.cells)
+    assert student_main(["--from-sources", "-o", "from-sources"]) == 0
+    sources = nbformat.read(book / "from-sources" / "02_fcn.ipynb", as_version=4)
+    assert any("```{exercise} Sizes" in c.source for c in sources.cells)
