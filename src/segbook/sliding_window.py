@@ -244,7 +244,8 @@ def sliding_window_predict(classifier: nn.Module, images: torch.Tensor, patch_si
     return result
 
 
-def linear_to_conv(linear: nn.Linear, in_shape: Sequence[int], *, dilation: int = 1) -> nn.Conv2d:
+def linear_to_conv(linear: nn.Linear, in_shape: Sequence[int], *,
+                   dilation: int = 1) -> nn.Conv2d:
     """The convolution that computes what ``linear`` computes on a flattened ``(C, h, w)`` feature map.
 
     A fully connected layer on a flattened map, :math:`y_o = b_o + \\sum_{c,u,v} W_{o,(c,u,v)}\\, x_{c,u,v}`, is a
@@ -270,20 +271,24 @@ def linear_to_conv(linear: nn.Linear, in_shape: Sequence[int], *, dilation: int 
         True
     """
     if not isinstance(linear, nn.Linear):
-        raise TypeError(f"linear must be a torch.nn.Linear, got {type(linear).__name__}")
+        raise TypeError(f"linear must be a torch.nn.Linear, "
+                        f"got {type(linear).__name__}")
     if (not isinstance(in_shape, (tuple, list, torch.Size)) or len(in_shape) != 3
             or not all(isinstance(s, int) and s >= 1 for s in in_shape)):
-        raise ValueError(f"in_shape must be (C, h, w), three positive ints, got {in_shape!r}")
+        raise ValueError(f"in_shape must be (C, h, w), three positive ints, "
+                         f"got {in_shape!r}")
     c, h, w = (int(s) for s in in_shape)
     if c * h * w != linear.in_features:
-        raise ValueError(f"linear has in_features={linear.in_features} but in_shape {tuple(in_shape)} flattens to "
-                         f"{c} * {h} * {w} = {c * h * w}")
+        raise ValueError(f"linear has in_features={linear.in_features} but in_shape "
+                         f"{tuple(in_shape)} flattens to {c} * {h} * {w} = {c * h * w}")
     dilation = check_int(dilation, "dilation", minimum=1)
     weight = linear.weight
-    conv = nn.Conv2d(c, linear.out_features, (h, w), dilation=dilation, bias=linear.bias is not None,
-                     device=weight.device, dtype=weight.dtype)
+    conv = nn.Conv2d(c, linear.out_features, (h, w), dilation=dilation,
+                     bias=linear.bias is not None, device=weight.device,
+                     dtype=weight.dtype)
     with torch.no_grad():
-        conv.weight.copy_(weight.reshape(linear.out_features, c, h, w))  # (O, C*h*w) -> (O, C, h, w)
+        # (O, C*h*w) -> (O, C, h, w): Flatten's order is the kernel's memory order
+        conv.weight.copy_(weight.reshape(linear.out_features, c, h, w))
         if linear.bias is not None:
             conv.bias.copy_(linear.bias)
     return conv
