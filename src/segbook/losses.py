@@ -770,9 +770,11 @@ def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, *, dice_weight: flo
     return wd * dice + wc * ce
 
 
-def dice_focal_loss(logits: torch.Tensor, target: torch.Tensor, *, dice_weight: float = 1.0,
-                    focal_weight: float = 1.0, gamma: float = 2.0, alpha: object = None, smooth: float = 1.0,
-                    include_background: bool = True, ignore_index: Optional[int] = 255) -> torch.Tensor:
+def dice_focal_loss(logits: torch.Tensor, target: torch.Tensor, *,
+                    dice_weight: float = 1.0, focal_weight: float = 1.0,
+                    gamma: float = 2.0, alpha: object = None, smooth: float = 1.0,
+                    include_background: bool = True,
+                    ignore_index: Optional[int] = 255) -> torch.Tensor:
     """Dice loss + focal loss, :math:`\\lambda_{Dice}\\, DL + \\lambda_{FL}\\, FL`.
 
     **The slide titled "Dice loss + Focal loss" prints** :math:`CE(p, \\hat p) + FL(p, \\hat p)`: a typo, the
@@ -791,12 +793,15 @@ def dice_focal_loss(logits: torch.Tensor, target: torch.Tensor, *, dice_weight: 
     """
     wd = check_float(dice_weight, "dice_weight", minimum=0.0)
     wf = check_float(focal_weight, "focal_weight", minimum=0.0)
-    dice = soft_dice_loss(logits, target, smooth=smooth, include_background=include_background,
+    dice = soft_dice_loss(logits, target, smooth=smooth,
+                          include_background=include_background,
                           ignore_index=ignore_index)
     if _is_binary(logits):
-        focal = binary_focal_loss(logits, target, alpha=alpha, gamma=gamma, ignore_index=ignore_index)
+        focal = binary_focal_loss(logits, target, alpha=alpha, gamma=gamma,
+                                  ignore_index=ignore_index)
     else:
-        focal = focal_loss(logits, target, alpha=alpha, gamma=gamma, ignore_index=ignore_index)
+        focal = focal_loss(logits, target, alpha=alpha, gamma=gamma,
+                           ignore_index=ignore_index)
     return wd * dice + wf * focal
 
 

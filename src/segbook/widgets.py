@@ -176,7 +176,7 @@ def plot_tversky_tradeoff(fp_weight: float = 0.5, fn_weight: float = 0.5, *, siz
     from segbook.losses import tversky_index
 
     m = tversky_demo_masks(size)
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.3), gridspec_kw={"width_ratios": [1, 1, 1.3]})
+    fig, axes = plt.subplots(1, 3, figsize=(7, 3.2), gridspec_kw={"width_ratios": [1, 1, 1.3]})
     scores = {}
     for ax, name in zip(axes[:2], ("over", "under")):
         pred, target = m[name], m["target"]
