@@ -284,6 +284,16 @@ def test_glue_without_an_executed_notebook_or_key_is_an_error(book):
         _convert(book, "{glue:text}`loss:.3f`", {"miou": {"text/plain": "1"}})
 
 
+def test_a_stale_executed_notebook_is_named_as_the_cause(book):
+    nb = nbformat.read(book / "chapters" / "02_fcn.ipynb", as_version=4)
+    nb.cells[3].source = "glue('loss', 1.5, display=False)"
+    nb.cells[2].source = "The loss is {glue:text}`loss:.1f`."
+    nbformat.write(nb, book / "chapters" / "02_fcn.ipynb")
+    with pytest.raises(ColabEditionError, match="cell 2: glues 'loss'.*older version of this notebook"):
+        write_colab_edition([book / "chapters" / "02_fcn.ipynb"], book / "out", book / "_config.yml",
+                            book / "_build" / "jupyter_execute")
+
+
 def test_the_edition_has_no_outputs_and_keeps_the_code(book, edition):
     code = [c for c in edition.cells if c.cell_type == "code"]
     assert [c.source for c in code] == ["print(1)", "glue('miou', 0.81234, display=False)"]

@@ -366,6 +366,7 @@ class _Context:
     exercises: int = 0
     equations: int = 0
     used_glue: bool = False
+    stale: bool = False  # the executed notebook's code differs from the source's (an older build)
     cited: List[str] = field(default_factory=list)
 
     def error(self, message: str) -> ColabEditionError:
@@ -376,8 +377,10 @@ class _Context:
             raise self.error(f"glues {key!r} but there is no executed notebook to read it from (build the "
                              f"book first: make book, or pass --executed)")
         if key not in self.glue:
+            hint = ("; the executed notebook comes from an older version of this notebook (its code differs): "
+                    "rebuild the book") if self.stale else ""
             raise self.error(f"glues {key!r}, which the executed notebook does not hold (glued: "
-                             f"{', '.join(sorted(self.glue)) or 'nothing'})")
+                             f"{', '.join(sorted(self.glue)) or 'nothing'}){hint}")
         self.used_glue = True
         return self.glue[key]
 
@@ -677,7 +680,8 @@ def convert_markdown(source: str, site: Site, page: Optional[Page] = None,
 
 def make_colab_notebook(nb: nbformat.NotebookNode, site: Site, page: Page,
                         glue: Optional[Dict[str, Dict[str, Any]]] = None,
-                        name: str = "notebook", badge: Optional[str] = None) -> nbformat.NotebookNode:
+                        name: str = "notebook", badge: Optional[str] = None,
+                        stale: bool = False) -> nbformat.NotebookNode:
     """The Colab edition of one source notebook (the input is not changed).
 
     Markdown cells are converted; code cells keep their source and lose their outputs; a note after the
@@ -687,7 +691,7 @@ def make_colab_notebook(nb: nbformat.NotebookNode, site: Site, page: Page,
         ColabEditionError: MyST the edition cannot convert, naming the notebook and cell.
     """
     edition = nbformat.from_dict(nb)
-    ctx = _Context(site, page, glue, name)
+    ctx = _Context(site, page, glue, name, stale=stale)
     cells = []
     for index, cell in enumerate(edition.cells):
         ctx.where = f"{name}, cell {index}"
@@ -719,6 +723,10 @@ def make_colab_notebook(nb: nbformat.NotebookNode, site: Site, page: Page,
     return edition
 
 
+def _code(nb: nbformat.NotebookNode) -> List[str]:
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
 def write_colab_edition(sources: Sequence[PathLike], out_dir: PathLike, config_path: PathLike = "_config.yml",
                         executed_dir: Optional[PathLike] = None,
                         html_dir: Optional[PathLike] = None) -> List[Path]:
@@ -746,13 +754,16 @@ def write_colab_edition(sources: Sequence[PathLike], out_dir: PathLike, config_p
             relative = Path("chapters") / source.name
         name = relative.with_suffix("").as_posix()
         page = site.pages.get(name) or index_page(name, _page_markdown(source))
-        glue = None
+        glue, stale = None, False
+        nb = nbformat.read(source, as_version=4)
         executed = Path(executed_dir) / relative if executed_dir else None
         if executed is not None and executed.is_file():
-            glue = read_glue(nbformat.read(executed, as_version=4), executed.with_suffix(".glue.json"))
-        nb = nbformat.read(source, as_version=4)
+            run = nbformat.read(executed, as_version=4)
+            glue = read_glue(run, executed.with_suffix(".glue.json"))
+            stale = _code(run) != _code(nb)
         badge = badge_source(repo, relative.as_posix())
-        converted.append((Path(out_dir) / relative, make_colab_notebook(nb, site, page, glue, str(source), badge)))
+        converted.append((Path(out_dir) / relative,
+                          make_colab_notebook(nb, site, page, glue, str(source), badge, stale)))
     for target, nb in converted:
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)
