@@ -58,9 +58,9 @@ class _ResidualUNet(nn.Module):
             h = F.max_pool2d(h, 2)
         h = self.bottom(h)
         for block in self.up:
-            h = F.interpolate(h, scale_factor=2, mode="nearest")  # parameter-free 2x upsampling
+            h = F.interpolate(h, scale_factor=2, mode="nearest")  # 2x, no parameters
             h = block(torch.cat([skips.pop(), h], dim=1))  # concatenated skip, as in U-Net
-        return x + h  # the residual connection: the module learns a correction to its input
+        return x + h  # the residual connection: the module learns a correction
 
 
 class StackedUNets(nn.Module):
