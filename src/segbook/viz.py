@@ -583,6 +583,10 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
         fig, ax = plt.subplots(figsize=(scale * (2 * depth + 2.5), scale * (depth + 2.8)))
     else:
         fig = ax.figure
+    # a small panel (a widget's, beside predictions) keeps 8 pt text and drops the legend and axis labels
+    panel = ax.get_position().width * fig.get_figwidth()
+    small = not own_figure and panel < 5.0
+    font = 8 if small else 10
     colours = {"arrow-pool": "tab:red", "arrow-up": "tab:green", "arrow-skip": "grey", "arrow-head": "teal"}
     radius = 0.36
 
@@ -590,10 +594,6 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
         return i + 2 * j, -i
 
     def kept(i, j):
-    # a small panel (a widget's, beside predictions) keeps 8 pt text and drops the legend and axis labels
-    panel = ax.get_position().width * fig.get_figwidth()
-    small = not own_figure and panel < 5.0
-    font = 8 if small else 10
         return i + j <= top
 
     def arrow(start, end, kind, on, rad=0.0):
@@ -601,6 +601,7 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
                                      color=colours[kind], alpha=1.0 if on else 0.2, gid=kind,
                                      connectionstyle=f"arc3,rad={rad}", shrinkA=shrink, shrinkB=shrink))
 
+    shrink = 11 if small else 17  # points: about the circles' radius, so that arrowheads stay visible
     for i in range(depth + 1):
         for j in range(depth + 1 - i):
             on = kept(i, j)
@@ -608,7 +609,6 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
                                 ls="-" if on else "--", gid="node-kept" if on else "node-pruned", zorder=3))
             ax.text(*xy(i, j), f"$X^{{{i},{j}}}$", ha="center", va="center", fontsize=font, zorder=4,
                     color="black" if on else "grey")
-    shrink = 11 if small else 17  # points: about the circles' radius, so that arrowheads stay visible
             if j == 0 and i > 0:
                 arrow(xy(i - 1, 0), xy(i, 0), "arrow-pool", on)
             if j > 0:
@@ -890,10 +890,14 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
     check_bool(intermediate_supervision, "intermediate_supervision")
     order = check_int(order, "order", minimum=0, maximum=stacks - 1) if coupled else 0
     span = 2 * depth + (2.6 if coupled else 3.4)  # x distance between two U-Nets
+    right = (stacks - 1) * span + 2 * depth + (0.8 if coupled else 1.8)
+    bottom = -depth - 0.4 - (0.45 + 0.3 * (order - 1) if coupled and order else 0.5)
+    scale = min(0.62, 6.4 / (right + 2.1))  # inches per unit: at most 7 inches wide (the text column)
     if ax is None:
         fig, ax = plt.subplots(figsize=(scale * (right + 2.1) + 0.6, scale * (1.9 - bottom) + 1.4))
     else:
         fig = ax.figure
+    shrink_block = max(6.0, 0.36 * scale * 72)  # points: the blocks' radius, so that arrowheads stay visible
     colours = {"arrow-pool": "tab:red", "arrow-up": "tab:green", "arrow-skip": "grey", "arrow-chain": "black",
                "arrow-residual": "tab:blue", "arrow-coupling": "tab:purple", "arrow-head": "teal"}
 
@@ -909,14 +913,10 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
                                      color=colours[kind], gid=kind, label=label, alpha=0.85, mutation_scale=10,
                                      connectionstyle=f"arc3,rad={rad}", shrinkA=shrink, shrinkB=shrink))
 
-    right = (stacks - 1) * span + 2 * depth + (0.8 if coupled else 1.8)
-    bottom = -depth - 0.4 - (0.45 + 0.3 * (order - 1) if coupled and order else 0.5)
-    scale = min(0.62, 6.4 / (right + 2.1))  # inches per unit: at most 7 inches wide (the text column)
     ax.add_patch(Rectangle((-1.9, -0.25), 0.8, 0.5, fc="#dddddd", ec="black", gid="stem", zorder=3))
     ax.text(-1.5, 0, "stem", ha="center", va="center", fontsize=8)
     arrow((-1.1, 0), xy("E", 0, 0), "arrow-chain", shrink=2)
     for n in range(stacks):
-    shrink_block = max(6.0, 0.36 * scale * 72)  # points: the blocks' radius, so that arrowheads stay visible
         ax.text(base(n) + depth, 1.55, f"U-Net n = {n}", ha="center", fontsize=9)
         for level in range(depth + 1):
             kinds = ("E",) if level == depth else ("E", "D")
