@@ -146,6 +146,15 @@ def test_chapters_name_their_slides_in_vietnamese(path):
     assert headings, f"{path.name}: no slide heading (<p class=\"slide-heading\" lang=\"vi\">) on any section"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_chapters_show_the_package_code_they_explain_with_show_source(path):
+    """Every chapter explains code that lives in segbook: it shows that code (show_source), never a pasted copy
+    or inspect.getsource with its docstring."""
+    code = "\n".join(_source(cell) for cell in _cells(path) if cell["cell_type"] == "code")
+    assert "inspect.getsource" not in code, f"{path.name}: use segbook.notebook.show_source, not inspect.getsource"
+    assert re.search(r"\bshow_source\(", code), f"{path.name}: no show_source(...) of the package code it explains"
+
+
 def _term_target(text: str) -> str:
     match = re.match(r"^(.*?)\s*<([^<>]+)>$", text)
     return (match.group(2) if match else text).strip().lower()
@@ -168,13 +177,14 @@ def test_the_checks_see_the_defects_they_name(tmp_path):
         {"cell_type": "markdown", "metadata": {}, "source": "## Kiến trúc (Architecture)\n\n{glue:text}`nope`\n"
                                                            "{term}`FCN` and {term}`fully convolutional <FCN>`"},
         {"cell_type": "code", "metadata": {}, "execution_count": 3, "outputs": [],
-         "source": "display(Markdown(f'mIoU {x}'))\n" + "y = 1\n" * 16 + "z" * 89},
+         "source": "display(Markdown(f'mIoU {x}'))\n" + "y = 1\n" * 16 + "z" * 89 + "\ninspect.getsource(f)"},
     ]
     bad.write_text(json.dumps({"cells": cells}), encoding="utf-8")
     checks = [test_notebook_is_stored_without_outputs, test_code_fits_the_column, test_visible_code_cells_are_short,
               test_no_code_cell_writes_prose, test_every_glued_name_the_prose_quotes_is_glued,
               test_headings_are_short_and_english_with_the_slide_heading_below,
-              test_chapters_name_their_slides_in_vietnamese, test_a_glossary_term_is_linked_once_per_page]
+              test_chapters_name_their_slides_in_vietnamese, test_a_glossary_term_is_linked_once_per_page,
+              test_chapters_show_the_package_code_they_explain_with_show_source]
     for check in checks:
         with pytest.raises(AssertionError):
             check(bad)
