@@ -1,7 +1,11 @@
 """segbook.notebook: glue gives myst-nb's output with or without myst-nb; show_source shows code, not docs."""
 
+import ast
+import re
 import sys
+from pathlib import Path
 
+import nbformat
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -97,3 +101,39 @@ def test_show_source_refuses_what_has_no_python_source():
         show_source(len)
     with pytest.raises(TypeError, match="docstring must be True or False"):
         show_source(UNet, docstring="no")
+
+
+# ------------------------------------------------------------------- the code the chapters show fits the column
+CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "chapters").glob("*.ipynb"))
+SHOWN = re.compile(r"\bshow_source\(\s*([\w.]+)\s*[,)]")
+
+
+def _shown_objects():
+    """(notebook, expression, object) for every show_source(...) of the chapters, resolved with the notebook's
+    own import lines (the Colab setup cell left out)."""
+    for path in CHAPTERS:
+        cells = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"
+                 and "colab-setup" not in cell.metadata.get("tags", [])]
+        imports = "\n".join(ast.unparse(node) for cell in cells for node in ast.parse(cell.source).body
+                            if isinstance(node, (ast.Import, ast.ImportFrom)))
+        namespace: dict = {}
+        exec(compile(imports, str(path), "exec"), namespace)
+        for cell in cells:
+            loops = {node.target.id: node.iter for node in ast.walk(ast.parse(cell.source))
+                     if isinstance(node, ast.For) and isinstance(node.target, ast.Name)
+                     and isinstance(node.iter, (ast.Tuple, ast.List))}
+            for expression in SHOWN.findall(cell.source):
+                # show_source(f) inside `for f in (a, b):` shows a and b
+                parts = [ast.unparse(e) for e in loops[expression].elts] if expression in loops else [expression]
+                for part in parts:
+                    yield path.name, part, eval(part, namespace)
+
+
+def test_the_chapters_show_package_code_that_fits_the_code_column():
+    """show_source output is shown in an output box as wide as a code cell: 88 columns, like the chapters' code."""
+    shown = list(_shown_objects())
+    assert len({name for name, _, _ in shown}) >= 12, "every chapter shows package code with show_source"
+    wide = [f"{name}: show_source({expression}): {len(line)} columns: {line.strip()[:60]}"
+            for name, expression, obj in shown for line in show_source(obj).text().splitlines() if len(line) > 88]
+    assert not wide, "package code shown in the book wider than 88 columns (wrap it in the package):\n" + \
+        "\n".join(wide)

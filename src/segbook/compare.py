@@ -171,7 +171,8 @@ def _resolve_names(names: Optional[Sequence[str]]) -> List[str]:
     return list(names)
 
 
-def foreground_target(masks: torch.Tensor, ignore_index: Optional[int] = 255) -> torch.Tensor:
+def foreground_target(masks: torch.Tensor,
+                      ignore_index: Optional[int] = 255) -> torch.Tensor:
     """Class masks → foreground masks: 0 stays 0 (background), every other class becomes 1, ``ignore_index``
     stays ``ignore_index`` (still ignored by the loss and the metrics).
 

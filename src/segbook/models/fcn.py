@@ -161,10 +161,10 @@ class FCN(nn.Module):
             x = stage(x)
             pools.append(x)
         score = self.score_fr(self.fc(pools[4]))  # (N, C, H/32, W/32)
-        if self.variant != "32s":
-            score = self.upscore2(score) + self.score_pool4(pools[3])  # (N, C, H/16, W/16)
-        if self.variant == "8s":
-            score = self.upscore_pool4(score) + self.score_pool3(pools[2])  # (N, C, H/8, W/8)
+        if self.variant != "32s":  # (N, C, H/16, W/16)
+            score = self.upscore2(score) + self.score_pool4(pools[3])
+        if self.variant == "8s":  # (N, C, H/8, W/8)
+            score = self.upscore_pool4(score) + self.score_pool3(pools[2])
         return crop_to(self.upscore_final(score), size)  # (N, C, H, W)
 
     @classmethod

@@ -164,8 +164,10 @@ class UNet(nn.Module):
         x = self.bottom(x)
         for upconv, block in zip(self.upconvs, self.expanding):
             x = upconv(x)  # 2x the size, half the channels
-            skip = _centre_crop(skips.pop(), x.shape[-2:])  # a no-op with padding="same"
-            x = block(torch.cat([skip, x], dim=1))  # (N, 2 * width_l, ...) → (N, width_l, ...)
+            # a no-op with padding="same"
+            skip = _centre_crop(skips.pop(), x.shape[-2:])
+            # (N, 2 * width_l, ...) → (N, width_l, ...)
+            x = block(torch.cat([skip, x], dim=1))
         return crop_to(self.head(x), size)
 
 
