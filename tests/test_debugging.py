@@ -219,3 +219,6 @@ def test_check_ignore_index_rejects_an_ignore_index_that_is_a_class() -> None:
 def test_report_is_a_dataclass_with_readable_str() -> None:
     report = CheckReport("x", False, "do y")
     assert str(report) == "[FAIL] x: do y"
+    long = CheckReport("overfit one batch", False, "the model has no trainable parameter " * 5)
+    assert max(len(line) for line in str(long).splitlines()) <= 88  # fits the book's code column
+    assert " ".join(str(long).split()) == " ".join(f"[FAIL] overfit one batch: {long.message}".split())

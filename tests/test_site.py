@@ -324,6 +324,10 @@ function readerFacts(article) {
   const wideCode = [...article.querySelectorAll(".cell_input pre, .cell_output pre, div.highlight pre")]
     .filter((pre) => pre.offsetParent && pre.scrollWidth > pre.clientWidth + 2)
     .map((pre) => pre.textContent.trim().split("\n")[0].slice(0, 70));
+  const wideTables = [...article.querySelectorAll(".cell_output table, .cell_output .dataframe")]
+    .filter((table) => table.offsetParent)
+    .filter((table) => table.getBoundingClientRect().width > table.closest(".cell_output").clientWidth + 2)
+    .map((table) => "table: " + table.textContent.trim().replace(/\s+/g, " ").slice(0, 60));
   const markdownWriters = [...article.querySelectorAll(".cell_input")]
     .filter((el) => /\bMarkdown\s*\(/.test(el.textContent))
     .map((el) => el.textContent.trim().split("\n")[0].slice(0, 70));
@@ -344,7 +348,7 @@ function readerFacts(article) {
     rawTex: find(prose, RAW_TEX).concat(find(outputs, RAW_TEX)),
     rawMyst: find(prose, RAW_MYST).concat(find(outputs, RAW_MYST)),
     images: images,
-    wideCode: wideCode,
+    wideCode: wideCode.concat(wideTables),
     markdownWriters: markdownWriters,
     repeatedCitations: repeatedCitations,
   };
@@ -577,7 +581,8 @@ def reader_problems(reader: dict[str, Any]) -> dict[str, list[str]]:
         f"figures shown below {MIN_IMAGE_SCALE:.0%} of their natural width (draw them at most 7 in wide)": [
             f"{image['src']} at {image['scale']:.2f} of {image['natural']} px" for image in reader["images"]
             if image["scale"] < MIN_IMAGE_SCALE],
-        "code or printed output wider than its column (keep lines within 88 columns)": reader["wideCode"],
+        "code, printed output or a table wider than its column (keep lines within 88 columns; split wide tables)":
+            reader["wideCode"],
         "code cells that write prose with Markdown(...) (write it in a Markdown cell, glue the numbers)":
             reader["markdownWriters"],
         "a citation printed twice in one paragraph": reader["repeatedCitations"],
@@ -660,6 +665,7 @@ _BROKEN_PAGE = """<!doctype html><html><head><meta name="viewport" content="widt
      style="max-width: 100%">
 <div class="cell_input"><pre>display(Markdown(f"mIoU {x}"))</pre></div>
 <div class="cell_output"><pre style="overflow:auto; width: 300px">LONG_OUTPUT</pre></div>
+<div class="cell_output" style="width: 300px; overflow: auto"><table style="width: 3000px"><tr><td>a table wider than the page</td></tr></table></div>
 <p><code style="white-space: nowrap">LONG_CODE</code></p>
 </article></body></html>"""
 
@@ -675,6 +681,7 @@ def test_the_reader_checks_fail_on_a_broken_page(tmp_path: Path, browser: Any) -
         facts = inspect_page(browser, url).facts
         problems = reader_problems(facts["reader"])
         empty = [kind for kind, items in problems.items() if not items]
+        assert any(item.startswith("table:") for item in facts["reader"]["wideCode"]), "the wide table was not seen"
         assert not empty, _listing("defects the checks did not see on the broken page", empty)
         scroll, culprits = phone_scroll(browser, url)
         assert scroll > 1 and culprits, f"the phone check did not see the page scroll ({scroll} px)"

@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -59,7 +60,9 @@ class CheckReport:
         return self
 
     def __str__(self) -> str:
-        return f"[{'PASS' if self.passed else 'FAIL'}] {self.check}: {self.message}"
+        """``[PASS] check: message`` (or ``[FAIL]``), wrapped at 88 columns like the book's code."""
+        line = f"[{'PASS' if self.passed else 'FAIL'}] {self.check}: {self.message}"
+        return textwrap.fill(line, width=88, subsequent_indent="    ", break_on_hyphens=False)
 
 
 # ---------------------------------------------------------------------------------------------- overfit one batch
