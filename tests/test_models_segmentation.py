@@ -85,7 +85,8 @@ def test_fcn_skip_scores_start_at_zero_and_upsamplings_start_bilinear():
     for layer in (model.score_pool4, model.score_pool3):
         assert torch.count_nonzero(layer.weight) == 0 and torch.count_nonzero(layer.bias) == 0
     assert torch.equal(model.upscore2.weight, bilinear_kernel(2, 5))
-    assert torch.equal(model.upscore_final.weight, bilinear_kernel(8, 5))
+    diagonal = bilinear_kernel(8, 5)[torch.arange(5), torch.arange(5)].unsqueeze(1)  # per class (depthwise)
+    assert torch.equal(model.upscore_final.weight, diagonal) and model.upscore_final.groups == 5
     assert model.upscore2.weight.requires_grad and not model.upscore_final.weight.requires_grad
     assert [fcn32s(5).output_stride, fcn16s(5).output_stride, model.output_stride] == [32, 16, 8]
 

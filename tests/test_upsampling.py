@@ -336,6 +336,28 @@ def test_bilinear_kernel_layout_and_trainable_flag():
     assert up.bilinear_kernel(3)[0, 0].shape == (5, 5)
 
 
+@pytest.mark.parametrize("factor", [2, 3, 8, 32])
+def test_per_channel_bilinear_upsampling_equals_the_full_one(factor):
+    """The depthwise layer (groups=C, weight the full kernel's diagonal) computes the full layer's output."""
+    x = _rand(2, 5, 3, 4, seed=23).float().requires_grad_(True)
+    full = up.bilinear_conv_transpose2d(5, factor, trainable=False)
+    depthwise = up.bilinear_conv_transpose2d(5, factor, trainable=False, per_channel=True)
+    assert depthwise.groups == 5 and depthwise.weight.shape == (5, 1) + full.weight.shape[2:]
+    assert not depthwise.weight.requires_grad
+    got, expected = depthwise(x), full(x)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    (grad_got,) = torch.autograd.grad(got.square().sum(), x)
+    (grad_expected,) = torch.autograd.grad(expected.square().sum(), x)
+    torch.testing.assert_close(grad_got, grad_expected, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["trainable", "per_channel"])
+@pytest.mark.parametrize("value", ["False", 0, None])
+def test_bilinear_conv_transpose2d_flags_must_be_bool(name, value):
+    with pytest.raises(TypeError, match=f"{name} must be True or False"):
+        up.bilinear_conv_transpose2d(2, 2, **{name: value})
+
+
 # --------------------------------------------------------------------------- bad input
 
 X4 = torch.rand(1, 1, 4, 4)

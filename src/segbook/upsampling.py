@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_int, check_positive_int, check_tensor
+from segbook._validate import check_bool, check_int, check_positive_int, check_tensor
 from segbook.shapes import conv_output_size, conv_transpose_output_size
 
 __all__ = [
@@ -530,21 +530,36 @@ def bilinear_kernel(scale_factor: int, channels: int = 1, *, dtype: torch.dtype 
     return weight
 
 
-def bilinear_conv_transpose2d(channels: int, scale_factor: int, *, trainable: bool = True) -> nn.ConvTranspose2d:
+def bilinear_conv_transpose2d(channels: int, scale_factor: int, *, trainable: bool = True,
+                              per_channel: bool = False) -> nn.ConvTranspose2d:
     """An ``nn.ConvTranspose2d`` that starts as bilinear upsampling by ``scale_factor`` (FCN's learnable upsampling).
 
     Kernel :math:`k = 2f - (f \\bmod 2)`, stride :math:`f`, padding :math:`(k - f) / 2`, no bias, weight
     :func:`bilinear_kernel`; the output is exactly ``f`` times the input's size. With ``trainable=False`` the
     weight is frozen (FCN kept its final upsampling fixed).
 
+    ``per_channel=True`` gives the same upsampling as a depthwise layer (``groups=channels``, weight
+    ``(channels, 1, k, k)``): the full weight of a bilinear upsampling is zero off its channel diagonal, so a
+    *frozen* one computes the same output at ``1 / channels`` of the cost. A trainable layer should stay full
+    (``per_channel=False``): training may mix the channels, as FCN's learned upsamplings do.
+
     Example:
         >>> bilinear_conv_transpose2d(3, 2)(torch.rand(1, 3, 5, 7)).shape
         torch.Size([1, 3, 10, 14])
+        >>> x = torch.rand(1, 3, 5, 7)
+        >>> fixed = bilinear_conv_transpose2d(3, 4, trainable=False, per_channel=True)
+        >>> torch.allclose(fixed(x), bilinear_conv_transpose2d(3, 4)(x), atol=1e-6), tuple(fixed.weight.shape)
+        (True, (3, 1, 8, 8))
     """
+    check_bool(trainable, "trainable")
+    check_bool(per_channel, "per_channel")
     weight = bilinear_kernel(scale_factor, channels)
     k = weight.shape[-1]
+    groups = channels if per_channel else 1
+    if per_channel:
+        weight = weight[torch.arange(channels), torch.arange(channels)].unsqueeze(1)  # (C, 1, k, k): the diagonal
     layer = nn.ConvTranspose2d(channels, channels, k, stride=scale_factor, padding=(k - scale_factor) // 2,
-                               bias=False)
+                               bias=False, groups=groups)
     with torch.no_grad():
         layer.weight.copy_(weight)
     layer.weight.requires_grad_(bool(trainable))

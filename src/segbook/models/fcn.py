@@ -13,7 +13,9 @@ coarse scores get back to the input's size:
 As in the paper, the skip scoring layers ``score_pool4`` and ``score_pool3`` start at zero, so that a net
 initialised from the coarser one starts out predicting what the coarser one predicted (see
 :meth:`FCN.from_coarser`); every upsampling is a transposed convolution initialised to bilinear interpolation,
-the 2x ones learnable, the final one frozen ("fixed to bilinear interpolation" in the paper).
+the 2x ones learnable, the final one frozen ("fixed to bilinear interpolation" in the paper). The frozen one is
+applied per class (a depthwise transposed convolution): the paper's C x C kernel is zero off its diagonal, so the
+output is the same and costs 1/C as much; its frozen parameters are C k x k kernels, not C^2.
 
 Deviations from the paper, for a model that trains on a laptop CPU in a minute: the default backbone is a small
 VGG-like net with batch norm (VGG16 has 13 convolutions and 4096-wide fc layers; ``backbone="vgg16"`` gives the
@@ -139,7 +141,9 @@ class FCN(nn.Module):
             self.score_pool3 = self._zero_score(widths[2])
             self.upscore_pool4 = bilinear_conv_transpose2d(c, 2)  # stride 16 → 8, learnable
         final = {"32s": 32, "16s": 16, "8s": 8}[variant]
-        self.upscore_final = bilinear_conv_transpose2d(c, final, trainable=False)  # fixed, as in the paper
+        # fixed, as in the paper; per class (depthwise): the same output as the paper's C x C kernel, which is
+        # zero off its diagonal, at 1/C of the cost
+        self.upscore_final = bilinear_conv_transpose2d(c, final, trainable=False, per_channel=True)
 
     def _zero_score(self, channels: int) -> nn.Conv2d:
         # A skip's scores start at zero, so the finer net starts out with the coarser net's prediction.
