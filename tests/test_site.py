@@ -130,9 +130,11 @@ def toc_pages(toc_path: Path) -> list[str]:
 def expected_colab_url(config_path: Path, docname: str) -> str:
     """Return the Colab URL that the launch button of notebook ``docname`` must carry, from ``_config.yml``.
 
-    ``repository.url`` (``https://github.com/<owner>/<repo>``), ``repository.branch``,
-    ``repository.path_to_book`` and ``launch_buttons.colab_url`` give
-    ``<colab_url>/github/<owner>/<repo>/blob/<branch>/<path_to_book>/<docname>.ipynb``.
+    The button opens the notebook's Colab edition (``segbook.sphinx_colab``): ``repository.url``
+    (``https://github.com/<owner>/<repo>``), ``segbook.colab_branch`` (the branch the Pages workflow publishes the
+    edition to, with the book's directory at its root) and ``launch_buttons.colab_url`` give
+    ``<colab_url>/github/<owner>/<repo>/blob/<colab_branch>/<docname>.ipynb``. Without ``segbook.colab_branch`` the
+    button opens the source notebook: ``blob/<repository.branch>/<path_to_book>/<docname>.ipynb``.
 
     Raises:
         ValueError: if the repository URL is not a GitHub repository URL.
@@ -145,6 +147,9 @@ def expected_colab_url(config_path: Path, docname: str) -> str:
                          f"{repository['url']!r}")
     owner, repo = match.groups()
     colab = config["launch_buttons"]["colab_url"].rstrip("/")
+    edition_branch = (config.get("segbook") or {}).get("colab_branch")
+    if edition_branch:
+        return f"{colab}/github/{owner}/{repo}/blob/{edition_branch}/{docname}.ipynb"
     book_path = str(repository.get("path_to_book") or "").strip("/")
     notebook = f"{book_path}/{docname}.ipynb" if book_path else f"{docname}.ipynb"
     return f"{colab}/github/{owner}/{repo}/blob/{repository['branch']}/{notebook}"
@@ -718,12 +723,17 @@ def test_expected_colab_url_follows_the_config(tmp_path: Path) -> None:
                       "launch_buttons:\n  colab_url: https://colab.research.google.com\n", encoding="utf-8")
     with pytest.raises(ValueError, match="not https://github.com"):
         expected_colab_url(config, "chapters/x")
+    config.write_text("repository:\n  url: https://github.com/someone/course\n  branch: dev\n  path_to_book: book\n"
+                      "segbook:\n  colab_branch: colab\nlaunch_buttons:\n  colab_url: https://colab.research.google.com\n",
+                      encoding="utf-8")
+    assert expected_colab_url(config, "chapters/x") == (
+        "https://colab.research.google.com/github/someone/course/blob/colab/chapters/x.ipynb")
 
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
 def test_colab_link_points_at_the_notebook_in_the_configured_repository(page: str, report: Any) -> None:
-    """The launch button opens this very notebook in Colab, from the repository and branch of _config.yml."""
+    """The launch button opens this notebook's Colab edition, from the repository and branch of _config.yml."""
     expected = expected_colab_url(BOOK_DIR / "_config.yml", page)
     links: list[str] = report(page).facts["colabLinks"]
     assert expected in links, _listing(f"{page}: no Colab link to {expected}; Colab links on the page", links)
