@@ -62,7 +62,8 @@ class CheckReport:
     def __str__(self) -> str:
         """``[PASS] check: message`` (or ``[FAIL]``), wrapped at 88 columns like the book's code."""
         line = f"[{'PASS' if self.passed else 'FAIL'}] {self.check}: {self.message}"
-        return textwrap.fill(line, width=88, subsequent_indent="    ", break_on_hyphens=False)
+        return textwrap.fill(line, width=88, subsequent_indent="    ",
+                             break_on_hyphens=False)
 
 
 # ---------------------------------------------------------------------------------------------- overfit one batch
