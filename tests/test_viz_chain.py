@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
+from figure_helpers import assert_fits_the_column  # noqa: E402
 from figure_helpers import patch_counts_by_gid as _gids  # noqa: E402
 from segbook import viz  # noqa: E402
 from segbook.models import CoupledUNets, StackedUNets  # noqa: E402
@@ -82,8 +83,5 @@ def test_chain_heads_figure_has_one_panel_per_head_and_rejects_bad_models():
 @pytest.mark.parametrize("stacks, depth, coupled", [(2, 2, False), (2, 2, True), (3, 3, True)])
 def test_chain_fits_the_text_column_with_readable_labels(stacks, depth, coupled):
     fig = viz.draw_unet_chain(stacks, depth=depth, coupled=coupled)
-    ax = fig.axes[0]
-    texts = [t for t in [*ax.texts, ax.title, ax.yaxis.label, *ax.get_yticklabels(), *ax.get_legend().get_texts()]
-             if t.get_text()]
-    assert fig.get_figwidth() <= 7.0 and min(t.get_fontsize() for t in texts) >= 8
+    assert_fits_the_column(fig)
     plt.close(fig)

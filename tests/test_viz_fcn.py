@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from figure_helpers import assert_fits_the_column  # noqa: E402
 from segbook import viz  # noqa: E402
 from segbook.env import seed_everything  # noqa: E402
 from segbook.models import FCN  # noqa: E402
@@ -61,9 +62,7 @@ def test_plot_fcn_skip_weight_refuses_fcn32s_and_bad_weights():
 @pytest.mark.parametrize("variant", ["32s", "16s", "8s"])
 def test_draw_fcn_fits_the_text_column_with_readable_labels(variant):
     fig = viz.draw_fcn(FCN(5, variant=variant))
-    assert fig.get_figwidth() <= 7.0                      # the book's column: about 690 px at dpi 100
-    texts = fig.axes[0].texts + [fig.axes[0].title]
-    assert texts and min(t.get_fontsize() for t in texts) >= 8
+    assert_fits_the_column(fig)
     plt.close(fig)
 
 

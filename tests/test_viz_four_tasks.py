@@ -7,18 +7,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from figure_helpers import assert_fits_the_column  # noqa: E402
 from segbook import data, viz  # noqa: E402
-
-
-def _smallest_font(fig) -> float:
-    return min(text.get_fontsize() for text in fig.findobj(matplotlib.text.Text) if text.get_text())
 
 
 def test_four_tasks_fits_the_column_with_every_panel_drawn():
     fig = viz.show_four_tasks(data.make_scene(data.SceneConfig(), seed=0, index=2))
     try:
-        assert fig.get_size_inches()[0] <= 7
-        assert _smallest_font(fig) >= 8
+        assert_fits_the_column(fig)
         panels = [ax for ax in fig.axes if ax.images]
         assert len(panels) == 4 and all(ax.get_title() for ax in panels)
     finally:
@@ -29,7 +25,6 @@ def test_confusion_matrix_fits_the_column_with_readable_cells():
     fig = viz.plot_confusion(torch.tensor([[5, 1, 0, 0, 0], [2, 7, 0, 0, 1], [0, 0, 3, 0, 0],
                                            [0, 1, 0, 4, 0], [1, 0, 0, 0, 2]]))
     try:
-        assert fig.get_size_inches()[0] <= 7
-        assert _smallest_font(fig) >= 8
+        assert_fits_the_column(fig)
     finally:
         plt.close(fig)

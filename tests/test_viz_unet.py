@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from figure_helpers import assert_fits_the_column  # noqa: E402
 from figure_helpers import patch_counts_by_gid as _gids  # noqa: E402
 
 from segbook import viz  # noqa: E402
@@ -59,12 +60,7 @@ def test_draw_unet_errors():
 def test_draw_unet_fits_the_text_column_with_readable_labels(depth):
     """7 inches at most (the book's column at dpi 100), every text at least 8 pt, legend included."""
     fig = viz.draw_unet(UNet(2, width=64, depth=depth, padding="valid"), input_size=572 if depth == 4 else 188)
-    assert fig.get_size_inches()[0] <= 7.0
-    ax = fig.axes[0]
-    texts = list(ax.texts) + list(ax.get_legend().get_texts()) + [ax.title, ax.xaxis.label, ax.yaxis.label]
-    texts += list(ax.get_yticklabels())
-    small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_text() and t.get_fontsize() < 8]
-    assert not small, small
+    assert_fits_the_column(fig)
     fig.canvas.draw()  # everything drawn inside the figure: the tight bbox is no wider than the figure
     width = fig.get_tightbbox(fig.canvas.get_renderer()).width
     assert width <= fig.get_size_inches()[0] + 0.05, width

@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from figure_helpers import assert_fits_the_column  # noqa: E402
 from figure_helpers import patch_counts_by_gid as _gids  # noqa: E402
 
 from segbook import viz, widgets  # noqa: E402
@@ -63,19 +64,13 @@ def test_pruning_figure_shows_the_pruned_prediction():
         widgets.plot_unetpp_pruning(UNet(2, width=2, depth=1), image, label, 1)
 
 
-def _smallest_font(fig):
-    texts = [t for ax in fig.axes for t in [*ax.texts, ax.title, ax.xaxis.label, ax.yaxis.label,
-                                             *ax.get_yticklabels()] if t.get_text()]
-    legends = [t for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
-    return min(t.get_fontsize() for t in texts + legends)
-
-
 @pytest.mark.parametrize("depth, level", [(3, None), (3, 2), (4, None)])
 def test_grid_fits_the_text_column_with_readable_labels(depth, level):
     fig = viz.draw_unetpp_grid(depth, level=level)
-    assert fig.get_figwidth() <= 7.0 and _smallest_font(fig) >= 8
+    assert_fits_the_column(fig)
     plt.close(fig)
     fig = widgets.plot_unetpp_pruning(UNetPlusPlus(2, width=2, depth=depth), torch.rand(3, 16, 16),
                                       torch.zeros(16, 16, dtype=torch.long), 1)
-    assert fig.get_figwidth() <= 7.0 and _smallest_font(fig) >= 8 and all(ax.has_data() for ax in fig.axes)
+    assert_fits_the_column(fig)
+    assert all(ax.has_data() for ax in fig.axes)
     plt.close(fig)

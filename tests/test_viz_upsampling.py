@@ -8,22 +8,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from figure_helpers import MIN_POINTS, assert_fits_the_column  # noqa: E402
 from segbook import viz  # noqa: E402
-
-COLUMN_INCHES = 7.0
-MIN_POINTS = 8.0
-
-
-def _texts(fig):
-    return [t for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip() and t.get_visible()]
-
 
 @pytest.mark.parametrize("count, side", [(1, 4), (3, 4), (4, 5), (6, 5)])
 def test_show_matrices_fits_the_column(count, side):
     fig = viz.show_matrices([torch.arange(side * side).view(side, side)] * count,
                             [f"m{k}" for k in range(count)], suptitle="a title")
-    assert fig.get_figwidth() <= COLUMN_INCHES + 1e-9
-    assert min(t.get_fontsize() for t in _texts(fig)) >= MIN_POINTS
+    assert_fits_the_column(fig)
     assert all(ax.images for ax in fig.axes)  # no empty panel
     plt.close(fig)
 
@@ -39,11 +31,9 @@ def test_show_matrices_keeps_small_figures_and_checks_max_width():
 @pytest.mark.parametrize("setting", [(2, 3, 2, 1, 1), (3, 4, 2, 1, 0), (6, 5, 4, 3, 3)])
 def test_coverage_figure_fits_the_column_with_readable_text(setting):
     fig = viz.plot_transposed_conv_coverage(*setting, cell=(1, 1))
-    assert fig.get_figwidth() <= COLUMN_INCHES + 1e-9
-    ax = fig.axes[0]
-    sizes = [t.get_fontsize() for t in _texts(fig)]
-    sizes += [label.get_fontsize() for label in ax.get_xticklabels() + ax.get_yticklabels()]
-    assert min(sizes) >= MIN_POINTS
+    assert_fits_the_column(fig)
+    ax = fig.axes[0]  # tick labels too, drawn or not yet
+    assert min(label.get_fontsize() for label in ax.get_xticklabels() + ax.get_yticklabels()) >= MIN_POINTS
     plt.close(fig)
 
 
