@@ -217,8 +217,9 @@ def _is_local(url: str) -> bool:
     return parts.scheme in ("data", "blob", "about") or parts.hostname in LOCAL_HOSTS
 
 
-def open_page(browser: Any, url: str, *, mode: str | None = None) -> tuple[Any, PageLog]:
-    """Open ``url`` in a fresh browser context that blocks and records every request to another host.
+def open_page(browser: Any, url: str, *, mode: str | None = None, width: int = 1280) -> tuple[Any, PageLog]:
+    """Open ``url`` in a fresh browser context, ``width`` px wide, that blocks and records every request to another
+    host.
 
     ``mode`` (``"light"`` or ``"dark"``) is stored where pydata-sphinx-theme's switch stores the reader's choice
     (``localStorage`` keys ``mode`` and ``theme``) before the page runs, so the page opens in that mode.
@@ -226,7 +227,7 @@ def open_page(browser: Any, url: str, *, mode: str | None = None) -> tuple[Any, 
     Returns the Playwright page (its context must be closed by the caller: ``page.context.close()``) and the
     log, which keeps filling while the page stays open.
     """
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    context = browser.new_context(viewport={"width": width, "height": 900}, service_workers="block")
     if mode is not None:
         context.add_init_script(f"localStorage.setItem('mode', '{mode}'); localStorage.setItem('theme', '{mode}');")
     context.set_default_timeout(LOAD_TIMEOUT_MS)
@@ -596,11 +597,8 @@ def reader_problems(reader: dict[str, Any]) -> dict[str, list[str]]:
 
 def phone_scroll(browser: Any, url: str) -> tuple[int, list[str]]:
     """Open ``url`` at a phone's width; return how far the page scrolls sideways (px) and what sticks out."""
-    context = browser.new_context(viewport={"width": PHONE_WIDTH, "height": 844}, service_workers="block")
-    context.route("**/*", lambda route: route.continue_() if _is_local(route.request.url) else route.abort())
+    page, _ = open_page(browser, url, width=PHONE_WIDTH)
     try:
-        page = context.new_page()
-        page.goto(url, wait_until="load")
         with contextlib.suppress(PlaywrightTimeoutError):
             page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
         return page.evaluate(r"""() => {
@@ -614,7 +612,7 @@ def phone_scroll(browser: Any, url: str) -> tuple[int, list[str]]:
           return [document.documentElement.scrollWidth - width, culprits];
         }""")
     finally:
-        context.close()
+        page.context.close()
 
 
 @pytest.mark.parametrize("page", PAGES)
