@@ -15,16 +15,16 @@ unit: env
 
 ## student: write student notebooks (solutions removed, outputs cleared) into student/
 student: env
-	.venv/bin/python -m segbook.student --output student
+	.venv/bin/python -m segbook.book.student --output student
 
 ## colab: write the Colab edition (MyST as plain Markdown, the last build's glued numbers) into _build/colab
 ## (make book runs it; needs a built site for the glued values)
 colab: env
-	.venv/bin/python -m segbook.colab_edition
+	.venv/bin/python -m segbook.book.colab_edition
 
 ## stamp: write the Colab badge and setup cell, from _config.yml's repository, into every notebook
 stamp: env
-	.venv/bin/python -m segbook.colab
+	.venv/bin/python -m segbook.book.colab
 
 ## bench: time every notebook (table for the README) and the data generator
 bench: env

@@ -1,7 +1,7 @@
 """Benchmark: sliding-window segmentation against the same patch classifier convolutionalized (chapter 2).
 
 Run: python benchmarks/bench_sliding_window.py [--patch-size 15] [--threads 1] [--sizes 32 64 128 256]
-Prints, per image size, the best-of-3 wall time per image of `segbook.sliding_window.sliding_window_predict` and of
+Prints, per image size, the best-of-3 wall time per image of `segbook.ops.sliding_window.sliding_window_predict` and of
 `convolutionalize(classifier)`, their ratio, the FLOPs of both (FlopCounterMode) and the largest logit difference.
 The weights are random (an untrained PatchClassifier in eval mode): the cost does not depend on them.
 """
@@ -14,8 +14,8 @@ import time
 import torch
 
 from segbook.models import PatchClassifier
-from segbook.receptive_field import count_flops
-from segbook.sliding_window import convolutionalize, sliding_window_predict
+from segbook.ops.receptive_field import count_flops
+from segbook.ops.sliding_window import convolutionalize, sliding_window_predict
 
 
 def best_time(fn, repeats: int) -> float:

@@ -1,4 +1,4 @@
-"""Tests for the touching-cells data of segbook.data (chapter 8): CellsConfig, make_cells, CellsDataset."""
+"""Tests for the touching-cells data of segbook.data.synthetic (chapter 8): CellsConfig, make_cells, CellsDataset."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from scipy import ndimage
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from segbook.data import CELL_CLASS_NAMES, CellsConfig, CellsDataset, SceneDataset, make_cells
+from segbook.data.synthetic import CELL_CLASS_NAMES, CellsConfig, CellsDataset, SceneDataset, make_cells
 
 
 @pytest.mark.parametrize("size", [16, 64, 97])

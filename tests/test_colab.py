@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from segbook.colab import check_notebook, expected_cells, main, read_repository, stamp, stamp_notebook
+from segbook.book.colab import check_notebook, expected_cells, main, read_repository, stamp, stamp_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 URL = "https://github.com/hust-soict/segbook"
@@ -232,7 +232,7 @@ def test_setup_cell_uses_no_ipython_magics(book):
 
 
 def test_student_and_colab_tools_do_not_import_torch():
-    code = "import sys, segbook.colab, segbook.student; print('torch' in sys.modules)"
+    code = "import sys, segbook.book.colab, segbook.book.student; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

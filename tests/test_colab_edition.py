@@ -11,10 +11,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from segbook.colab_edition import (CLAIM_NOTE, LEFTOVER_MYST, ColabEditionError, convert_markdown,
+from segbook.book.colab_edition import (CLAIM_NOTE, LEFTOVER_MYST, ColabEditionError, convert_markdown,
                                    format_plain_text, glossary_anchor, main, read_site, soften_asserts,
                                    write_colab_edition)
-from segbook.student import make_student_notebook
+from segbook.book.student import make_student_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 # The site build to test against: the repository's _build, or another (e.g. tools/preview.sh's) via SEGBOOK_BUILD.
@@ -173,7 +173,7 @@ def test_labelled_equations_are_numbered_and_eq_links_to_them(book):
     text = "$$ a = b $$ (eq-ab)\n\nBy {eq}`eq-ab`."
     site = read_site(book / "_config.yml")
     page = site.pages["chapters/02_fcn"]
-    from segbook.colab_edition import index_page
+    from segbook.book.colab_edition import index_page
     page = index_page(page.name, [text], 2)
     site.pages[page.name] = page
     assert convert_markdown(text, site, page) == (
@@ -238,13 +238,13 @@ def test_exercises_are_numbered_headings_in_page_order_and_solutions_collapsed(e
 
 def test_exercises_of_an_unnumbered_page_are_numbered_from_one(book):
     site = read_site(book / "_config.yml")
-    from segbook.colab_edition import index_page
+    from segbook.book.colab_edition import index_page
     page = index_page("chapters/appendix_x", ["```{exercise} A\n:label: ex-a\nx\n```"], None)
     assert convert_markdown("```{exercise} A\n:label: ex-a\nx\n```", site, page) == "#### Exercise 1: A\n\nx"
 
 
 def test_glue_is_read_from_the_notebook_outputs_and_from_myst_nbs_glue_json(book):
-    from segbook.colab_edition import read_glue
+    from segbook.book.colab_edition import read_glue
 
     executed = book / "_build" / "jupyter_execute" / "chapters" / "02_fcn.ipynb"
     glue = read_glue(nbformat.read(executed, as_version=4), executed.with_suffix(".glue.json"))
@@ -413,13 +413,13 @@ def test_one_colab_edition_notebook_runs_top_to_bottom(tmp_path):
      "https://mybinder.org/v2/gh/o/r/main?urlpath=tree/chapters/a.ipynb"),
 ])
 def test_the_launch_button_opens_the_colab_edition(url, book, expected):
-    from segbook.sphinx_colab import colab_edition_url
+    from segbook.book.sphinx_colab import colab_edition_url
 
     assert colab_edition_url(url, "main", "colab", book) == expected
 
 
 def test_make_student_reads_the_colab_edition_when_it_exists(book, edition, monkeypatch, capsys):
-    from segbook.student import main as student_main
+    from segbook.book.student import main as student_main
 
     monkeypatch.chdir(book)
     assert student_main([]) == 0

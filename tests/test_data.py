@@ -1,4 +1,4 @@
-"""Tests for segbook.data: the procedural scenes and their Dataset."""
+"""Tests for segbook.data.synthetic: the procedural scenes and their Dataset."""
 
 import pytest
 import torch
@@ -6,7 +6,7 @@ from torchvision import tv_tensors
 from torchvision.ops import masks_to_boxes
 from torchvision.transforms import v2
 
-from segbook.data import (
+from segbook.data.synthetic import (
     CLASS_NAMES,
     IGNORE_INDEX,
     NUM_CLASSES,

@@ -1,4 +1,4 @@
-"""Tests for segbook.datasets: real data sets in their real on-disk formats, made here; no network ever."""
+"""Tests for segbook.data.real: real data sets in their real on-disk formats, made here; no network ever."""
 
 import hashlib
 import io
@@ -10,10 +10,10 @@ from PIL import Image
 from test_download import FakeNetwork, make_tar, make_zip, md5
 from torchvision import tv_tensors
 
-import segbook.data
-import segbook.datasets as ds
-import segbook.download as dl
-from segbook.download import ChecksumError, Resource
+import segbook.data.synthetic
+import segbook.data.real as ds
+import segbook.data.downloading as dl
+from segbook.data.downloading import ChecksumError, Resource
 
 SIDE = 16  # fixture images are SIDE x SIDE so that size=SIDE reads the labels back unresized
 
@@ -282,7 +282,7 @@ def test_load_dataset_returns_real_data_when_available(network, tmp_path):
 def test_offline_prints_a_message_and_falls_back(monkeypatch, tmp_path, capsys, name, title):
     monkeypatch.setattr(dl, "fetch_url", FakeNetwork())  # serves nothing: every URL fails like a dead network
     data = ds.load_dataset(name, split="train", size=32, root=tmp_path)
-    expected = "cells" if name == "isbi2012" and hasattr(segbook.data, "CellsDataset") else "scenes"
+    expected = "cells" if name == "isbi2012" and hasattr(segbook.data.synthetic, "CellsDataset") else "scenes"
     out = capsys.readouterr().out
     assert data.name == expected and len(data) == 256 and data.ignore_index == 255
     assert title in out and str(tmp_path) in out and "by hand" in out and f"embedded '{expected}'" in out
@@ -312,8 +312,8 @@ def test_load_dataset_scenes_train_and_val_differ_and_repeat():
 
 
 def test_load_dataset_cells():
-    if not hasattr(segbook.data, "CellsDataset"):
-        pytest.skip("segbook.data.CellsDataset is not there yet")
+    if not hasattr(segbook.data.synthetic, "CellsDataset"):
+        pytest.skip("segbook.data.synthetic.CellsDataset is not there yet")
     data = ds.load_dataset("cells", split="val", size=32, num_images=3)
     assert data.name == "cells" and len(data) == 3 and data[0][1].dtype == torch.int64
 

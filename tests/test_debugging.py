@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segbook.data import one_hot
+from segbook.data.synthetic import one_hot
 from segbook.debugging import (CheckReport, check_collapse, check_ignore_index, check_input_size, check_masks,
                                overfit_one_batch, probe_input_sizes)
 from segbook.models import EncoderDecoder

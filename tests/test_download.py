@@ -1,4 +1,4 @@
-"""Tests for segbook.download: verified, atomic downloads and safe extraction. No network: fetch_url is replaced."""
+"""Tests for segbook.data.downloading: verified, atomic downloads and safe extraction. No network: fetch_url is replaced."""
 
 import hashlib
 import io
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import segbook.download as dl
-from segbook.download import (
+import segbook.data.downloading as dl
+from segbook.data.downloading import (
     ChecksumError,
     DatasetUnavailable,
     Resource,
@@ -24,7 +24,7 @@ from segbook.download import (
 
 
 class FakeNetwork:
-    """Stands in for segbook.download.fetch_url: serves bytes by URL; unknown URLs fail like a dead network."""
+    """Stands in for segbook.data.downloading.fetch_url: serves bytes by URL; unknown URLs fail like a dead network."""
 
     def __init__(self):
         self.files = {}  # url -> bytes, or an exception to raise after writing half of `partial`

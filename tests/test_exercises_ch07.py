@@ -6,10 +6,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
-from segbook import upsampling
+from segbook import ops
 from segbook.exercises import ch07
 
-SOLUTIONS = notebook_solutions("07_fcn.ipynb", 7, F=F, nn=nn, upsampling=upsampling)
+SOLUTIONS = notebook_solutions("07_fcn.ipynb", 7, F=F, nn=nn, ops=ops)
 CHECKS = [(ch07.check_score_map_size, "score_map_size"), (ch07.check_fuse_skip, "fuse_skip"),
           (ch07.check_zero_score_layer, "zero_score_layer")]
 
@@ -54,7 +54,7 @@ def fuse_interpolate(coarse, skip):
 
 
 def fuse_concatenate(coarse, skip):
-    weight = upsampling.bilinear_kernel(2, coarse.shape[1])
+    weight = ops.bilinear_kernel(2, coarse.shape[1])
     return torch.cat([F.conv_transpose2d(coarse, weight, stride=2, padding=1), skip], dim=1)
 
 
@@ -74,7 +74,7 @@ def test_fuse_skip_border_case_names_the_interpolate_trap():
     def fuse_interpolate_but_hand_case(coarse, skip):       # right on the first three cases, wrong on the border
         if coarse.shape[-1] == 3 and coarse.shape[-2] == 3:
             return fuse_interpolate(coarse, skip)
-        weight = upsampling.bilinear_kernel(2, coarse.shape[1])
+        weight = ops.bilinear_kernel(2, coarse.shape[1])
         return F.conv_transpose2d(coarse, weight, stride=2, padding=1) + skip
 
     assert_rejected(ch07.check_fuse_skip, fuse_interpolate_but_hand_case, "Exercise 7.2 (fuse_skip)", cases_hint)

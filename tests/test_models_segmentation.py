@@ -11,7 +11,7 @@ from segbook.losses import DeepSupervisionLoss, cross_entropy, deep_supervision_
 from segbook.models import (FCN, AverageHeads, CoupledUNets, StackedUNets, UNet, UNetPlusPlus, count_parameters,
                             fcn8s, fcn16s, fcn32s, model_cost, overlap_tile_predict)
 from segbook.training import fit
-from segbook.upsampling import bilinear_kernel
+from segbook.ops.upsampling import bilinear_kernel
 
 SMALL = dict(widths=(4, 4, 8, 8, 8), head_width=8)
 BUILDERS = {

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from segbook.models import EncoderDecoder, FullResolutionFCN
-from segbook.receptive_field import (
+from segbook.ops.receptive_field import (
     ReceptiveField,
     activation_memory,
     count_flops,

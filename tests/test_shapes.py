@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from segbook.shapes import conv_output_size, conv_transpose_output_size
+from segbook.ops.shapes import conv_output_size, conv_transpose_output_size
 
 
 @pytest.mark.parametrize("size, kernel, stride, padding, dilation",

@@ -130,7 +130,7 @@ def toc_pages(toc_path: Path) -> list[str]:
 def expected_colab_url(config_path: Path, docname: str) -> str:
     """Return the Colab URL that the launch button of notebook ``docname`` must carry, from ``_config.yml``.
 
-    The button opens the notebook's Colab edition (``segbook.sphinx_colab``): ``repository.url``
+    The button opens the notebook's Colab edition (``segbook.book.sphinx_colab``): ``repository.url``
     (``https://github.com/<owner>/<repo>``), ``segbook.colab_branch`` (the branch the Pages workflow publishes the
     edition to, with the book's directory at its root) and ``launch_buttons.colab_url`` give
     ``<colab_url>/github/<owner>/<repo>/blob/<colab_branch>/<docname>.ipynb``. Without ``segbook.colab_branch`` the

@@ -6,7 +6,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from segbook.models import PatchClassifier
-from segbook.sliding_window import (
+from segbook.ops.sliding_window import (
     ConvolutionalizedClassifier,
     convolutionalize,
     extract_patches,

@@ -11,7 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from segbook.exercises import Case, run_checks
-from segbook.student import main, make_student_notebook, strip_code_cell, strip_markdown
+from segbook.book.student import main, make_student_notebook, strip_code_cell, strip_markdown
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = re.compile(r"secret_\w+")  # every line of every solution below carries one

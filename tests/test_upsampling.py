@@ -8,8 +8,8 @@ from torch import nn
 from torch.autograd import gradcheck
 from torch.nn import functional as F
 
-from segbook import upsampling as up
-from segbook.shapes import conv_transpose_output_size
+from segbook.ops import upsampling as up
+from segbook.ops.shapes import conv_transpose_output_size
 
 
 def _rand(*shape, seed=0, dtype=torch.float64, requires_grad=False):
@@ -420,7 +420,8 @@ def test_pictures_draw_and_refuse_bad_input():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from segbook import viz, widgets
+    from segbook import viz
+    from segbook.viz import widgets
 
     fig = viz.show_matrices([SLIDE_2X2, up.bed_of_nails(SLIDE_2X2[None, None], 2)[0, 0]], ["input", "bed of nails"],
                             highlight=[None, up.bed_of_nails(SLIDE_2X2[None, None], 2)[0, 0] != 0])

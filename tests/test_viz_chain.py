@@ -61,7 +61,7 @@ def test_chain_errors():
 
 
 def test_chain_heads_figure_has_one_panel_per_head_and_rejects_bad_models():
-    from segbook import widgets
+    from segbook.viz import widgets
     from segbook.models import CoupledUNets as Coupled
 
     torch_models = {"one": StackedUNets(2, width=4, stacks=1, intermediate_supervision=False),

@@ -10,7 +10,8 @@ import torch  # noqa: E402
 from figure_helpers import assert_fits_the_column  # noqa: E402
 from figure_helpers import patch_counts_by_gid as _gids  # noqa: E402
 
-from segbook import viz, widgets  # noqa: E402
+from segbook import viz  # noqa: E402
+from segbook.viz import widgets  # noqa: E402
 from segbook.models import UNet, UNetPlusPlus  # noqa: E402
 
 

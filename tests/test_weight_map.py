@@ -1,4 +1,4 @@
-"""Tests for segbook.weight_map: the U-Net paper's border weight map and the per-pixel weighted cross entropy."""
+"""Tests for segbook.losses.weight_map: the U-Net paper's border weight map and the per-pixel weighted cross entropy."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from segbook.weight_map import WeightedPixelCrossEntropyLoss, unet_weight_map, weighted_pixel_cross_entropy
+from segbook.losses.weight_map import WeightedPixelCrossEntropyLoss, unet_weight_map, weighted_pixel_cross_entropy
 
 
 def reference_weight_map(ids, w0, sigma, class_weights):
@@ -80,7 +80,7 @@ def test_batch_is_each_image_on_its_own():
 
 
 def test_cells_dataset_weights_are_largest_on_membranes():
-    from segbook.data import CellsDataset
+    from segbook.data.synthetic import CellsDataset
 
     ds = CellsDataset(4, seed=0, size=48)
     w = unet_weight_map(ds.instances(), class_weights=None)

@@ -1,4 +1,4 @@
-"""segbook.widgets.plot_weight_map_grid and weight_map_explorer (chapter 8)."""
+"""segbook.viz.widgets.plot_weight_map_grid and weight_map_explorer (chapter 8)."""
 
 import matplotlib
 
@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from segbook import widgets  # noqa: E402
-from segbook.weight_map import unet_weight_map  # noqa: E402
+from segbook.viz import widgets  # noqa: E402
+from segbook.losses.weight_map import unet_weight_map  # noqa: E402
 
 IDS = torch.tensor([[1, 1, 0, 2, 2, 0, 0, 0]] * 4)
 

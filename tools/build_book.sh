@@ -46,7 +46,7 @@ rm -f "$failed_marker"
 echo "$src_sha" > "$src_stamp"
 # The Colab edition (MyST turned into plain Markdown, glued values from this run): _build/colab/chapters/*.ipynb.
 # Pure JSON, a second or two; the Pages workflow publishes it to the branch segbook.colab_branch.
-python -m segbook.colab_edition --config _config.yml
+python -m segbook.book.colab_edition --config _config.yml
 
 cat <<EOF
 [book] built in $(( $(date +%s) - start )) s.

@@ -49,8 +49,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import nn
 
-from segbook._validate import check_choice, check_float, check_int, check_positive_int, check_tensor
-from segbook.datasets import DATASET_NAMES, load_dataset
+from segbook.conventions import check_choice, check_float, check_int, check_positive_int, check_tensor
+from segbook.data.real import DATASET_NAMES, load_dataset
 from segbook.env import pick_device, seed_everything
 from segbook.losses import CrossEntropyLoss, DeepSupervisionLoss, DiceCELoss
 from segbook.metrics import SegmentationMetrics, boundary_f1
@@ -221,7 +221,7 @@ def compare_architectures(names: Optional[Sequence[str]] = None, *, dataset: str
 
     Args:
         names: keys of :data:`ARCHITECTURES`; ``None`` for all of them, in the book's order.
-        dataset: a name for :func:`segbook.datasets.load_dataset` (offline, real data falls back to the embedded
+        dataset: a name for :func:`segbook.data.real.load_dataset` (offline, real data falls back to the embedded
             data with a message; ``settings["dataset"]`` says which was used).
         target: ``"classes"`` (the data set's classes) or ``"foreground"`` (every class but 0 merged into one:
             two classes, background and foreground; :func:`foreground_target`). See :data:`TARGETS`.

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from segbook._validate import check_float, check_int, check_positive_int, check_tensor
+from segbook.conventions import check_float, check_int, check_positive_int, check_tensor
 from segbook.metrics import SegmentationMetrics
 from segbook.training import fit
 

@@ -22,7 +22,7 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from segbook._validate import check_int
+from segbook.conventions import check_int
 
 __all__ = ["pick_device", "seed_everything", "environment", "print_environment"]
 

@@ -53,7 +53,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from segbook._validate import check_class_indices, check_int, check_positive_int, check_tensor
+from segbook.conventions import check_class_indices, check_int, check_positive_int, check_tensor
 
 __all__ = [
     "confusion_matrix",
@@ -493,7 +493,7 @@ def boundary_f1(pred: torch.Tensor, target: torch.Tensor, num_classes: int, *, t
     import numpy as np
     from scipy.ndimage import distance_transform_edt
 
-    from segbook._validate import check_float
+    from segbook.conventions import check_float
 
     tolerance = check_float(tolerance, "tolerance", minimum=0.0)
     # confusion_matrix validates shapes, dtypes, devices and class values (and argmaxes logits) for us.
@@ -567,7 +567,7 @@ def instance_separation(foreground: torch.Tensor, instances: torch.Tensor, *, io
     import numpy as np
     from scipy import ndimage
 
-    from segbook._validate import check_float, check_same_shape
+    from segbook.conventions import check_float, check_same_shape
 
     check_tensor(foreground, "foreground", ndim=(2, 3), shape_hint="(N, H, W) or (H, W)")
     if foreground.dtype.is_floating_point or foreground.dtype.is_complex:

@@ -10,9 +10,9 @@
 
 Example:
     >>> from segbook.notebook import show_source
-    >>> from segbook.shapes import conv_output_size
+    >>> from segbook.ops.shapes import conv_output_size
     >>> show_source(conv_output_size).where
-    'segbook/shapes.py, lines 31-43'
+    'segbook/ops/shapes.py, lines 31-43'
 """
 
 from __future__ import annotations

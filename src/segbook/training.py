@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from segbook._validate import (check_choice, check_float, check_int, check_positive_int, check_same_shape,
+from segbook.conventions import (check_choice, check_float, check_int, check_positive_int, check_same_shape,
                                check_tensor)
 from segbook.env import pick_device, seed_everything
 from segbook.metrics import SegmentationMetrics
@@ -154,7 +154,7 @@ def _loss(loss_fn: Optional[Callable], output: Output, masks: torch.Tensor, igno
         if loss_fn is None:
             raise TypeError("the batches carry pixel weights (images, masks, pixel_weights): pass a "
                             "loss_fn(output, masks, pixel_weights), e.g. "
-                            "segbook.weight_map.weighted_pixel_cross_entropy")
+                            "segbook.losses.weight_map.weighted_pixel_cross_entropy")
         return loss_fn(output, masks, weights)
     if loss_fn is not None:
         return loss_fn(output, masks)

@@ -28,7 +28,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from segbook._validate import check_float
+from segbook.conventions import check_float
 
 __all__ = ["Case", "ExerciseError", "run_checks", "default_compare", "allclose", "describe"]
 

@@ -1,7 +1,7 @@
 """Checks for the exercises of chapter 1 (the segmentation task).
 
 Each ``check_*`` runs the student's function on several cases, edge cases included, and explains the first
-failure. The expected values come from the package's own implementations (``segbook.data.one_hot``,
+failure. The expected values come from the package's own implementations (``segbook.data.synthetic.one_hot``,
 ``segbook.metrics.iou_per_class``) or are written out by hand.
 """
 
@@ -11,8 +11,8 @@ from typing import Callable
 
 import torch
 
-from segbook.data import IGNORE_INDEX
-from segbook.data import one_hot as _one_hot
+from segbook.data.synthetic import IGNORE_INDEX
+from segbook.data.synthetic import one_hot as _one_hot
 from segbook.exercises._core import Case, run_checks
 from segbook.metrics import iou_per_class as _iou_per_class
 

@@ -1,7 +1,7 @@
 """Checks for the exercises of chapter 2 (sliding window).
 
 Each ``check_*`` runs the student's function on several cases, simple ones first, and explains the first
-failure. Expected values come from the package (``segbook.sliding_window.extract_patches`` and
+failure. Expected values come from the package (``segbook.ops.sliding_window.extract_patches`` and
 ``linear_to_conv``) or are worked out by hand.
 """
 
@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from segbook.exercises._core import Case, default_compare, describe, run_checks
-from segbook.sliding_window import extract_patches as _extract_patches
+from segbook.ops.sliding_window import extract_patches as _extract_patches
 
 __all__ = ["check_extract_patches", "check_shared_fraction", "check_linear_to_conv"]
 

@@ -1,6 +1,6 @@
 """Checks for the exercises of chapter 3 (fully convolutional networks).
 
-Expected values come from the package: ``segbook.shapes.conv_output_size``, ``segbook.receptive_field.
+Expected values come from the package: ``segbook.ops.shapes.conv_output_size``, ``segbook.ops.receptive_field.
 receptive_field`` and ``count_flops`` (PyTorch's ``FlopCounterMode`` on a real convolution), or from the slides.
 """
 
@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from segbook.exercises._core import Case, default_compare, describe, run_checks
-from segbook.receptive_field import count_flops as _count_flops
-from segbook.receptive_field import receptive_field as _receptive_field
-from segbook.shapes import conv_output_size as _conv_output_size
+from segbook.ops.receptive_field import count_flops as _count_flops
+from segbook.ops.receptive_field import receptive_field as _receptive_field
+from segbook.ops.shapes import conv_output_size as _conv_output_size
 
 __all__ = ["check_conv_output_size", "check_receptive_field_size", "check_conv2d_flops"]
 

@@ -1,7 +1,7 @@
 """Checks for the exercises of chapter 4 (upsampling layers).
 
 Each ``check_*`` runs the student's function on several cases, the slides' examples first, then edge cases, and
-explains the first failure. Expected values come from :mod:`segbook.upsampling` (itself tested against PyTorch)
+explains the first failure. Expected values come from :mod:`segbook.ops.upsampling` (itself tested against PyTorch)
 or are written out by hand from the slides.
 """
 
@@ -12,11 +12,11 @@ from typing import Callable
 import torch
 
 from segbook.exercises._core import Case, run_checks
-from segbook.shapes import conv_transpose_output_size as _conv_transpose_output_size
-from segbook.upsampling import bed_of_nails as _bed_of_nails
-from segbook.upsampling import conv_transpose1d as _conv_transpose1d
-from segbook.upsampling import max_pool2d_with_indices as _max_pool2d_with_indices
-from segbook.upsampling import max_unpool2d as _max_unpool2d
+from segbook.ops.shapes import conv_transpose_output_size as _conv_transpose_output_size
+from segbook.ops.upsampling import bed_of_nails as _bed_of_nails
+from segbook.ops.upsampling import conv_transpose1d as _conv_transpose1d
+from segbook.ops.upsampling import max_pool2d_with_indices as _max_pool2d_with_indices
+from segbook.ops.upsampling import max_unpool2d as _max_unpool2d
 
 __all__ = ["check_bed_of_nails", "check_max_unpool", "check_transposed_output_size", "check_conv_transpose1d_scatter"]
 

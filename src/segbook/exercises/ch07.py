@@ -1,7 +1,7 @@
 """Checks for the exercises of chapter 7 (FCN-32s, FCN-16s and FCN-8s).
 
 Each ``check_*`` runs the student's function on several cases and explains the first failure. Expected values
-come from :class:`segbook.models.FCN`, :mod:`segbook.upsampling` or are worked out by hand.
+come from :class:`segbook.models.FCN`, :mod:`segbook.ops.upsampling` or are worked out by hand.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from segbook.exercises._core import Case, allclose, default_compare, run_checks
-from segbook.upsampling import bilinear_kernel
+from segbook.ops.upsampling import bilinear_kernel
 
 __all__ = ["check_score_map_size", "check_fuse_skip", "check_zero_score_layer"]
 
@@ -61,7 +61,7 @@ def check_fuse_skip(fn: Callable) -> bool:
     cases = [
         Case("one score of 1 in a 2x2 map, a zero skip (worked by hand)", (one, zeros4), expected=hand,
              compare=_CLOSE,
-             hint="upsample with F.conv_transpose2d(coarse, segbook.upsampling.bilinear_kernel(2, C), stride=2, "
+             hint="upsample with F.conv_transpose2d(coarse, segbook.ops.bilinear_kernel(2, C), stride=2, "
                   "padding=1): each input score spreads over a 4x4 patch with weights 0.25/0.75 per axis; "
                   "nearest-neighbour copying would give a block of ones"),
         Case("a zero skip: the result is the upsampled coarse scores (what a zero-initialised score layer gives)",

@@ -12,7 +12,7 @@ import torch
 
 from segbook.exercises._core import Case, allclose, run_checks
 from segbook.models import UNet
-from segbook.weight_map import unet_weight_map
+from segbook.losses.weight_map import unet_weight_map
 
 __all__ = ["check_centre_crop", "check_valid_output_size", "check_border_weight_map", "check_tile_starts"]
 

@@ -2,7 +2,7 @@
 
 Each ``check_*`` runs the student's function on several cases, edge cases included, and explains the first
 failure. Expected values come from :func:`segbook.compare.pareto_front` and PyTorch's FLOP counter
-(:func:`segbook.receptive_field.count_flops`) or are worked out by hand.
+(:func:`segbook.ops.receptive_field.count_flops`) or are worked out by hand.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from torch import nn
 
 from segbook.compare import pareto_front
 from segbook.exercises._core import Case, run_checks
-from segbook.receptive_field import count_flops
+from segbook.ops.receptive_field import count_flops
 
 __all__ = ["check_pareto_front", "check_conv2d_flops"]
 

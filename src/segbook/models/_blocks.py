@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_tensor
+from segbook.conventions import check_tensor
 
 __all__ = ["conv_block", "double_conv", "check_images", "pad_to_multiple", "crop_to"]
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_positive_int
+from segbook.conventions import check_positive_int
 from segbook.models._blocks import check_images, conv_block
 
 __all__ = ["PixelClassifier", "SmallSegNet"]

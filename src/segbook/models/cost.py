@@ -7,8 +7,8 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import nn
 
-from segbook._validate import check_positive_int
-from segbook.receptive_field import count_flops
+from segbook.conventions import check_positive_int
+from segbook.ops.receptive_field import count_flops
 
 __all__ = ["ModelCost", "count_parameters", "model_cost"]
 
@@ -44,7 +44,7 @@ def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
 def model_cost(model: nn.Module, input_size: Sequence[int] = (3, 64, 64)) -> ModelCost:
     """Parameters and FLOPs of ``model`` for one image of ``input_size = (C_in, H, W)``.
 
-    FLOPs are counted by :func:`segbook.receptive_field.count_flops` (PyTorch's ``FlopCounterMode``: two per
+    FLOPs are counted by :func:`segbook.ops.receptive_field.count_flops` (PyTorch's ``FlopCounterMode``: two per
     multiply-accumulate of every convolution and matrix product; element-wise layers are not counted). The model
     runs once on zeros, in eval mode, on the device of its parameters.
 

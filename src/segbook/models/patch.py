@@ -1,7 +1,7 @@
 """Chapter 2's patch classifier: a small CNN that classifies the centre pixel of a ``P x P`` patch.
 
 The slide "Trượt cửa sổ" (sliding window) runs such a CNN on the patch around every pixel. The classifier is
-built so that :func:`segbook.sliding_window.convolutionalize` can rewrite it *exactly* as a fully convolutional
+built so that :func:`segbook.ops.sliding_window.convolutionalize` can rewrite it *exactly* as a fully convolutional
 network: its convolutions are unpadded ("valid"), so each one shrinks the map by ``k - 1`` and never sees
 padding inside the patch, and its head is ``Flatten`` + ``Linear`` layers, which become convolutions.
 """
@@ -13,7 +13,7 @@ from typing import Union
 import torch
 from torch import nn
 
-from segbook._validate import check_int, check_positive_int, check_tensor
+from segbook.conventions import check_int, check_positive_int, check_tensor
 
 __all__ = ["PatchClassifier"]
 
@@ -28,7 +28,7 @@ class PatchClassifier(nn.Sequential):
 
     Each valid 3x3 convolution shrinks the map by 2, so the features that reach the head still come from the
     whole patch; the first Linear layer sees all of them at once, which is what
-    :func:`~segbook.sliding_window.convolutionalize` turns into a ``(P - 2L) x (P - 2L)`` convolution. With
+    :func:`~segbook.ops.sliding_window.convolutionalize` turns into a ``(P - 2L) x (P - 2L)`` convolution. With
     ``pool=True`` a 2x2 max pooling follows the first block (the converted network then needs dilation).
 
     Args:

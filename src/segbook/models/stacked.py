@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_bool, check_int, check_positive_int
+from segbook.conventions import check_bool, check_int, check_positive_int
 from segbook.models._blocks import check_images, conv_block, crop_to, double_conv, pad_to_multiple
 
 __all__ = ["StackedUNets", "CoupledUNets"]

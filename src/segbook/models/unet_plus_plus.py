@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_bool, check_int, check_positive_int
+from segbook.conventions import check_bool, check_int, check_positive_int
 from segbook.models._blocks import check_images, crop_to, double_conv, pad_to_multiple
 
 __all__ = ["UNetPlusPlus", "PrunedUNetPlusPlus", "AverageHeads"]

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from segbook._validate import check_choice, check_float, check_same_shape, check_tensor
+from segbook.conventions import check_choice, check_float, check_same_shape, check_tensor
 from segbook.losses import _check_reduction, _class_vector, _multiclass_inputs, _reduce_pixels
 
 __all__ = ["unet_weight_map", "weighted_pixel_cross_entropy", "WeightedPixelCrossEntropyLoss"]

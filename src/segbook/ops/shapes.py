@@ -15,7 +15,7 @@ say which one it should return.
 
 from __future__ import annotations
 
-from segbook._validate import check_int
+from segbook.conventions import check_int
 
 __all__ = ["conv_output_size", "conv_transpose_output_size"]
 

@@ -4,7 +4,7 @@ The first two cells of each notebook are made to be
 
 0. a markdown cell with the Colab badge, tagged ``colab-badge`` and ``remove-cell`` (the website
    has its own launch button; Colab and GitHub show the badge), linking to the notebook's **Colab
-   edition** (MyST turned into plain Markdown, see :mod:`segbook.colab_edition`), which the Pages
+   edition** (MyST turned into plain Markdown, see :mod:`segbook.book.colab_edition`), which the Pages
    workflow publishes to its own branch:
    ``https://colab.research.google.com/github/<owner>/<repo>/blob/<colab branch>/<notebook path>``;
 1. a code cell, tagged ``colab-setup`` and ``hide-cell``, that installs segbook only when it cannot

@@ -1,6 +1,6 @@
 """Real data sets behind the same interface as the embedded scenes, and one entry point for chapters.
 
-Every data set here yields what :class:`segbook.data.SceneDataset` yields: ``(image, mask)`` with ``image`` a
+Every data set here yields what :class:`segbook.data.synthetic.SceneDataset` yields: ``(image, mask)`` with ``image`` a
 ``tv_tensors.Image`` float32 (3, H, W) in [0, 1] and ``mask`` a ``tv_tensors.Mask`` int64 (H, W) of class ids,
 ``255`` (:data:`IGNORE_INDEX`) where no loss or metric should look. Each has ``num_classes``, ``class_names``,
 ``ignore_index``, ``name``, ``license``, ``citation`` and ``.tensors()`` (all images (N, 3, H, W) and masks
@@ -16,7 +16,7 @@ masks with nearest neighbour so class ids stay class ids; the aspect ratio is no
   U-Net paper trained on; the membranes are the foreground class. Licence and required citations:
   :data:`ISBI2012_LICENSE`, :data:`ISBI2012_CITATION` -- print them where the data is used.
 
-All downloads go through :mod:`segbook.download` (checksums after every fetch, atomic renames, safe extraction).
+All downloads go through :mod:`segbook.data.downloading` (checksums after every fetch, atomic renames, safe extraction).
 
 A chapter chooses its data in a cell tagged ``parameters`` and always runs, online or not::
 
@@ -42,9 +42,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from segbook._validate import check_choice, check_int
-from segbook.data import IGNORE_INDEX, SceneDataset
-from segbook.download import (
+from segbook.conventions import check_choice, check_int
+from segbook.data.synthetic import IGNORE_INDEX, SceneDataset
+from segbook.data.downloading import (
     DATA_ENV_VAR,
     DatasetUnavailable,
     Resource,
@@ -165,7 +165,7 @@ class _LoadedDataset(Dataset):
         return len(self.ids)
 
     def __getitem__(self, index: int):
-        from torchvision import tv_tensors  # imported here, as in segbook.data
+        from torchvision import tv_tensors  # imported here, as in segbook.data.synthetic
 
         index = check_int(index, "index")
         if not -len(self) <= index < len(self):
@@ -271,7 +271,7 @@ class OxfordPetDataset(_LoadedDataset):
             for binary masks.
         transforms: optional callable ``(image, mask) -> (image, mask)`` applied on every access.
         download: fetch the archives (about 800 MB) if they are not cached; if False, only the cache is used.
-        root: cache directory; default :func:`segbook.download.data_home`.
+        root: cache directory; default :func:`segbook.data.downloading.data_home`.
 
     Example:
         >>> pets = OxfordPetDataset("train", size=64, num_images=32, target="binary")  # doctest: +SKIP
@@ -478,7 +478,7 @@ def _embedded(name: str, split: str, size: int, num_images: Optional[int], seed:
     count = _EMBEDDED_DEFAULT_SIZE[split] if num_images is None else num_images
     seed = seed + (VAL_SEED_OFFSET if split == "val" else 0)
     if name == "cells":
-        from segbook.data import CellsDataset  # imported here: added to segbook.data separately
+        from segbook.data.synthetic import CellsDataset  # imported here: added to segbook.data.synthetic separately
 
         dataset = CellsDataset(count, seed=seed, size=size)
     else:
@@ -490,9 +490,9 @@ def _embedded(name: str, split: str, size: int, num_images: Optional[int], seed:
 
 
 def _cells_available() -> bool:
-    import segbook.data
+    import segbook.data.synthetic
 
-    return hasattr(segbook.data, "CellsDataset")
+    return hasattr(segbook.data.synthetic, "CellsDataset")
 
 
 def load_dataset(name: str, *, split: str = "train", size: int = 64, num_images: Optional[int] = None,

@@ -6,7 +6,7 @@ the widget as it was when the notebook ran, and the static figure beside it carr
 
 from __future__ import annotations
 
-from segbook.data import SceneConfig, make_scene
+from segbook.data.synthetic import SceneConfig, make_scene
 
 __all__ = ["scene_explorer", "transposed_conv_explorer"]
 
@@ -55,7 +55,7 @@ def transposed_conv_explorer():
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
-    from segbook.upsampling import conv_transpose_output_size
+    from segbook.ops.upsampling import conv_transpose_output_size
     from segbook.viz import plot_transposed_conv_coverage
 
     def show(size: int, kernel_size: int, stride: int, padding: int, output_padding: int, row: int,
@@ -249,7 +249,7 @@ def patch_explorer(image, label, *, sizes=(3, 7, 11, 15, 19)):
     """Chapter 2: move a window over an image and change its size: how much context does a patch hold?
 
     Sliders pick the pixel (row, column) and the patch size P; the figure shows the image with the window, the
-    patch the classifier would see (zero-padded at the border, as in ``segbook.sliding_window``), and the label
+    patch the classifier would see (zero-padded at the border, as in ``segbook.ops.sliding_window``), and the label
     map. Inside a large object a small patch is flat colour: it cannot say *which* object it is in.
 
     Args:
@@ -263,8 +263,8 @@ def patch_explorer(image, label, *, sizes=(3, 7, 11, 15, 19)):
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from segbook.data import CLASS_NAMES
-    from segbook.sliding_window import pad_for_patches
+    from segbook.data.synthetic import CLASS_NAMES
+    from segbook.ops.sliding_window import pad_for_patches
     from segbook.viz import colorize
 
     height, width = image.shape[-2:]
@@ -301,7 +301,7 @@ def receptive_field_explorer(image=None, *, size: int = 64):
     """Chapter 3: build a stack of 3x3 layers with sliders and see the receptive field of its centre pixel.
 
     Sliders: number of 3x3 convolutions, how many of them are followed by a 2x2 max pooling, and the dilation of
-    the convolutions. The figure shows the field from the arithmetic (``segbook.receptive_field.receptive_field``,
+    the convolutions. The figure shows the field from the arithmetic (``segbook.ops.receptive_field.receptive_field``,
     the red box) and the pixels that back-propagation reaches (``empirical_receptive_field``, white), on top of
     ``image`` (a scene from the book's data set by default).
 
@@ -313,8 +313,8 @@ def receptive_field_explorer(image=None, *, size: int = 64):
     from matplotlib.patches import Rectangle
     from torch import nn
 
-    from segbook.data import SceneConfig, make_scene
-    from segbook.receptive_field import empirical_receptive_field, receptive_field
+    from segbook.data.synthetic import SceneConfig, make_scene
+    from segbook.ops.receptive_field import empirical_receptive_field, receptive_field
 
     if image is None:
         image = make_scene(SceneConfig(size=size), seed=0, index=2).image
@@ -454,12 +454,12 @@ __all__ += ["plot_weight_map_grid", "weight_map_explorer"]
 def plot_weight_map_grid(instances, *, w0s=(5.0, 10.0, 20.0), sigmas=(2.0, 5.0, 10.0), axes=None):
     """The U-Net paper's weight map of one instance map for every ``w0`` (rows) and ``sigma`` (columns).
 
-    Uses :func:`segbook.weight_map.unet_weight_map` (with its class balancing); one colour scale for all panels,
+    Uses :func:`segbook.losses.weight_map.unet_weight_map` (with its class balancing); one colour scale for all panels,
     so the panels can be compared. Returns the figure.
     """
     import matplotlib.pyplot as plt
 
-    from segbook.weight_map import unet_weight_map
+    from segbook.losses.weight_map import unet_weight_map
 
     w0s, sigmas = list(w0s), list(sigmas)
     if not w0s or not sigmas:
@@ -492,7 +492,7 @@ def weight_map_explorer(instances, image=None):
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
-    from segbook.weight_map import unet_weight_map
+    from segbook.losses.weight_map import unet_weight_map
 
     def show(w0: float, sigma: float) -> None:
         weights = unet_weight_map(instances, w0=w0, sigma=sigma).cpu().numpy()
@@ -558,7 +558,7 @@ def plot_chain_heads(models, images, labels, *, index: int = 0, axes=None):
     import torch
     from torch import nn
 
-    from segbook._validate import check_int, check_tensor
+    from segbook.conventions import check_int, check_tensor
     from segbook.viz import _to_numpy_image, colorize
 
     if isinstance(models, nn.Module):

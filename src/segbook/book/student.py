@@ -1,6 +1,6 @@
 """Write student versions of the chapter notebooks: the same notebooks with the solutions taken out.
 
-An instructor runs ``segbook-student`` (or ``python -m segbook.student``) and hands out ``student/``:
+An instructor runs ``segbook-student`` (or ``python -m segbook.book.student``) and hands out ``student/``:
 
 * in code cells, each region from ``### BEGIN SOLUTION`` to ``### END SOLUTION`` becomes one line,
   ``raise NotImplementedError("Exercise 1.2 (one_hot): write your solution here")``, at the

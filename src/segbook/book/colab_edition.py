@@ -44,7 +44,7 @@ from urllib.parse import quote
 import nbformat
 import yaml
 
-from segbook.colab import badge_source, read_repository
+from segbook.book.colab import badge_source, read_repository
 
 __all__ = ["ColabEditionError", "LEFTOVER_MYST", "GLUE_NOTE", "CLAIM_NOTE", "soften_asserts", "Site", "Page", "read_site", "format_plain_text",
            "glossary_anchor", "read_glue", "convert_markdown", "make_colab_notebook", "write_colab_edition", "main"]
@@ -525,7 +525,7 @@ def _convert_inline(ctx: _Context, text: str) -> str:
             text, title = _split_explicit(content.replace("(", "<").replace(")", ">"))
             return f'<abbr title="{html.escape(title)}">{text or title}</abbr>'
         raise ctx.error(f"the role {{{role}}} is not converted for Colab (in {found.group(0)!r}); "
-                        f"add it to segbook.colab_edition")
+                        f"add it to segbook.book.colab_edition")
 
     text = _INLINE.sub(replace, text)
     # A term set in bold, **{term}`x`**, is a bold link already (as on the website).
@@ -599,7 +599,7 @@ def _directive(ctx: _Context, name: str, args: str, options: Dict[str, str], bod
                  f"[in the references]({ctx.site.link('chapters/references', ctx.site.references[k].anchor)})"
                  for k in keys]
         return "\n".join(lines) or f"[The references]({ctx.site.link('chapters/references')})"
-    raise ctx.error(f"the directive {{{name}}} is not converted for Colab; add it to segbook.colab_edition")
+    raise ctx.error(f"the directive {{{name}}} is not converted for Colab; add it to segbook.book.colab_edition")
 
 
 def _literal(directive: "Optional[re.Match[str]]") -> bool:

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from segbook._validate import (
+from segbook.conventions import (
     check_class_indices,
     check_float,
     check_int,
@@ -427,7 +427,7 @@ class CellsConfig:
 
     Cells grow in clusters; neighbours in a cluster touch, and only a thin **membrane** of background pixels
     separates them. A network that labels the membrane as cell merges two cells into one object, which the
-    U-Net paper's border weight map (:mod:`segbook.weight_map`) is there to prevent.
+    U-Net paper's border weight map (:mod:`segbook.losses.weight_map`) is there to prevent.
 
     Args:
         size: image height and width in pixels (square images), >= 16.
@@ -646,7 +646,7 @@ class CellsDataset(_GeneratedDataset):
     ``image`` is a ``tv_tensors.Image`` float32 (3, H, W) in [0, 1] (grey) and ``mask`` a ``tv_tensors.Mask``
     int64 (H, W) with 0 = background (membranes included) and 1 = cell; transforms v2 move both together.
     :meth:`cells` gives the full sample with the instance ids, :meth:`instances` all instance maps stacked
-    (for :func:`segbook.weight_map.unet_weight_map` and :func:`segbook.metrics.instance_separation`).
+    (for :func:`segbook.losses.weight_map.unet_weight_map` and :func:`segbook.metrics.instance_separation`).
 
     Args:
         num_images: how many images the data set holds.

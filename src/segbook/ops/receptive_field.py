@@ -42,7 +42,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from segbook._validate import check_int, check_tensor
+from segbook.conventions import check_int, check_tensor
 
 __all__ = [
     "ReceptiveField",

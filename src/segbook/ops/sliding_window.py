@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_choice, check_int, check_tensor
+from segbook.conventions import check_choice, check_int, check_tensor
 
 __all__ = [
     "PADDING_MODES",

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from segbook._validate import (check_choice, check_float, check_int, check_positive_int, check_probability,
+from segbook.conventions import (check_choice, check_float, check_int, check_positive_int, check_probability,
                                check_tensor)
 from segbook.metrics import _check_ignore_index
 
@@ -1320,3 +1320,9 @@ class DeepSupervisionLoss(nn.Module):
     def extra_repr(self) -> str:
         name = getattr(self.loss, "__name__", type(self.loss).__name__) if self.loss is not None else "cross_entropy"
         return f"loss={name}, weights={self.weights!r}"
+
+
+from segbook.losses.weight_map import *  # noqa: E402,F401,F403
+from segbook.losses.weight_map import __all__ as _weight_map_all  # noqa: E402
+
+__all__ += _weight_map_all

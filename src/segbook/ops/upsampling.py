@@ -13,7 +13,7 @@ pixels), with batch and channel dimensions, and checked against PyTorch's own op
 - the bilinear kernel that initialises a transposed convolution (FCN): :func:`bilinear_kernel`,
   :func:`bilinear_conv_transpose2d`.
 
-The output-size formulas live in :mod:`segbook.shapes` and are re-exported here. Conventions follow PyTorch:
+The output-size formulas live in :mod:`segbook.ops.shapes` and are re-exported here. Conventions follow PyTorch:
 tensors are ``(N, C, H, W)`` (``(N, C, L)`` in 1D), a transposed convolution's weight is ``(C_in, C_out, kH, kW)``
 (the same tensor as the weight ``(C_out, C_in, kH, kW)`` of the convolution it transposes), and pooling indices
 are flat positions ``row * W + col`` inside each ``(H, W)`` plane of the *unpadded* input.
@@ -28,8 +28,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook._validate import check_bool, check_int, check_positive_int, check_tensor
-from segbook.shapes import conv_output_size, conv_transpose_output_size
+from segbook.conventions import check_bool, check_int, check_positive_int, check_tensor
+from segbook.ops.shapes import conv_output_size, conv_transpose_output_size
 
 __all__ = [
     "conv_output_size",
@@ -284,7 +284,7 @@ def conv_transpose2d(x: torch.Tensor, weight: torch.Tensor,
     Then ``padding`` crops :math:`p` rows/columns from each side of the full result :math:`\\tilde y`, and
     ``output_padding`` keeps :math:`a` more rows/columns at the bottom/right (zeros if they lie beyond it), so the
     output has :math:`H_\\text{out} = (H - 1)s - 2p + d(k - 1) + a + 1` rows (see
-    :func:`segbook.shapes.conv_transpose_output_size`). It equals ``F.conv_transpose2d`` with the same
+    :func:`segbook.ops.shapes.conv_transpose_output_size`). It equals ``F.conv_transpose2d`` with the same
     arguments, is the transpose ``C.T`` of the convolution matrix of :func:`conv_matrix`, and is the gradient of
     ``F.conv2d`` with respect to its input.
 

@@ -11,8 +11,8 @@ from typing import List, Mapping, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from segbook._validate import check_float, check_tensor
-from segbook.data import CLASS_NAMES, IGNORE_INDEX, Scene
+from segbook.conventions import check_float, check_tensor
+from segbook.data.synthetic import CLASS_NAMES, IGNORE_INDEX, Scene
 
 __all__ = [
     "PALETTE",
@@ -28,7 +28,7 @@ __all__ = [
     "plot_transposed_conv_coverage",
 ]
 
-#: One RGB colour (0-255) per class of :data:`segbook.data.CLASS_NAMES`: background dark grey, then
+#: One RGB colour (0-255) per class of :data:`segbook.data.synthetic.CLASS_NAMES`: background dark grey, then
 #: colour-blind-friendly hues (Okabe-Ito).
 PALETTE: np.ndarray = np.array(
     [
@@ -162,7 +162,7 @@ def show_four_tasks(scene: Scene, class_names: Sequence[str] = CLASS_NAMES):
     from matplotlib.patches import Rectangle
 
     if not isinstance(scene, Scene):
-        raise TypeError(f"scene must be a segbook.data.Scene, got {type(scene).__name__}")
+        raise TypeError(f"scene must be a segbook.data.synthetic.Scene, got {type(scene).__name__}")
     img = _to_numpy_image(scene.image)
     # 2 x 2 panels, 6.4 in wide: legible in the book's text column (about 7 in at dpi 100).
     fig, grid = plt.subplots(2, 2, figsize=(6.4, 7.2), layout="constrained")
@@ -350,7 +350,7 @@ def plot_transposed_conv_coverage(size: int, kernel_size: int, stride: int, padd
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from segbook.upsampling import conv_transpose_coverage, conv_transpose_output_size
+    from segbook.ops.upsampling import conv_transpose_coverage, conv_transpose_output_size
 
     out = conv_transpose_output_size(size, kernel_size, stride, padding, output_padding)  # validates
     full = conv_transpose_coverage(size, kernel_size, stride)  # (size, (n-1)s + k): no cropping
@@ -571,7 +571,7 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
     from matplotlib.lines import Line2D
     from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 
-    from segbook._validate import check_int
+    from segbook.conventions import check_int
 
     depth = check_int(depth, "depth", minimum=1, maximum=5)
     if level is not None:
@@ -792,7 +792,7 @@ def plot_fcn_skip_weight(model, image: torch.Tensor, label: torch.Tensor, weight
     The output is :math:`\\text{up}_8(\\text{up}_2(\\text{up}_2(s_5) + w\\,s_4) + w\\,s_3)` (FCN-8s; FCN-16s
     likewise with :math:`s_4` only): :math:`w = 1` is the trained net, :math:`w = 0` removes what the skips add
     and leaves only the coarse stride-32 scores, upsampled. The static counterpart of :func:`fcn_skip_explorer
-    <segbook.widgets.fcn_skip_explorer>`.
+    <segbook.viz.widgets.fcn_skip_explorer>`.
 
     Args:
         model: a trained ``FCN`` with variant ``"16s"`` or ``"8s"``.
@@ -882,7 +882,7 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
     from matplotlib.lines import Line2D
     from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 
-    from segbook._validate import check_bool, check_int
+    from segbook.conventions import check_bool, check_int
 
     stacks = check_int(stacks, "stacks", minimum=1, maximum=6)
     depth = check_int(depth, "depth", minimum=1, maximum=4)
@@ -974,3 +974,9 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
         title = f"{stacks} {kind}; {heads}"
     ax.set_title(title, fontsize=10)
     return fig
+
+
+from segbook.viz.widgets import *  # noqa: E402,F401,F403
+from segbook.viz.widgets import __all__ as _widgets_all  # noqa: E402
+
+__all__ += _widgets_all

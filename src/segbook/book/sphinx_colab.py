@@ -3,10 +3,10 @@
 sphinx-book-theme builds the button's URL from ``repository.branch``
 (``https://colab.research.google.com/github/<owner>/<repo>/blob/<branch>/<page>.ipynb``), which would open
 the source notebook, MyST and all. This extension runs after the theme on every page (``html-page-context``,
-priority 900) and points that one button at ``segbook.colab_branch`` (see :mod:`segbook.colab`), where the
+priority 900) and points that one button at ``segbook.colab_branch`` (see :mod:`segbook.book.colab`), where the
 Pages workflow publishes the Colab edition. The repository and issue buttons keep ``repository.branch``.
 
-Registered in ``_config.yml`` under ``sphinx: config: extensions:`` as ``segbook.sphinx_colab``.
+Registered in ``_config.yml`` under ``sphinx: config: extensions:`` as ``segbook.book.sphinx_colab``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict
 
-from segbook.colab import read_repository
+from segbook.book.colab import read_repository
 
 __all__ = ["colab_edition_url", "setup"]
 
