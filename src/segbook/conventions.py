@@ -1,18 +1,47 @@
-"""Argument checks shared by every public function of segbook.
+"""The conventions every layer of segbook shares: one home for them.
 
-Bad input fails early, at the public boundary, with a message a student can act on
-(``"target must be an int64 tensor of class indices, got torch.float32"``) instead of a
-shape error from deep inside torch. Every module validates through these helpers so the
-messages read the same everywhere.
+**The ignore index.** :data:`IGNORE_INDEX` (255) marks pixels a target does not label (object borders
+in PASCAL VOC, padding after a crop). Losses leave them out of the average, metrics out of the counts.
+
+**Shape letters**, used in every docstring:
+
+====  ==========================================================
+N     batch size (images in a batch)
+C     channels; for logits and probabilities, one per class
+K     number of classes when it differs from the channel count
+H, W  height and width in pixels
+====  ==========================================================
+
+So logits are ``(N, C, H, W)`` floats, a target is ``(N, H, W)`` int64 class indices (or
+:data:`IGNORE_INDEX`), a binary target is ``(N, 1, H, W)`` or ``(N, H, W)`` with values 0/1.
+
+**Argument checks.** Bad input fails early, at the public boundary, with a message a student can act on
+(``"target must be an int64 tensor of class indices, got torch.float32"``) instead of a shape error from
+deep inside torch. Every module validates through these helpers so the messages read the same
+everywhere. Shape and dtype checks read only metadata and are free; checks that read *values* (class
+ranges, probabilities passed as logits) need the data on the host, which on a GPU means a device->host
+synchronisation, so the functions that do them say so.
+
+**Ratios.** :func:`safe_divide` is the one division by a count that may be zero: it says what an empty
+denominator means (an undefined metric is NaN, an empty class in a loss scores 1) instead of hiding it.
+
+**Evaluation mode.** :func:`evaluating` switches a model to ``eval()`` for a block and restores its mode.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence, Union
+import contextlib
+from typing import Iterable, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
+from torch import nn
 
 __all__ = [
+    "IGNORE_INDEX",
+    "safe_divide",
+    "evaluating",
+    "check_pair",
+    "check_bool",
     "check_tensor",
     "check_int",
     "check_positive_int",
@@ -22,6 +51,9 @@ __all__ = [
     "check_same_shape",
     "check_class_indices",
 ]
+
+IGNORE_INDEX: int = 255
+"""Target value of pixels that are not labelled: left out of every loss and metric."""
 
 _FLOAT_KINDS = {"float", "floating"}
 _INT_KINDS = {"int", "integer"}
@@ -177,3 +209,65 @@ def check_class_indices(target: torch.Tensor, name: str, num_classes: int,
         extra = f" and is not the ignore index {ignore_index}" if ignore_index is not None else ""
         raise ValueError(f"{name} has class {high}{extra}, but there are only {num_classes} classes "
                          f"(C={num_classes}, valid indices 0..{num_classes - 1})")
+
+
+def safe_divide(num: torch.Tensor, den: torch.Tensor, *, empty: float = float("nan")) -> torch.Tensor:
+    """``num / den`` elementwise, and ``empty`` where ``den == 0``.
+
+    The one place segbook divides by a count that can be zero. A metric of a class that never occurs
+    is undefined (``empty=nan``, the default: never a fake 0 or 1); a loss term with nothing to find and
+    nothing predicted is perfect (``empty=1.0``). A NaN denominator stays NaN (it is not "empty"), so
+    a NaN in the input is never hidden. The denominator is clamped away from 0 before dividing, so the
+    gradient of the unused branch is finite too.
+
+        >>> safe_divide(torch.tensor([1.0, 0.0]), torch.tensor([2.0, 0.0]))
+        tensor([0.5000,    nan])
+        >>> safe_divide(torch.tensor([0.0]), torch.tensor([0.0]), empty=1.0)
+        tensor([1.])
+    """
+    tiny = torch.finfo(num.dtype).tiny if num.dtype.is_floating_point else 1
+    ratio = num / den.clamp_min(tiny)
+    filled = torch.full_like(ratio, empty)
+    return torch.where(den == 0, filled, ratio)
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in evaluation mode for a ``with`` block, then restore the mode it had.
+
+    Batch normalisation uses its running statistics and dropout is off inside the block; a model
+    that was training goes on training afterwards, also when the block raises. Gradients are not
+    switched off: combine with ``torch.no_grad()`` where none are needed.
+
+        >>> model = nn.Dropout()
+        >>> with evaluating(model):
+        ...     model.training
+        False
+        >>> model.training
+        True
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def check_pair(value: object, name: str, *, minimum: int = 0) -> Tuple[int, int]:
+    """An int or a pair of ints (height, width), as ``torch.nn.Conv2d`` takes its sizes, as a tuple.
+
+        >>> check_pair(3, "kernel_size")
+        (3, 3)
+        >>> check_pair((2, 4), "stride", minimum=1)
+        (2, 4)
+    """
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints (height, width), got {value!r}")
+        first, second = value
+        return (check_int(first, f"{name}[0]", minimum=minimum), check_int(second, f"{name}[1]", minimum=minimum))
+    number = check_int(value, name, minimum=minimum)
+    return (number, number)

@@ -35,6 +35,7 @@ import torch
 from torch.utils.data import Dataset
 
 from segbook.conventions import (
+    IGNORE_INDEX,
     check_class_indices,
     check_float,
     check_int,
@@ -62,8 +63,6 @@ __all__ = [
 CLASS_NAMES: Tuple[str, ...] = ("background", "disc", "box", "triangle", "wire")
 NUM_CLASSES: int = len(CLASS_NAMES)
 #: Label value for pixels that no loss or metric should count (PASCAL VOC's border value).
-IGNORE_INDEX: int = 255
-
 _DISC, _BOX, _TRIANGLE, _WIRE = 1, 2, 3, 4
 
 
