@@ -25,8 +25,9 @@ PER_NOTEBOOK, WHOLE_BOOK = 120.0, 15 * 60.0
 def run(path: Path) -> float:
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     return time.perf_counter() - start
 
 
@@ -37,8 +38,10 @@ def main() -> int:
     paths = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     threads = os.environ.get("OMP_NUM_THREADS", f"{torch.get_num_threads()} (default)")
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads per kernel: "
-          f"{threads}, device {device}, torch {torch.__version__}\n")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads per kernel: "
+        f"{threads}, device {device}, torch {torch.__version__}\n"
+    )
     print("| notebook | seconds | within 120 s |")
     print("|---|---:|:---:|")
     total, ok = 0.0, True

@@ -41,16 +41,20 @@ def main() -> None:
     fcn = convolutionalize(classifier).eval()
     patch_flops = count_flops(classifier, torch.zeros(1, 3, args.patch_size, args.patch_size))
     print(f"PatchClassifier(patch_size={args.patch_size}, pool={args.pool}), {args.threads} thread(s)")
-    print(f"{'image':>9} {'sliding ms':>11} {'conv. ms':>9} {'speed-up':>9} {'sliding GFLOP':>14} "
-          f"{'conv. GFLOP':>12} {'max |diff|':>11}")
+    print(
+        f"{'image':>9} {'sliding ms':>11} {'conv. ms':>9} {'speed-up':>9} {'sliding GFLOP':>14} "
+        f"{'conv. GFLOP':>12} {'max |diff|':>11}"
+    )
     for size in args.sizes:
         x = torch.rand(1, 3, size, size)
         repeats = 3 if size <= 128 else 1
-        slow = best_time(lambda: sliding_window_predict(classifier, x, args.patch_size), repeats)
-        fast = best_time(lambda: fcn(x), 3)
+        slow = best_time(lambda x=x: sliding_window_predict(classifier, x, args.patch_size), repeats)
+        fast = best_time(lambda x=x: fcn(x), 3)
         gap = (fcn(x) - sliding_window_predict(classifier, x, args.patch_size)).abs().max().item()
-        print(f"{f'{size}x{size}':>9} {slow * 1e3:>11.1f} {fast * 1e3:>9.2f} {slow / fast:>9.1f} "
-              f"{patch_flops * size * size / 1e9:>14.3f} {count_flops(fcn, x) / 1e9:>12.3f} {gap:>11.1e}")
+        print(
+            f"{f'{size}x{size}':>9} {slow * 1e3:>11.1f} {fast * 1e3:>9.2f} {slow / fast:>9.1f} "
+            f"{patch_flops * size * size / 1e9:>14.3f} {count_flops(fcn, x) / 1e9:>12.3f} {gap:>11.1e}"
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from segbook.ops import upsampling as up
 
 def median_ms(fn: Callable[[], torch.Tensor], repeat: int, backward: bool) -> Tuple[float, torch.Tensor]:
     """Median wall time of ``fn`` in milliseconds (after one warm-up call) and its last result."""
+
     def run() -> torch.Tensor:
         out = fn()
         if backward:
@@ -55,28 +56,60 @@ def cases(backward: bool) -> List[Tuple[str, str, Callable, Callable]]:
     x_1d, w_1d = rand(8, 64, 256), rand(64, 64, 3)
     x_small, k_small = rand(1, 1, 32, 32), rand(1, 1, 3, 3)
     return [
-        ("nearest_upsample x2", "(8, 64, 64, 64)",
-         lambda: up.nearest_upsample(x_up, 2), lambda: F.interpolate(x_up, scale_factor=2, mode="nearest")),
-        ("bed_of_nails x2", "(8, 64, 64, 64)",
-         lambda: up.bed_of_nails(x_up, 2), lambda: F.conv_transpose2d(x_up, one_hot, stride=2, groups=64)),
-        ("max_pool2d_with_indices 2x2", "(8, 64, 128, 128)",
-         lambda: up.max_pool2d_with_indices(x_pool, 2)[0], lambda: F.max_pool2d(x_pool, 2, return_indices=True)[0]),
-        ("max_unpool2d 2x2", "(8, 64, 64, 64)",
-         lambda: up.max_unpool2d(values, indices, 2), lambda: F.max_unpool2d(values, indices, 2)),
-        ("conv_transpose2d k3 s2 p1 op1", "(8, 64, 32, 32)",
-         lambda: up.conv_transpose2d(x_t, w3, stride=2, padding=1, output_padding=1),
-         lambda: F.conv_transpose2d(x_t, w3, stride=2, padding=1, output_padding=1)),
-        ("conv_transpose2d k2 s2", "(8, 64, 32, 32)",
-         lambda: up.conv_transpose2d(x_t, w2, stride=2), lambda: F.conv_transpose2d(x_t, w2, stride=2)),
-        ("conv_transpose2d k4 s2 p1", "(8, 64, 32, 32)",
-         lambda: up.conv_transpose2d(x_t, w4, stride=2, padding=1),
-         lambda: F.conv_transpose2d(x_t, w4, stride=2, padding=1)),
-        ("conv_transpose1d k3 s2 p1 op1", "(8, 64, 256)",
-         lambda: up.conv_transpose1d(x_1d, w_1d, stride=2, padding=1, output_padding=1),
-         lambda: F.conv_transpose1d(x_1d, w_1d, stride=2, padding=1, output_padding=1)),
-        ("conv_matrix(w) @ x (build + multiply)", "(1, 1, 32, 32)",
-         lambda: (up.conv_matrix(k_small, 32, padding=1) @ x_small.flatten()).view(1, 1, 32, 32),
-         lambda: F.conv2d(x_small, k_small, padding=1)),
+        (
+            "nearest_upsample x2",
+            "(8, 64, 64, 64)",
+            lambda: up.nearest_upsample(x_up, 2),
+            lambda: F.interpolate(x_up, scale_factor=2, mode="nearest"),
+        ),
+        (
+            "bed_of_nails x2",
+            "(8, 64, 64, 64)",
+            lambda: up.bed_of_nails(x_up, 2),
+            lambda: F.conv_transpose2d(x_up, one_hot, stride=2, groups=64),
+        ),
+        (
+            "max_pool2d_with_indices 2x2",
+            "(8, 64, 128, 128)",
+            lambda: up.max_pool2d_with_indices(x_pool, 2)[0],
+            lambda: F.max_pool2d(x_pool, 2, return_indices=True)[0],
+        ),
+        (
+            "max_unpool2d 2x2",
+            "(8, 64, 64, 64)",
+            lambda: up.max_unpool2d(values, indices, 2),
+            lambda: F.max_unpool2d(values, indices, 2),
+        ),
+        (
+            "conv_transpose2d k3 s2 p1 op1",
+            "(8, 64, 32, 32)",
+            lambda: up.conv_transpose2d(x_t, w3, stride=2, padding=1, output_padding=1),
+            lambda: F.conv_transpose2d(x_t, w3, stride=2, padding=1, output_padding=1),
+        ),
+        (
+            "conv_transpose2d k2 s2",
+            "(8, 64, 32, 32)",
+            lambda: up.conv_transpose2d(x_t, w2, stride=2),
+            lambda: F.conv_transpose2d(x_t, w2, stride=2),
+        ),
+        (
+            "conv_transpose2d k4 s2 p1",
+            "(8, 64, 32, 32)",
+            lambda: up.conv_transpose2d(x_t, w4, stride=2, padding=1),
+            lambda: F.conv_transpose2d(x_t, w4, stride=2, padding=1),
+        ),
+        (
+            "conv_transpose1d k3 s2 p1 op1",
+            "(8, 64, 256)",
+            lambda: up.conv_transpose1d(x_1d, w_1d, stride=2, padding=1, output_padding=1),
+            lambda: F.conv_transpose1d(x_1d, w_1d, stride=2, padding=1, output_padding=1),
+        ),
+        (
+            "conv_matrix(w) @ x (build + multiply)",
+            "(1, 1, 32, 32)",
+            lambda: (up.conv_matrix(k_small, 32, padding=1) @ x_small.flatten()).view(1, 1, 32, 32),
+            lambda: F.conv2d(x_small, k_small, padding=1),
+        ),
     ]
 
 
@@ -87,8 +120,10 @@ def main() -> None:
     parser.add_argument("--backward", action="store_true", help="time forward + backward instead of forward")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s), {'forward + backward' if args.backward else 'forward'}"
-          f", median of {args.repeat} calls")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), {'forward + backward' if args.backward else 'forward'}"
+        f", median of {args.repeat} calls"
+    )
     header = f"{'op':<38} {'input':<18} {'segbook ms':>11} {'torch ms':>9} {'slower':>7} {'max diff':>9}"
     print(header)
     print("-" * len(header))

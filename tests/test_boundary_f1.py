@@ -28,8 +28,11 @@ def brute_bf(pred, target, num_classes, tolerance, ignore_index=255):
     """Per-class BF averaged over images, by enumerating pixel pairs."""
     totals, counts = [0.0] * num_classes, [0] * num_classes
     for p_img, t_img in zip(pred, target):
-        keep = {(y, x) for y, x in itertools.product(range(t_img.shape[0]), range(t_img.shape[1]))
-                if int(t_img[y, x]) != ignore_index}
+        keep = {
+            (y, x)
+            for y, x in itertools.product(range(t_img.shape[0]), range(t_img.shape[1]))
+            if int(t_img[y, x]) != ignore_index
+        }
         for c in range(num_classes):
             bp = brute_boundary((p_img == c).numpy()) & keep
             bg = brute_boundary((t_img == c).numpy()) & keep
@@ -51,7 +54,7 @@ def brute_bf(pred, target, num_classes, tolerance, ignore_index=255):
 
 def square(size=10, top=2, left=2, side=4):
     label = torch.zeros(1, size, size, dtype=torch.long)
-    label[0, top:top + side, left:left + side] = 1
+    label[0, top : top + side, left : left + side] = 1
     return label
 
 
@@ -95,9 +98,9 @@ def test_only_one_side_with_a_contour_scores_zero():
 
 def test_the_image_edge_is_not_a_boundary():
     target = torch.zeros(1, 6, 6, dtype=torch.long)
-    target[0, :, :3] = 1                    # the left half: its only contour is the column x = 2
+    target[0, :, :3] = 1  # the left half: its only contour is the column x = 2
     pred = target.clone()
-    pred[0, :, 3] = 1                       # one column too wide: contour at x = 3
+    pred[0, :, 3] = 1  # one column too wide: contour at x = 3
     assert boundary_f1(pred, target, 2, tolerance=0.0)[1].item() == 0.0
     assert boundary_f1(pred, target, 2, tolerance=1.0)[1].item() == 1.0
 
@@ -118,15 +121,29 @@ def test_images_are_averaged_per_class():
     assert both == pytest.approx((1.0 + 2 / 3) / 2)
 
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda: boundary_f1(torch.zeros(1, 4, 4, dtype=torch.long), torch.zeros(1, 4, 5, dtype=torch.long), 2),
-     ValueError, "pred must have target's shape"),
-    (lambda: boundary_f1(torch.zeros(1, 4, 4, dtype=torch.long), torch.zeros(1, 4, 4), 2), TypeError, "target"),
-    (lambda: boundary_f1(torch.zeros(1, 4, 4, dtype=torch.long), torch.full((1, 4, 4), 3), 2), ValueError,
-     "only 2 classes"),
-    (lambda: boundary_f1(torch.zeros(1, 4, 4, dtype=torch.long), torch.zeros(1, 4, 4, dtype=torch.long), 2,
-                         tolerance=-1), ValueError, "tolerance must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (
+            lambda: boundary_f1(torch.zeros(1, 4, 4, dtype=torch.long), torch.zeros(1, 4, 5, dtype=torch.long), 2),
+            ValueError,
+            "pred must have target's shape",
+        ),
+        (lambda: boundary_f1(torch.zeros(1, 4, 4, dtype=torch.long), torch.zeros(1, 4, 4), 2), TypeError, "target"),
+        (
+            lambda: boundary_f1(torch.zeros(1, 4, 4, dtype=torch.long), torch.full((1, 4, 4), 3), 2),
+            ValueError,
+            "only 2 classes",
+        ),
+        (
+            lambda: boundary_f1(
+                torch.zeros(1, 4, 4, dtype=torch.long), torch.zeros(1, 4, 4, dtype=torch.long), 2, tolerance=-1
+            ),
+            ValueError,
+            "tolerance must be >= 0",
+        ),
+    ],
+)
 def test_bad_input_gives_a_clear_error(call, error, words):
     with pytest.raises(error, match=words):
         call()

@@ -39,8 +39,10 @@ def test_stamp_puts_badge_with_repository_url_and_notebook_path_first(book):
     assert stamp_notebook(notebook, config) is True
     cells = nbformat.read(notebook, as_version=4).cells
     assert cells[0].cell_type == "markdown" and cells[0].metadata.tags == ["colab-badge", "remove-cell"]
-    assert cells[0].source == (f"[![Open In Colab]({BADGE_SVG})](https://colab.research.google.com/github/"
-                               f"hust-soict/segbook/blob/colab/chapters/01_task.ipynb)")  # the Colab edition's branch
+    assert cells[0].source == (
+        f"[![Open In Colab]({BADGE_SVG})](https://colab.research.google.com/github/"
+        f"hust-soict/segbook/blob/colab/chapters/01_task.ipynb)"
+    )  # the Colab edition's branch
     assert cells[1].cell_type == "code" and cells[1].metadata.tags == ["colab-setup", "hide-cell"]
     assert f'"segbook @ git+{URL}@main"' in cells[1].source
     assert [c.source for c in cells[2:]] == ["# The task", "x = 1"]
@@ -158,16 +160,23 @@ def test_check_fails_when_the_stamped_cells_are_not_first(book):
     nb.cells = nb.cells[2:] + nb.cells[:2]
     nbformat.write(nb, notebook)
     assert check_notebook(notebook, config) == [
-        "the badge and setup cells are not the first two cells, are duplicated, or have the wrong type or tags"]
+        "the badge and setup cells are not the first two cells, are duplicated, or have the wrong type or tags"
+    ]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("title: x\n", "expected a 'repository:' section"),
-    ("repository:\n  url: https://gitlab.com/a/b\n", "must look like https://github.com/<owner>/<repo>"),
-    ("repository: [\n", "not valid YAML"),
-    ("repository:\n  url: https://github.com/a/b\n  path_to_book: ../x\n", "relative path inside the repository"),
-    ("repository:\n  url: https://github.com/a/b\nsegbook:\n  colab_branch: a b\n", "colab_branch must be a branch"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("title: x\n", "expected a 'repository:' section"),
+        ("repository:\n  url: https://gitlab.com/a/b\n", "must look like https://github.com/<owner>/<repo>"),
+        ("repository: [\n", "not valid YAML"),
+        ("repository:\n  url: https://github.com/a/b\n  path_to_book: ../x\n", "relative path inside the repository"),
+        (
+            "repository:\n  url: https://github.com/a/b\nsegbook:\n  colab_branch: a b\n",
+            "colab_branch must be a branch",
+        ),
+    ],
+)
 def test_bad_config_is_a_value_error_naming_the_file(tmp_path, text, message):
     config = tmp_path / "_config.yml"
     config.write_text(text, encoding="utf-8")
@@ -182,6 +191,7 @@ def test_missing_config_exits_with_an_error(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- the setup cell itself
+
 
 @pytest.fixture
 def setup_cell(book, monkeypatch):
@@ -201,8 +211,9 @@ def setup_cell(book, monkeypatch):
     def run(segbook_installed: bool) -> dict:
         if not segbook_installed:
             real = importlib.util.find_spec
-            monkeypatch.setattr(importlib.util, "find_spec",
-                                lambda name, *a: None if name == "segbook" else real(name, *a))
+            monkeypatch.setattr(
+                importlib.util, "find_spec", lambda name, *a: None if name == "segbook" else real(name, *a)
+            )
         exec(compile(source, "<setup cell>", "exec"), {})
         return calls
 

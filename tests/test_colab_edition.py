@@ -11,9 +11,18 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from segbook.book.colab_edition import (CLAIM_NOTE, LEFTOVER_MYST, ColabEditionError, convert_markdown,
-                                   format_plain_text, glossary_anchor, main, read_site, soften_asserts,
-                                   write_colab_edition)
+from segbook.book.colab_edition import (
+    CLAIM_NOTE,
+    LEFTOVER_MYST,
+    ColabEditionError,
+    convert_markdown,
+    format_plain_text,
+    glossary_anchor,
+    main,
+    read_site,
+    soften_asserts,
+    write_colab_edition,
+)
 from segbook.book.student import make_student_notebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,28 +72,37 @@ parts:
 
 def _glue_output(name: str, data: dict, hidden: bool = True) -> nbformat.NotebookNode:
     prefix = "application/papermill.record/" if hidden else ""
-    return new_output("display_data", data={prefix + k: v for k, v in data.items()},
-                      metadata={"scrapbook": {"name": name, "mime_prefix": prefix}})
+    return new_output(
+        "display_data",
+        data={prefix + k: v for k, v in data.items()},
+        metadata={"scrapbook": {"name": name, "mime_prefix": prefix}},
+    )
 
 
 @pytest.fixture
 def book(tmp_path):
     """A tiny book: config, toc, glossary, bibliography, a chapter 2 notebook and its executed copy."""
     (tmp_path / "chapters").mkdir()
-    (tmp_path / "_config.yml").write_text("title: t\nrepository:\n  url: https://github.com/hust-soict/segbook\n"
-                                          "  branch: main\nsegbook:\n  colab_branch: colab\n", encoding="utf-8")
+    (tmp_path / "_config.yml").write_text(
+        "title: t\nrepository:\n  url: https://github.com/hust-soict/segbook\n"
+        "  branch: main\nsegbook:\n  colab_branch: colab\n",
+        encoding="utf-8",
+    )
     (tmp_path / "_toc.yml").write_text(TOC, encoding="utf-8")
     (tmp_path / "references.bib").write_text(BIB, encoding="utf-8")
     (tmp_path / "chapters" / "glossary.md").write_text(GLOSSARY_MD, encoding="utf-8")
-    (tmp_path / "chapters" / "01_first.md").write_text("# The first chapter\n\n(sec-first)=\n## Pixels\n",
-                                                       encoding="utf-8")
-    cells = [new_markdown_cell("[![Open In Colab](x)](y)", metadata={"tags": ["colab-badge", "remove-cell"]}),
-             new_code_cell("print(1)"),
-             new_markdown_cell("# FCN\n\nThe mIoU is {glue:text}`miou:.3f`."),
-             new_code_cell("glue('miou', 0.81234, display=False)"),
-             new_markdown_cell("```{exercise} Sizes\n:label: ex-sizes\n\nWrite `f`.\n```"),
-             new_markdown_cell("```{solution} ex-sizes\n:class: dropdown\n\nPad to **32**.\n```"),
-             new_markdown_cell("```{exercise}\n:label: ex-two\n\nAgain.\n```")]
+    (tmp_path / "chapters" / "01_first.md").write_text(
+        "# The first chapter\n\n(sec-first)=\n## Pixels\n", encoding="utf-8"
+    )
+    cells = [
+        new_markdown_cell("[![Open In Colab](x)](y)", metadata={"tags": ["colab-badge", "remove-cell"]}),
+        new_code_cell("print(1)"),
+        new_markdown_cell("# FCN\n\nThe mIoU is {glue:text}`miou:.3f`."),
+        new_code_cell("glue('miou', 0.81234, display=False)"),
+        new_markdown_cell("```{exercise} Sizes\n:label: ex-sizes\n\nWrite `f`.\n```"),
+        new_markdown_cell("```{solution} ex-sizes\n:class: dropdown\n\nPad to **32**.\n```"),
+        new_markdown_cell("```{exercise}\n:label: ex-two\n\nAgain.\n```"),
+    ]
     cells[1].outputs = [new_output("stream", name="stdout", text="1\n")]
     cells[1].execution_count = 3
     nb = new_notebook(cells=cells)
@@ -97,7 +115,8 @@ def book(tmp_path):
     hidden = _glue_output("miou", {"text/plain": "0.81234"})
     hidden["data"] = {"text/plain": "0.81234"}
     (tmp_path / "_build" / "jupyter_execute" / "chapters" / "02_fcn.glue.json").write_text(
-        json.dumps({"miou": hidden}), encoding="utf-8")
+        json.dumps({"miou": hidden}), encoding="utf-8"
+    )
     return tmp_path
 
 
@@ -108,12 +127,16 @@ def _convert(book, text, glue=None, page="chapters/02_fcn"):
 
 # --------------------------------------------------------------------------- roles
 
-@pytest.mark.parametrize("myst, markdown", [
-    ("{term}`FCN`", f"[**FCN**]({GLOSSARY}#term-FCN)"),
-    ("{term}`mIoU <Mean IoU>`", f"[**mIoU**]({GLOSSARY}#term-Mean-IoU)"),
-    ("{term}`mean iou`", f"[**mean iou**]({GLOSSARY}#term-Mean-IoU)"),  # Sphinx matches terms case-insensitively
-    ("**{term}`FCN`**", f"[**FCN**]({GLOSSARY}#term-FCN)"),  # no bold inside bold
-])
+
+@pytest.mark.parametrize(
+    "myst, markdown",
+    [
+        ("{term}`FCN`", f"[**FCN**]({GLOSSARY}#term-FCN)"),
+        ("{term}`mIoU <Mean IoU>`", f"[**mIoU**]({GLOSSARY}#term-Mean-IoU)"),
+        ("{term}`mean iou`", f"[**mean iou**]({GLOSSARY}#term-Mean-IoU)"),  # Sphinx matches terms case-insensitively
+        ("**{term}`FCN`**", f"[**FCN**]({GLOSSARY}#term-FCN)"),  # no bold inside bold
+    ],
+)
 def test_terms_are_bold_links_to_the_glossary_entry(book, myst, markdown):
     assert _convert(book, myst) == markdown
 
@@ -129,15 +152,20 @@ def test_an_unknown_term_is_an_error(book):
         _convert(book, "{term}`Gradient`")
 
 
-@pytest.mark.parametrize("myst, markdown", [
-    ("{cite:t}`long2015fcn`", f"[Long et al. (2015)]({REFERENCES})"),
-    ("{cite:p}`long2015fcn`", f"([Long et al., 2015]({REFERENCES}))"),
-    ("{cite}`long2015fcn`", f"([Long et al., 2015]({REFERENCES}))"),
-    ("{cite:p}`long2015fcn,ronneberger2015unet`",
-     f"([Long et al., 2015]({REFERENCES}); [Ronneberger et al., 2015]({REFERENCES}))"),
-    ("{cite:t}`solo2020`", f"[Cireşan (2020)]({REFERENCES})"),
-    ("{cite:t}`pair2019`", f"[Milletari and Navab (2019)]({REFERENCES})"),
-])
+@pytest.mark.parametrize(
+    "myst, markdown",
+    [
+        ("{cite:t}`long2015fcn`", f"[Long et al. (2015)]({REFERENCES})"),
+        ("{cite:p}`long2015fcn`", f"([Long et al., 2015]({REFERENCES}))"),
+        ("{cite}`long2015fcn`", f"([Long et al., 2015]({REFERENCES}))"),
+        (
+            "{cite:p}`long2015fcn,ronneberger2015unet`",
+            f"([Long et al., 2015]({REFERENCES}); [Ronneberger et al., 2015]({REFERENCES}))",
+        ),
+        ("{cite:t}`solo2020`", f"[Cireşan (2020)]({REFERENCES})"),
+        ("{cite:t}`pair2019`", f"[Milletari and Navab (2019)]({REFERENCES})"),
+    ],
+)
 def test_citations_are_author_year_links_to_the_references(book, myst, markdown):
     assert _convert(book, myst) == markdown
 
@@ -147,7 +175,9 @@ def test_citations_link_to_the_entry_when_the_site_was_built(book):
     html.mkdir(parents=True)
     (html / "references.html").write_text(
         '<div class="citation" id="id7" role="doc-biblioentry"><p>Jonathan Long, Evan Shelhamer, and Trevor '
-        'Darrell. Fully convolutional networks for semantic segmentation. 2015.</p>\n</div>', encoding="utf-8")
+        "Darrell. Fully convolutional networks for semantic segmentation. 2015.</p>\n</div>",
+        encoding="utf-8",
+    )
     site = read_site(book / "_config.yml", book / "_build" / "html")
     assert convert_markdown("{cite:t}`long2015fcn`", site) == f"[Long et al. (2015)]({REFERENCES}#id7)"
 
@@ -157,14 +187,17 @@ def test_an_unknown_citation_key_is_an_error(book):
         _convert(book, "{cite:p}`nobody2000`")
 
 
-@pytest.mark.parametrize("myst, markdown", [
-    ("{math}`x^2`", "$x^2$"),
-    ("{doc}`01_first`", f"[The first chapter]({SITE}chapters/01_first.html)"),
-    ("{doc}`the glossary <glossary>`", f"[the glossary]({SITE}chapters/glossary.html)"),
-    ("{ref}`sec-first`", f"[Pixels]({SITE}chapters/01_first.html#sec-first)"),
-    ("{numref}`ex-sizes`", f"[Exercise 2.1]({SITE}chapters/02_fcn.html#ex-sizes)"),
-    ("`{term}` in code", "`{term}` in code"),  # inline code is left alone
-])
+@pytest.mark.parametrize(
+    "myst, markdown",
+    [
+        ("{math}`x^2`", "$x^2$"),
+        ("{doc}`01_first`", f"[The first chapter]({SITE}chapters/01_first.html)"),
+        ("{doc}`the glossary <glossary>`", f"[the glossary]({SITE}chapters/glossary.html)"),
+        ("{ref}`sec-first`", f"[Pixels]({SITE}chapters/01_first.html#sec-first)"),
+        ("{numref}`ex-sizes`", f"[Exercise 2.1]({SITE}chapters/02_fcn.html#ex-sizes)"),
+        ("`{term}` in code", "`{term}` in code"),  # inline code is left alone
+    ],
+)
 def test_math_and_cross_references(book, myst, markdown):
     assert _convert(book, myst) == markdown
 
@@ -174,10 +207,12 @@ def test_labelled_equations_are_numbered_and_eq_links_to_them(book):
     site = read_site(book / "_config.yml")
     page = site.pages["chapters/02_fcn"]
     from segbook.book.colab_edition import index_page
+
     page = index_page(page.name, [text], 2)
     site.pages[page.name] = page
     assert convert_markdown(text, site, page) == (
-        f"$$ a = b \\tag{{2.1}}$$\n\nBy [(2.1)]({SITE}chapters/02_fcn.html#equation-eq-ab).")
+        f"$$ a = b \\tag{{2.1}}$$\n\nBy [(2.1)]({SITE}chapters/02_fcn.html#equation-eq-ab)."
+    )
 
 
 def test_targets_and_comments_are_removed(book):
@@ -190,12 +225,17 @@ def test_unknown_roles_and_directives_are_errors_naming_the_notebook_and_cell(bo
     nb.cells.append(new_markdown_cell(myst))
     nbformat.write(nb, book / "chapters" / "02_fcn.ipynb")
     with pytest.raises(ColabEditionError, match=r"02_fcn.ipynb, cell 7: the (role|directive) \{[\w-]+\} is not "):
-        write_colab_edition([book / "chapters" / "02_fcn.ipynb"], book / "out", book / "_config.yml",
-                            book / "_build" / "jupyter_execute")
+        write_colab_edition(
+            [book / "chapters" / "02_fcn.ipynb"],
+            book / "out",
+            book / "_config.yml",
+            book / "_build" / "jupyter_execute",
+        )
     assert not (book / "out").exists(), "nothing is written when a notebook cannot be converted"
 
 
 # --------------------------------------------------------------------------- directives
+
 
 def test_admonitions_are_block_quotes_with_a_bold_title(book):
     assert _convert(book, ":::{note}\nRead {math}`x`.\n\nTwice.\n:::") == "> **Note**\n>\n> Read $x$.\n>\n> Twice."
@@ -214,16 +254,22 @@ def test_math_directive_with_a_label_is_numbered(book):
 
 def test_a_nested_directive_is_converted_inside_its_parent(book):
     text = "````{exercise} Outer\n:label: ex-sizes\n\n```{note}\nInner {term}`FCN`.\n```\n````"
-    assert _convert(book, text) == (f"#### Exercise 2.1: Outer\n\n> **Note**\n>\n> Inner [**FCN**]({GLOSSARY}"
-                                    f"#term-FCN).")
+    assert _convert(book, text) == (
+        f"#### Exercise 2.1: Outer\n\n> **Note**\n>\n> Inner [**FCN**]({GLOSSARY}#term-FCN)."
+    )
 
 
 # --------------------------------------------------------------------------- notebooks
 
+
 @pytest.fixture
 def edition(book):
-    written = write_colab_edition([book / "chapters" / "02_fcn.ipynb"], book / "_build" / "colab",
-                                  book / "_config.yml", book / "_build" / "jupyter_execute")
+    written = write_colab_edition(
+        [book / "chapters" / "02_fcn.ipynb"],
+        book / "_build" / "colab",
+        book / "_config.yml",
+        book / "_build" / "jupyter_execute",
+    )
     assert written == [book / "_build" / "colab" / "chapters" / "02_fcn.ipynb"]
     return nbformat.read(written[0], as_version=4)
 
@@ -232,13 +278,13 @@ def test_exercises_are_numbered_headings_in_page_order_and_solutions_collapsed(e
     sources = [c.source for c in edition.cells]
     assert "#### Exercise 2.1: Sizes\n\nWrite `f`." in sources
     assert "#### Exercise 2.2\n\nAgain." in sources
-    assert ("<details>\n<summary>Solution to Exercise 2.1</summary>\n\nPad to **32**.\n\n</details>"
-            in sources)
+    assert "<details>\n<summary>Solution to Exercise 2.1</summary>\n\nPad to **32**.\n\n</details>" in sources
 
 
 def test_exercises_of_an_unnumbered_page_are_numbered_from_one(book):
     site = read_site(book / "_config.yml")
     from segbook.book.colab_edition import index_page
+
     page = index_page("chapters/appendix_x", ["```{exercise} A\n:label: ex-a\nx\n```"], None)
     assert convert_markdown("```{exercise} A\n:label: ex-a\nx\n```", site, page) == "#### Exercise 1: A\n\nx"
 
@@ -258,19 +304,38 @@ def test_glued_text_is_the_book_runs_value_marked_and_explained(edition):
     assert f"({SITE}chapters/02_fcn.html)" in note.source
 
 
-@pytest.mark.parametrize("text, spec", [
-    ("0.81234", ".3f"), ("0.81234", ".1%"), ("12", "d"), ("12", ""), ("'FCN-8s'", "s"), ("'FCN-8s'", ""),
-    ("3.0", ".0f"), ("1234567.891", ",.2f"), ("0.000123", ".2e"), ("np.float64(0.5)", "s"), ("7", "03d"),
-    ("0.5", "g"), ("[1, 2]", "s"), ("True", "s"), ("'0.5'", ".2f"), ("'7'", "d"), ("True", ".1f"),
-])
+@pytest.mark.parametrize(
+    "text, spec",
+    [
+        ("0.81234", ".3f"),
+        ("0.81234", ".1%"),
+        ("12", "d"),
+        ("12", ""),
+        ("'FCN-8s'", "s"),
+        ("'FCN-8s'", ""),
+        ("3.0", ".0f"),
+        ("1234567.891", ",.2f"),
+        ("0.000123", ".2e"),
+        ("np.float64(0.5)", "s"),
+        ("7", "03d"),
+        ("0.5", "g"),
+        ("[1, 2]", "s"),
+        ("True", "s"),
+        ("'0.5'", ".2f"),
+        ("'7'", "d"),
+        ("True", ".1f"),
+    ],
+)
 def test_glue_formatting_is_identical_to_myst_nb(text, spec):
     myst_nb = pytest.importorskip("myst_nb.core.variables")
     assert format_plain_text(text, spec) == myst_nb.format_plain_text(text, spec)
 
 
 def test_glued_html_table_and_figure_directives(book):
-    glue = {"table": {"text/html": "<table><tr><td>1</td></tr></table>", "text/plain": "df"},
-            "fig": {"image/png": "iVBOR", "text/plain": "<Figure>"}}
+    glue = {
+        "table": {"text/html": "<table><tr><td>1</td></tr></table>", "text/plain": "df"},
+        "fig": {"image/png": "iVBOR", "text/plain": "<Figure>"},
+    }
     assert _convert(book, "```{glue:} table\n```", glue) == "<table><tr><td>1</td></tr></table>"
     figure = _convert(book, "```{glue:figure} fig\n:name: fig-x\n\nThe {term}`FCN`.\n```", glue)
     assert "run the cell that makes it, above, to see it" in figure
@@ -291,8 +356,12 @@ def test_a_stale_executed_notebook_is_named_as_the_cause(book):
     nb.cells[2].source = "The loss is {glue:text}`loss:.1f`."
     nbformat.write(nb, book / "chapters" / "02_fcn.ipynb")
     with pytest.raises(ColabEditionError, match="cell 2: glues 'loss'.*older version of this notebook"):
-        write_colab_edition([book / "chapters" / "02_fcn.ipynb"], book / "out", book / "_config.yml",
-                            book / "_build" / "jupyter_execute")
+        write_colab_edition(
+            [book / "chapters" / "02_fcn.ipynb"],
+            book / "out",
+            book / "_config.yml",
+            book / "_build" / "jupyter_execute",
+        )
 
 
 def test_the_edition_has_no_outputs_and_keeps_the_code(book, edition):
@@ -303,8 +372,10 @@ def test_the_edition_has_no_outputs_and_keeps_the_code(book, edition):
 
 def test_build_guards_warn_in_the_edition_instead_of_stopping_run_all(capsys):
     """A remove-cell assert stops the book's build; in Colab the same claim prints a note and the run goes on."""
-    guard = ("miou = 0.4\nfor seed in (0, 1):\n    assert seed < 5\nassert miou > 0.5, ('mIoU', miou)  # the claim\n"
-             "x = 1; assert x\nglue('miou', miou, display=False)")
+    guard = (
+        "miou = 0.4\nfor seed in (0, 1):\n    assert seed < 5\nassert miou > 0.5, ('mIoU', miou)  # the claim\n"
+        "x = 1; assert x\nglue('miou', miou, display=False)"
+    )
     softened = soften_asserts(guard)
     assert "assert miou" not in softened and "assert seed" not in softened
     assert "x = 1; assert x" in softened  # an assert sharing its line with other code is left alone
@@ -317,8 +388,10 @@ def test_build_guards_warn_in_the_edition_instead_of_stopping_run_all(capsys):
 def test_only_remove_cell_guards_are_softened(book):
     path = book / "chapters" / "02_fcn.ipynb"
     nb = nbformat.read(path, as_version=4)
-    nb.cells += [new_code_cell("assert 1 > 0, 'guard'", metadata={"tags": ["remove-cell"]}),
-                 new_code_cell("assert 1 > 0, 'visible'")]
+    nb.cells += [
+        new_code_cell("assert 1 > 0, 'guard'", metadata={"tags": ["remove-cell"]}),
+        new_code_cell("assert 1 > 0, 'visible'"),
+    ]
     nbformat.write(nb, path)
     written = write_colab_edition([path], book / "out", book / "_config.yml", book / "_build" / "jupyter_execute")
     sources = [c.source for c in nbformat.read(written[0], as_version=4).cells if c.cell_type == "code"]
@@ -328,7 +401,8 @@ def test_only_remove_cell_guards_are_softened(book):
 
 def test_the_edition_badge_opens_the_edition_on_the_colab_branch(edition):
     assert edition.cells[0].source.endswith(
-        "(https://colab.research.google.com/github/hust-soict/segbook/blob/colab/chapters/02_fcn.ipynb)")
+        "(https://colab.research.google.com/github/hust-soict/segbook/blob/colab/chapters/02_fcn.ipynb)"
+    )
 
 
 def test_no_myst_is_left(edition):
@@ -352,15 +426,20 @@ def test_command_line_defaults_beside_the_config(book, capsys):
 
 # --------------------------------------------------------------------------- the real book
 
+
 def _real_edition(tmp_path) -> "list[Path]":
     executed = BUILD / "jupyter_execute" / "chapters"
     if not executed.is_dir():
-        pytest.skip(f"no site build ({executed} does not exist): run `make book`, or tools/preview.sh and "
-                    f"SEGBOOK_BUILD=<preview>/_build")
-    notebooks = [REPO / "chapters" / p.name for p in sorted(executed.glob("*.ipynb"))
-                 if (REPO / "chapters" / p.name).is_file()]
-    return write_colab_edition(notebooks, tmp_path / "colab", REPO / "_config.yml", BUILD / "jupyter_execute",
-                               BUILD / "html")
+        pytest.skip(
+            f"no site build ({executed} does not exist): run `make book`, or tools/preview.sh and "
+            f"SEGBOOK_BUILD=<preview>/_build"
+        )
+    notebooks = [
+        REPO / "chapters" / p.name for p in sorted(executed.glob("*.ipynb")) if (REPO / "chapters" / p.name).is_file()
+    ]
+    return write_colab_edition(
+        notebooks, tmp_path / "colab", REPO / "_config.yml", BUILD / "jupyter_execute", BUILD / "html"
+    )
 
 
 def test_the_real_colab_edition_has_no_myst_left(tmp_path):
@@ -392,26 +471,45 @@ def test_one_colab_edition_notebook_runs_top_to_bottom(tmp_path):
     nbclient = pytest.importorskip("nbclient")
     if not (BUILD / "jupyter_execute" / "chapters" / "appendix_debugging.ipynb").is_file():
         pytest.skip("no executed appendix_debugging in the site build")
-    path = write_colab_edition([REPO / "chapters" / "appendix_debugging.ipynb"], tmp_path / "colab",
-                               REPO / "_config.yml", BUILD / "jupyter_execute", BUILD / "html")[0]
+    path = write_colab_edition(
+        [REPO / "chapters" / "appendix_debugging.ipynb"],
+        tmp_path / "colab",
+        REPO / "_config.yml",
+        BUILD / "jupyter_execute",
+        BUILD / "html",
+    )[0]
     nb = nbformat.read(path, as_version=4)
     # A fresh kernel, offline: segbook is importable here, so the setup cell installs nothing.
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(REPO / "chapters")}}).execute()
+    nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO / "chapters")}}
+    ).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
 
 
 # --------------------------------------------------------------------------- the site's launch button
 
-@pytest.mark.parametrize("url, book, expected", [
-    ("https://colab.research.google.com/github/o/r/blob/main/chapters/a.ipynb", "",
-     "https://colab.research.google.com/github/o/r/blob/colab/chapters/a.ipynb"),
-    ("https://colab.research.google.com/github/o/r/blob/main/docs/chapters/a.ipynb", "docs",
-     "https://colab.research.google.com/github/o/r/blob/colab/chapters/a.ipynb"),
-    ("https://mybinder.org/v2/gh/o/r/main?urlpath=tree/chapters/a.ipynb", "",
-     "https://mybinder.org/v2/gh/o/r/main?urlpath=tree/chapters/a.ipynb"),
-])
+
+@pytest.mark.parametrize(
+    "url, book, expected",
+    [
+        (
+            "https://colab.research.google.com/github/o/r/blob/main/chapters/a.ipynb",
+            "",
+            "https://colab.research.google.com/github/o/r/blob/colab/chapters/a.ipynb",
+        ),
+        (
+            "https://colab.research.google.com/github/o/r/blob/main/docs/chapters/a.ipynb",
+            "docs",
+            "https://colab.research.google.com/github/o/r/blob/colab/chapters/a.ipynb",
+        ),
+        (
+            "https://mybinder.org/v2/gh/o/r/main?urlpath=tree/chapters/a.ipynb",
+            "",
+            "https://mybinder.org/v2/gh/o/r/main?urlpath=tree/chapters/a.ipynb",
+        ),
+    ],
+)
 def test_the_launch_button_opens_the_colab_edition(url, book, expected):
     from segbook.book.sphinx_colab import colab_edition_url
 

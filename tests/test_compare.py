@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from segbook.compare import (ARCHITECTURES, compare_architectures, foreground_target, main, pareto_front,
-                             plot_comparison)
+from segbook.compare import ARCHITECTURES, compare_architectures, foreground_target, main, pareto_front, plot_comparison
 from segbook.models import model_cost
 
 TINY = dict(size=16, train_images=4, val_images=2, epochs=1, batch_size=4, latency_repeats=2, device="cpu")
@@ -70,7 +69,7 @@ def test_the_foreground_target_trains_two_class_models_on_the_same_images():
     assert settings["num_classes"] == 2 and settings["target"] == "foreground"
     assert row.parameters == model_cost(ARCHITECTURES["SmallSegNet"](2), (3, 16, 16)).parameters
     five = model_cost(ARCHITECTURES["SmallSegNet"](5), (3, 16, 16)).parameters
-    assert row.parameters < five                      # the head has 2 output channels, not 5
+    assert row.parameters < five  # the head has 2 output channels, not 5
 
 
 def test_unknown_names_are_refused_with_the_list_of_names():
@@ -82,21 +81,31 @@ def test_unknown_names_are_refused_with_the_list_of_names():
         compare_architectures(["UNet", "UNet"], **TINY)
 
 
-@pytest.mark.parametrize("option, value, message", [
-    ("size", 4, "size"), ("epochs", 0, "epochs"), ("lr", 0.0, "lr"), ("dataset", "mnist", "dataset"),
-    ("loss", "focal", "loss"), ("target", "objects", "target must be one of 'classes', 'foreground'"),
-])
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("size", 4, "size"),
+        ("epochs", 0, "epochs"),
+        ("lr", 0.0, "lr"),
+        ("dataset", "mnist", "dataset"),
+        ("loss", "focal", "loss"),
+        ("target", "objects", "target must be one of 'classes', 'foreground'"),
+    ],
+)
 def test_a_bad_budget_is_refused(option, value, message):
     with pytest.raises(ValueError, match=message):
         compare_architectures(["SmallSegNet"], **{**TINY, option: value})
 
 
-@pytest.mark.parametrize("costs, scores, front", [
-    ([1, 2, 3, 4], [0.5, 0.4, 0.7, 0.7], [0, 2]),
-    ([3, 1, 2], [0.9, 0.1, 0.5], [1, 2, 0]),          # sorted by cost, not by position
-    ([1, 1], [0.5, 0.5], [0, 1]),                     # equal points: neither dominates
-    ([1, 1], [0.5, 0.6], [1]),                        # same cost, better score
-])
+@pytest.mark.parametrize(
+    "costs, scores, front",
+    [
+        ([1, 2, 3, 4], [0.5, 0.4, 0.7, 0.7], [0, 2]),
+        ([3, 1, 2], [0.9, 0.1, 0.5], [1, 2, 0]),  # sorted by cost, not by position
+        ([1, 1], [0.5, 0.5], [0, 1]),  # equal points: neither dominates
+        ([1, 1], [0.5, 0.6], [1]),  # same cost, better score
+    ],
+)
 def test_pareto_front_keeps_exactly_the_undominated_points(costs, scores, front):
     assert pareto_front(costs, scores) == front
 
@@ -118,8 +127,28 @@ def test_plot_comparison_labels_every_point_on_a_log_axis(tiny_comparison):
 
 def test_the_command_line_writes_the_table_and_the_figure(tmp_path, capsys):
     table, figure = tmp_path / "table.md", tmp_path / "fig.png"
-    code = main(["--names", "SmallSegNet", "FCN-8s", "--epochs", "1", "--train-images", "8", "--val-images", "2",
-                 "--size", "16", "--device", "cpu", "--quiet", "--out", str(table), "--figure", str(figure)])
+    code = main(
+        [
+            "--names",
+            "SmallSegNet",
+            "FCN-8s",
+            "--epochs",
+            "1",
+            "--train-images",
+            "8",
+            "--val-images",
+            "2",
+            "--size",
+            "16",
+            "--device",
+            "cpu",
+            "--quiet",
+            "--out",
+            str(table),
+            "--figure",
+            str(figure),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "| SmallSegNet |" in printed and "| FCN-8s |" in printed and "Data: scenes" in printed
@@ -128,22 +157,41 @@ def test_the_command_line_writes_the_table_and_the_figure(tmp_path, capsys):
 
 
 def test_the_command_line_passes_the_target_on(capsys):
-    main(["--names", "SmallSegNet", "--target", "foreground", "--epochs", "1", "--train-images", "4",
-          "--val-images", "2", "--size", "16", "--device", "cpu", "--quiet"])
+    main(
+        [
+            "--names",
+            "SmallSegNet",
+            "--target",
+            "foreground",
+            "--epochs",
+            "1",
+            "--train-images",
+            "4",
+            "--val-images",
+            "2",
+            "--size",
+            "16",
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
+    )
     assert "target foreground (2 classes" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--names", "VGG"], "unknown architecture"),
-    (["--epochs", "0"], "--epochs must be >= 1"),
-    (["--size", "abc"], "invalid int value"),
-    (["--dataset", "mnist"], "invalid choice"),
-    (["--lr", "-1"], "--lr must be > 0"),
-    (["--target", "objects"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--names", "VGG"], "unknown architecture"),
+        (["--epochs", "0"], "--epochs must be >= 1"),
+        (["--size", "abc"], "invalid int value"),
+        (["--dataset", "mnist"], "invalid choice"),
+        (["--lr", "-1"], "--lr must be > 0"),
+        (["--target", "objects"], "invalid choice"),
+    ],
+)
 def test_the_command_line_refuses_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
-

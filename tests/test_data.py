@@ -98,7 +98,7 @@ def test_occlusion_happens():
         # some object's box contains pixels of another object: it is partly covered
         for a in range(len(boxes)):
             x0, y0, x1, y1 = boxes[a].int().tolist()
-            inside = scene.instance_masks[:, y0:y1 + 1, x0:x1 + 1].flatten(1).sum(1)
+            inside = scene.instance_masks[:, y0 : y1 + 1, x0 : x1 + 1].flatten(1).sum(1)
             if (inside > 0).sum() > 1:
                 hidden += 1
     assert hidden > 10

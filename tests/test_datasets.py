@@ -10,9 +10,9 @@ from PIL import Image
 from test_download import FakeNetwork, make_tar, make_zip, md5
 from torchvision import tv_tensors
 
-import segbook.data.synthetic
-import segbook.data.real as ds
 import segbook.data.downloading as dl
+import segbook.data.real as ds
+import segbook.data.synthetic
 from segbook.data.downloading import ChecksumError, Resource
 
 SIDE = 16  # fixture images are SIDE x SIDE so that size=SIDE reads the labels back unresized
@@ -32,8 +32,8 @@ def photo(seed: int) -> Image.Image:
 def trimap(seed: int) -> np.ndarray:
     """Background (2) left, pet (1) right, a border band (3) between them; position varies with seed."""
     values = np.full((SIDE, SIDE), 2, dtype=np.uint8)
-    values[:, 6 + seed % 3:] = 3
-    values[:, 8 + seed % 3:] = 1
+    values[:, 6 + seed % 3 :] = 3
+    values[:, 8 + seed % 3 :] = 1
     return values
 
 
@@ -62,8 +62,10 @@ def pet_archives():
     everything = [(name, i) for ids in PET_IDS.values() for i, name in enumerate(ids)]
     images = make_tar([(f"images/{n}.jpg", png_bytes(photo(i), "JPEG")) for n, i in everything])
     notes = [(f"annotations/trimaps/{n}.png", png_bytes(Image.fromarray(trimap(i), mode="L"))) for n, i in everything]
-    notes += [(f"annotations/{f}", ("# comment\n" + "".join(f"{n} 1 1 1\n" for n in ids)).encode())
-              for f, ids in PET_IDS.items()]
+    notes += [
+        (f"annotations/{f}", ("# comment\n" + "".join(f"{n} 1 1 1\n" for n in ids)).encode())
+        for f, ids in PET_IDS.items()
+    ]
     return images, make_tar(notes)
 
 
@@ -102,19 +104,34 @@ def network(monkeypatch):
     fake = FakeNetwork()
     monkeypatch.setattr(dl, "fetch_url", fake)
     images, notes = pet_archives()
-    monkeypatch.setattr(ds, "PET_RESOURCES", (
-        Resource("images.tar.gz", urls=(fake.serve("https://pets.test/images.tar.gz", images),), md5=md5(images)),
-        Resource("annotations.tar.gz", urls=(fake.serve("https://pets.test/annotations.tar.gz", notes),),
-                 md5=md5(notes))))
+    monkeypatch.setattr(
+        ds,
+        "PET_RESOURCES",
+        (
+            Resource("images.tar.gz", urls=(fake.serve("https://pets.test/images.tar.gz", images),), md5=md5(images)),
+            Resource(
+                "annotations.tar.gz", urls=(fake.serve("https://pets.test/annotations.tar.gz", notes),), md5=md5(notes)
+            ),
+        ),
+    )
     voc = voc_archive()
-    monkeypatch.setattr(ds, "VOC_RESOURCE", Resource("VOCtrainval_11-May-2012.tar", md5=md5(voc),
-                                                     urls=(fake.serve("https://voc.test/voc.tar", voc),)))
+    monkeypatch.setattr(
+        ds,
+        "VOC_RESOURCE",
+        Resource("VOCtrainval_11-May-2012.tar", md5=md5(voc), urls=(fake.serve("https://voc.test/voc.tar", voc),)),
+    )
     volume, labels = em_slices()
     tifs = {"train-volume.tif": tiff_bytes(volume), "train-labels.tif": tiff_bytes(labels)}
     em_zip = make_zip([(f"ISBI-2012-challenge/{name}", data) for name, data in tifs.items()])
-    monkeypatch.setattr(ds, "ISBI2012_RESOURCE", Resource(
-        "ISBI-2012-challenge.zip", urls=(fake.serve("https://em.test/isbi.zip", em_zip),),
-        members=tuple((name, "md5", md5(data)) for name, data in tifs.items())))
+    monkeypatch.setattr(
+        ds,
+        "ISBI2012_RESOURCE",
+        Resource(
+            "ISBI-2012-challenge.zip",
+            urls=(fake.serve("https://em.test/isbi.zip", em_zip),),
+            members=tuple((name, "md5", md5(data)) for name, data in tifs.items()),
+        ),
+    )
     return fake
 
 
@@ -171,13 +188,16 @@ def test_file_corrupted_after_extraction_is_refused(network, tmp_path):
 
 
 # --- Oxford-IIIT Pet -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("target, border, pet, background, band, names", [
-    ("trimap", None, 1, 0, 2, ("background", "pet", "border")),
-    ("trimap", "ignore", 1, 0, 255, ("background", "pet")),
-    ("binary", None, 1, 0, 1, ("background", "pet")),
-    ("binary", "background", 1, 0, 0, ("background", "pet")),
-    ("binary", "ignore", 1, 0, 255, ("background", "pet")),
-])
+@pytest.mark.parametrize(
+    "target, border, pet, background, band, names",
+    [
+        ("trimap", None, 1, 0, 2, ("background", "pet", "border")),
+        ("trimap", "ignore", 1, 0, 255, ("background", "pet")),
+        ("binary", None, 1, 0, 1, ("background", "pet")),
+        ("binary", "background", 1, 0, 0, ("background", "pet")),
+        ("binary", "ignore", 1, 0, 255, ("background", "pet")),
+    ],
+)
 def test_pet_trimap_mapping(network, tmp_path, target, border, pet, background, band, names):
     data = ds.OxfordPetDataset("train", root=tmp_path, size=SIDE, target=target, border=border)
     expected = np.select([trimap(0) == 1, trimap(0) == 2], [pet, background], band)
@@ -189,13 +209,19 @@ def test_pet_val_split_is_the_official_test_list(network, tmp_path):
     assert ds.OxfordPetDataset("val", root=tmp_path).ids == tuple(PET_IDS["test.txt"])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(target="trimap", border="foreground"), r"border \(with target='trimap'\) must be one of 'class', 'ignore'"),
-    (dict(target="mask"), "target must be one of 'trimap', 'binary'"),
-    (dict(size=4), "size must be >= 8"),
-    (dict(num_images=0), "num_images must be >= 1"),
-    (dict(transforms="flip"), "transforms must be callable"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            dict(target="trimap", border="foreground"),
+            r"border \(with target='trimap'\) must be one of 'class', 'ignore'",
+        ),
+        (dict(target="mask"), "target must be one of 'trimap', 'binary'"),
+        (dict(size=4), "size must be >= 8"),
+        (dict(num_images=0), "num_images must be >= 1"),
+        (dict(transforms="flip"), "transforms must be callable"),
+    ],
+)
 def test_pet_rejects_bad_arguments(network, tmp_path, kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         ds.OxfordPetDataset("train", root=tmp_path, **kwargs)
@@ -263,11 +289,12 @@ def test_isbi_licence_and_citations_are_exposed():
 
 
 def test_recorded_checksums_and_mirrors():
-    assert [r.md5 for r in ds.PET_RESOURCES] == ["5c4f3ee8e5d25df40f4fd59a7f44e54c",
-                                                 "95a8c909bbe2e81eed6a22bccdf3f68f"]
+    assert [r.md5 for r in ds.PET_RESOURCES] == ["5c4f3ee8e5d25df40f4fd59a7f44e54c", "95a8c909bbe2e81eed6a22bccdf3f68f"]
     assert ds.VOC_RESOURCE.md5 == "6cd6e144f989b92b3379bac3b3de84fd"
-    assert dict((m[0], m[2]) for m in ds.ISBI2012_RESOURCE.members) == {
-        "train-volume.tif": "465461edbe0254630c4ec5577f1e7764", "train-labels.tif": "657fe6b728c6dd0152e295c6d800001d"}
+    assert {m[0]: m[2] for m in ds.ISBI2012_RESOURCE.members} == {
+        "train-volume.tif": "465461edbe0254630c4ec5577f1e7764",
+        "train-labels.tif": "657fe6b728c6dd0152e295c6d800001d",
+    }
     assert ds.ISBI2012_RESOURCE.urls == ("https://downloads.imagej.net/ISBI-2012-challenge.zip",)
 
 
@@ -277,8 +304,9 @@ def test_load_dataset_returns_real_data_when_available(network, tmp_path):
     assert data.name == "voc" and len(data) == 2 and data.split == "val"
 
 
-@pytest.mark.parametrize("name, title", [("oxford_pet", "Oxford-IIIT Pet"), ("voc", "PASCAL VOC 2012"),
-                                         ("isbi2012", "ISBI 2012")])
+@pytest.mark.parametrize(
+    "name, title", [("oxford_pet", "Oxford-IIIT Pet"), ("voc", "PASCAL VOC 2012"), ("isbi2012", "ISBI 2012")]
+)
 def test_offline_prints_a_message_and_falls_back(monkeypatch, tmp_path, capsys, name, title):
     monkeypatch.setattr(dl, "fetch_url", FakeNetwork())  # serves nothing: every URL fails like a dead network
     data = ds.load_dataset(name, split="train", size=32, root=tmp_path)
@@ -318,12 +346,15 @@ def test_load_dataset_cells():
     assert data.name == "cells" and len(data) == 3 and data[0][1].dtype == torch.int64
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(name="mnist"), "name must be one of 'scenes', 'cells', 'oxford_pet', 'voc', 'isbi2012'; got 'mnist'"),
-    (dict(name="scenes", split="test"), "split must be one of 'train', 'val'"),
-    (dict(name="scenes", download="yes"), "download must be a bool"),
-    (dict(name="scenes", seed=-1), "seed must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(name="mnist"), "name must be one of 'scenes', 'cells', 'oxford_pet', 'voc', 'isbi2012'; got 'mnist'"),
+        (dict(name="scenes", split="test"), "split must be one of 'train', 'val'"),
+        (dict(name="scenes", download="yes"), "download must be a bool"),
+        (dict(name="scenes", seed=-1), "seed must be >= 0"),
+    ],
+)
 def test_load_dataset_rejects_bad_arguments(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         ds.load_dataset(**kwargs)

@@ -9,8 +9,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from segbook.data.synthetic import one_hot
-from segbook.debugging import (CheckReport, check_collapse, check_ignore_index, check_input_size, check_masks,
-                               overfit_one_batch, probe_input_sizes)
+from segbook.debugging import (
+    CheckReport,
+    check_collapse,
+    check_ignore_index,
+    check_input_size,
+    check_masks,
+    overfit_one_batch,
+    probe_input_sizes,
+)
 from segbook.models import EncoderDecoder
 
 
@@ -50,8 +57,9 @@ def test_overfit_one_batch_reports_a_learning_rate_of_zero() -> None:
 def test_overfit_one_batch_reports_an_optimizer_over_other_parameters() -> None:
     x, y = _batch()
     model, other = nn.Conv2d(1, 2, 1), nn.Conv2d(1, 2, 1)
-    report = overfit_one_batch(model, x, y, num_classes=2, steps=5,
-                               optimizer=torch.optim.Adam(other.parameters(), lr=0.1))
+    report = overfit_one_batch(
+        model, x, y, num_classes=2, steps=5, optimizer=torch.optim.Adam(other.parameters(), lr=0.1)
+    )
     assert not report.passed and report.details["changed"] == 0
 
 
@@ -85,16 +93,19 @@ def test_check_masks_accepts_class_indices_and_the_ignore_index() -> None:
     assert report.passed and report.details["values"] == [0, 2, 4, 255]
 
 
-@pytest.mark.parametrize("masks, hint", [
-    (torch.tensor([[0.0, 1.0], [1.0, 0.0]]), "masks.long()"),
-    (torch.tensor([[0.0, 0.5], [1.0, 0.25]]), "nearest-neighbour"),
-    (torch.tensor([[0, 255], [255, 0]], dtype=torch.uint8), "0/255"),
-    (torch.zeros(4, 4, 3, dtype=torch.uint8), "RGB"),
-    (torch.zeros(2, 3, 4, 4, dtype=torch.long), "RGB"),
-    (torch.tensor([[0, 7], [1, 255]]), "values [7] are >= num_classes=5"),
-    (torch.tensor([[0, -1], [1, 2]]), "negative"),
-    (torch.tensor([[True, False]]), "bool"),
-])
+@pytest.mark.parametrize(
+    "masks, hint",
+    [
+        (torch.tensor([[0.0, 1.0], [1.0, 0.0]]), "masks.long()"),
+        (torch.tensor([[0.0, 0.5], [1.0, 0.25]]), "nearest-neighbour"),
+        (torch.tensor([[0, 255], [255, 0]], dtype=torch.uint8), "0/255"),
+        (torch.zeros(4, 4, 3, dtype=torch.uint8), "RGB"),
+        (torch.zeros(2, 3, 4, 4, dtype=torch.long), "RGB"),
+        (torch.tensor([[0, 7], [1, 255]]), "values [7] are >= num_classes=5"),
+        (torch.tensor([[0, -1], [1, 2]]), "negative"),
+        (torch.tensor([[True, False]]), "bool"),
+    ],
+)
 def test_check_masks_names_the_mistake(masks: torch.Tensor, hint: str) -> None:
     report = check_masks(masks, num_classes=5 if "num_classes=5" in hint else 2)
     assert not report.passed
@@ -151,11 +162,14 @@ def test_check_collapse_leaves_out_ignored_pixels() -> None:
 # ---------------------------------------------------------------------------------------------------- sizes
 
 
-@pytest.mark.parametrize("size, depth, ok, pad_to, crop_to", [
-    ((64, 48), 4, True, (64, 48), (64, 48)),
-    ((100, 96), 3, False, (104, 96), (96, 96)),
-    ((33, 31), 1, False, (34, 32), (32, 30)),
-])
+@pytest.mark.parametrize(
+    "size, depth, ok, pad_to, crop_to",
+    [
+        ((64, 48), 4, True, (64, 48), (64, 48)),
+        ((100, 96), 3, False, (104, 96), (96, 96)),
+        ((33, 31), 1, False, (34, 32), (32, 30)),
+    ],
+)
 def test_check_input_size_gives_the_sizes_to_pad_or_crop_to(size, depth, ok, pad_to, crop_to) -> None:
     report = check_input_size(size, depth)
     assert report.passed is ok

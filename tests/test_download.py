@@ -1,4 +1,7 @@
-"""Tests for segbook.data.downloading: verified, atomic downloads and safe extraction. No network: fetch_url is replaced."""
+"""Tests for segbook.data.downloading: verified, atomic downloads and safe extraction.
+
+No network: fetch_url is replaced.
+"""
 
 import hashlib
 import io
@@ -99,7 +102,10 @@ def test_download_installs_verified_file(network, tmp_path):
 
 def test_checksum_mismatch_raises_and_leaves_no_file(network, tmp_path):
     url = network.serve("https://mirror.test/a.bin", b"tampered")
-    with pytest.raises(ChecksumError, match=r"(?s)no mirror of a.bin served the expected bytes.*a.bin from https://mirror.test/a.bin: md5 is"):
+    with pytest.raises(
+        ChecksumError,
+        match=r"(?s)no mirror of a.bin served the expected bytes.*a.bin from https://mirror.test/a.bin: md5 is",
+    ):
         download(Resource("a.bin", urls=(url,), md5=md5(b"payload")), tmp_path)
     assert leftovers(tmp_path) == []
 
@@ -128,8 +134,11 @@ def test_next_mirror_is_tried_after_a_bad_one(network, tmp_path):
 
 
 def test_cached_file_is_reused_without_fetching(network, tmp_path):
-    resource = Resource("a.bin", urls=(network.serve("https://mirror.test/a.bin", b"payload"),),
-                        sha256=hashlib.sha256(b"payload").hexdigest())
+    resource = Resource(
+        "a.bin",
+        urls=(network.serve("https://mirror.test/a.bin", b"payload"),),
+        sha256=hashlib.sha256(b"payload").hexdigest(),
+    )
     download(resource, tmp_path)
     download(resource, tmp_path, allow_download=False)
     assert network.calls == ["https://mirror.test/a.bin"]
@@ -167,12 +176,15 @@ def test_resource_without_checksum_is_never_installed(network, tmp_path):
     assert network.calls == [] and leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(filename="dir/a.bin", urls=("u",)), "plain file name"),
-    (dict(filename="a.bin", urls=["u"]), "tuple of strings"),
-    (dict(filename="a.bin", urls=("u",), md5="xyz"), "md5 must be 32 lower-case hex"),
-    (dict(filename="a.bin", urls=("u",), members=(("x", "sha1", "0" * 40),)), "each member"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(filename="dir/a.bin", urls=("u",)), "plain file name"),
+        (dict(filename="a.bin", urls=["u"]), "tuple of strings"),
+        (dict(filename="a.bin", urls=("u",), md5="xyz"), "md5 must be 32 lower-case hex"),
+        (dict(filename="a.bin", urls=("u",), members=(("x", "sha1", "0" * 40),)), "each member"),
+    ],
+)
 def test_resource_rejects_bad_fields(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         Resource(**kwargs)
@@ -213,8 +225,10 @@ def test_malicious_tar_is_refused_and_writes_nothing(tmp_path, case):
     assert not Path("/tmp/segbook-evil.txt").exists()
 
 
-@pytest.mark.parametrize("name, message", [("../evil.txt", "contains '..'"), ("/abs/evil.txt", "absolute path"),
-                                           ("C:/evil.txt", "absolute path")])
+@pytest.mark.parametrize(
+    "name, message",
+    [("../evil.txt", "contains '..'"), ("/abs/evil.txt", "absolute path"), ("C:/evil.txt", "absolute path")],
+)
 def test_malicious_zip_is_refused_and_writes_nothing(tmp_path, name, message):
     archive = tmp_path / "bad.zip"
     archive.write_bytes(make_zip([("fine.txt", b"ok"), (name, b"evil")]))
@@ -228,7 +242,7 @@ def test_zip_symlink_entry_is_refused(tmp_path):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         info = zipfile.ZipInfo("link")
-        info.external_attr = (0o120777 << 16)  # S_IFLNK: a symlink as zip tools store it
+        info.external_attr = 0o120777 << 16  # S_IFLNK: a symlink as zip tools store it
         zf.writestr(info, "../../outside")
     (tmp_path / "bad.zip").write_bytes(buffer.getvalue())
     with pytest.raises(UnsafeArchiveError, match="symlinks in zip"):

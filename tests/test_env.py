@@ -24,8 +24,12 @@ def fake_cuda(monkeypatch):
 
 @pytest.fixture
 def restore_determinism():
-    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-              torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
     yield
     torch.use_deterministic_algorithms(before[0], warn_only=before[1])
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]
@@ -52,13 +56,16 @@ def test_pick_device_accepts_a_cuda_index_that_exists(fake_cuda):
     assert pick_device("cuda:1") == torch.device("cuda", 1)
 
 
-@pytest.mark.parametrize("prefer, message", [
-    ("cuda", "prefer='cuda' but no CUDA GPU is available"),
-    ("cuda:0", "prefer='cuda:0' but no CUDA GPU is available"),
-    ("mps", "prefer='mps' but Apple's MPS backend is not available"),
-    ("tpu", "prefer must name a device such as 'cuda'"),
-    ("meta", "prefer must be one of 'cuda', 'mps', 'cpu'"),
-])
+@pytest.mark.parametrize(
+    "prefer, message",
+    [
+        ("cuda", "prefer='cuda' but no CUDA GPU is available"),
+        ("cuda:0", "prefer='cuda:0' but no CUDA GPU is available"),
+        ("mps", "prefer='mps' but Apple's MPS backend is not available"),
+        ("tpu", "prefer must name a device such as 'cuda'"),
+        ("meta", "prefer must be one of 'cuda', 'mps', 'cpu'"),
+    ],
+)
 def test_pick_device_refuses_what_the_machine_lacks(no_accelerator, prefer, message):
     with pytest.raises(ValueError, match=message):
         pick_device(prefer)
@@ -77,7 +84,7 @@ def test_pick_device_refuses_non_strings(prefer):
 
 # ---------------------------------------------------------------- seed_everything
 def draws():
-    return random.random(), float(np.random.rand()), torch.rand(3).tolist()
+    return random.random(), float(np.random.rand())  # noqa: NPY002 -- the global generator seed_everything seeds, torch.rand(3).tolist()
 
 
 def test_seed_everything_repeats_python_numpy_and_torch_draws():
@@ -114,13 +121,16 @@ def test_seed_everything_can_switch_deterministic_algorithms_on_and_off(restore_
     assert not torch.are_deterministic_algorithms_enabled() and not torch.backends.cudnn.deterministic
 
 
-@pytest.mark.parametrize("seed, error, message", [
-    (-1, ValueError, "seed must be >= 0"),
-    (2**32, ValueError, "seed must be <= 4294967295"),
-    (1.5, TypeError, "seed must be an int"),
-    ("0", TypeError, "seed must be an int"),
-    (True, TypeError, "seed must be an int"),
-])
+@pytest.mark.parametrize(
+    "seed, error, message",
+    [
+        (-1, ValueError, "seed must be >= 0"),
+        (2**32, ValueError, "seed must be <= 4294967295"),
+        (1.5, TypeError, "seed must be an int"),
+        ("0", TypeError, "seed must be an int"),
+        (True, TypeError, "seed must be an int"),
+    ],
+)
 def test_seed_everything_refuses_bad_seeds(seed, error, message):
     with pytest.raises(error, match=message):
         seed_everything(seed)
@@ -141,8 +151,19 @@ def test_seed_everything_accepts_numpy_integers():
 # ---------------------------------------------------------------- environment report
 def test_environment_reports_the_running_versions_and_device():
     facts = environment()
-    assert set(facts) == {"python", "platform", "torch", "torchvision", "numpy", "segbook", "device", "cuda",
-                          "gpu", "threads", "deterministic"}
+    assert set(facts) == {
+        "python",
+        "platform",
+        "torch",
+        "torchvision",
+        "numpy",
+        "segbook",
+        "device",
+        "cuda",
+        "gpu",
+        "threads",
+        "deterministic",
+    }
     assert facts["torch"] == torch.__version__ and facts["numpy"] == np.__version__
     assert facts["device"] == str(pick_device())
     assert facts["threads"] == torch.get_num_threads()
@@ -151,6 +172,7 @@ def test_environment_reports_the_running_versions_and_device():
 def test_environment_names_packages_that_are_missing(monkeypatch):
     def version(name):
         raise env.metadata.PackageNotFoundError(name)
+
     monkeypatch.setattr(env.metadata, "version", version)
     assert environment()["segbook"] == "not installed"
 

@@ -2,20 +2,25 @@
 
 import pytest
 import torch
-
 from exercise_helpers import notebook_solutions, standard_exercise_tests
+
 from segbook.exercises import ExerciseError, ch01
 
 SOLUTIONS = notebook_solutions("01_segmentation_task.ipynb", 1)
 
 
-test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = (
-    standard_exercise_tests([(ch01.check_one_hot, "one_hot"),
-                             (ch01.check_semantic_from_instances, "semantic_from_instances"),
-                             (ch01.check_iou_from_confusion, "iou_from_confusion")], SOLUTIONS))
+test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = standard_exercise_tests(
+    [
+        (ch01.check_one_hot, "one_hot"),
+        (ch01.check_semantic_from_instances, "semantic_from_instances"),
+        (ch01.check_iou_from_confusion, "iou_from_confusion"),
+    ],
+    SOLUTIONS,
+)
 
 
 # --- plausible wrong answers -------------------------------------------------------------------------------
+
 
 def one_hot_channels_last(label, num_classes):
     valid = label != 255
@@ -34,15 +39,20 @@ def one_hot_ignore_as_background(label, num_classes):
 
 
 def one_hot_channels_from_data(label, num_classes):
-    return torch.nn.functional.one_hot(label.clamp(max=254)).float().permute(2, 0, 1)[: int(label[label != 255].max()) + 1]
+    return (
+        torch.nn.functional.one_hot(label.clamp(max=254)).float().permute(2, 0, 1)[: int(label[label != 255].max()) + 1]
+    )
 
 
-@pytest.mark.parametrize("wrong, expected_words", [
-    (one_hot_channels_last, "shape"),
-    (one_hot_int64, "dtype"),
-    (one_hot_ignore_as_background, "ignore"),
-    (one_hot_channels_from_data, "shape"),
-])
+@pytest.mark.parametrize(
+    "wrong, expected_words",
+    [
+        (one_hot_channels_last, "shape"),
+        (one_hot_int64, "dtype"),
+        (one_hot_ignore_as_background, "ignore"),
+        (one_hot_channels_from_data, "shape"),
+    ],
+)
 def test_one_hot_check_rejects_wrong_answers(wrong, expected_words):
     with pytest.raises(ExerciseError) as info:
         ch01.check_one_hot(wrong)
@@ -76,12 +86,15 @@ def semantic_float(masks, classes):
     return label
 
 
-@pytest.mark.parametrize("wrong, case_words", [
-    (semantic_instance_ids, "classes[k], not the object's number"),
-    (semantic_first_wins, "later object is in front"),
-    (semantic_sum, "later object is in front"),
-    (semantic_float, "dtype"),
-])
+@pytest.mark.parametrize(
+    "wrong, case_words",
+    [
+        (semantic_instance_ids, "classes[k], not the object's number"),
+        (semantic_first_wins, "later object is in front"),
+        (semantic_sum, "later object is in front"),
+        (semantic_float, "dtype"),
+    ],
+)
 def test_semantic_check_rejects_wrong_answers(wrong, case_words):
     with pytest.raises(ExerciseError) as info:
         ch01.check_semantic_from_instances(wrong)
@@ -107,12 +120,15 @@ def iou_integer_division(cm):
     return cm.diag() // (cm.sum(0) + cm.sum(1) - cm.diag()).clamp(min=1)
 
 
-@pytest.mark.parametrize("wrong, case_words", [
-    (iou_is_precision, "hand-worked"),
-    (iou_nan_to_zero, "undefined IoU (NaN)"),
-    (iou_double_counts, "hand-worked"),
-    (iou_integer_division, "floating-point"),
-])
+@pytest.mark.parametrize(
+    "wrong, case_words",
+    [
+        (iou_is_precision, "hand-worked"),
+        (iou_nan_to_zero, "undefined IoU (NaN)"),
+        (iou_double_counts, "hand-worked"),
+        (iou_integer_division, "floating-point"),
+    ],
+)
 def test_iou_check_rejects_wrong_answers(wrong, case_words):
     with pytest.raises(ExerciseError) as info:
         ch01.check_iou_from_confusion(wrong)

@@ -1,21 +1,24 @@
 """Chapter 2's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
 
-
 import pytest
 import torch
+from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
 from torch import nn
 from torch.nn import functional as F
 
-from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
 from segbook.exercises import ExerciseError, ch02
 
 SOLUTIONS = notebook_solutions("02_sliding_window.ipynb", 2, nn=nn)
-CHECKS = [(ch02.check_extract_patches, "extract_patches"), (ch02.check_shared_fraction, "shared_fraction"),
-          (ch02.check_linear_to_conv, "linear_to_conv")]
+CHECKS = [
+    (ch02.check_extract_patches, "extract_patches"),
+    (ch02.check_shared_fraction, "shared_fraction"),
+    (ch02.check_linear_to_conv, "linear_to_conv"),
+]
 
 
-test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = (
-    standard_exercise_tests(CHECKS, SOLUTIONS))
+test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = standard_exercise_tests(
+    CHECKS, SOLUTIONS
+)
 
 
 def test_checks_leave_the_global_random_state_alone():
@@ -28,6 +31,7 @@ def test_checks_leave_the_global_random_state_alone():
 
 
 # --- Exercise 2.1: plausible wrong answers --------------------------------------------------------------------
+
 
 def patches_unfold_without_permute(images, patch_size):
     if patch_size % 2 == 0:
@@ -50,16 +54,24 @@ def patches_replicate_padding(images, patch_size):
     r = patch_size // 2
     n, c, h, w = images.shape
     padded = F.pad(images, (r, r, r, r), mode="replicate")
-    return padded.unfold(2, patch_size, 1).unfold(3, patch_size, 1).permute(0, 2, 3, 1, 4, 5).reshape(
-        n * h * w, c, patch_size, patch_size)
+    return (
+        padded.unfold(2, patch_size, 1)
+        .unfold(3, patch_size, 1)
+        .permute(0, 2, 3, 1, 4, 5)
+        .reshape(n * h * w, c, patch_size, patch_size)
+    )
 
 
 def patches_no_even_check(images, patch_size):
     r = patch_size // 2
     n, c, h, w = images.shape
     padded = F.pad(images, (r, r, r, r))
-    return padded.unfold(2, patch_size, 1).unfold(3, patch_size, 1)[:, :, :h, :w].permute(0, 2, 3, 1, 4, 5).reshape(
-        n * h * w, c, patch_size, patch_size)
+    return (
+        padded.unfold(2, patch_size, 1)
+        .unfold(3, patch_size, 1)[:, :, :h, :w]
+        .permute(0, 2, 3, 1, 4, 5)
+        .reshape(n * h * w, c, patch_size, patch_size)
+    )
 
 
 def patches_channels_last(images, patch_size):
@@ -72,13 +84,16 @@ def patches_channels_last(images, patch_size):
     return windows.permute(0, 2, 3, 4, 5, 1).reshape(n * h * w, patch_size, patch_size, c)
 
 
-@pytest.mark.parametrize("wrong, case_words", [
-    (patches_unfold_without_permute, "patch n*H*W + i*W + j belongs to pixel"),
-    (patches_without_padding, "the centre pixel's patch is the whole image"),
-    (patches_replicate_padding, "zeros on every side"),
-    (patches_no_even_check, "raise ValueError"),
-    (patches_channels_last, "shape differs"),
-])
+@pytest.mark.parametrize(
+    "wrong, case_words",
+    [
+        (patches_unfold_without_permute, "patch n*H*W + i*W + j belongs to pixel"),
+        (patches_without_padding, "the centre pixel's patch is the whole image"),
+        (patches_replicate_padding, "zeros on every side"),
+        (patches_no_even_check, "raise ValueError"),
+        (patches_channels_last, "shape differs"),
+    ],
+)
 def test_extract_patches_check_rejects_wrong_answers(wrong, case_words):
     with pytest.raises(ExerciseError) as info:
         ch02.check_extract_patches(wrong)
@@ -88,6 +103,7 @@ def test_extract_patches_check_rejects_wrong_answers(wrong, case_words):
 
 
 # --- Exercise 2.2 ------------------------------------------------------------------------------------------------
+
 
 def shared_no_clamp(patch_size, dy, dx):
     return (patch_size - abs(dy)) * (patch_size - abs(dx)) / patch_size**2
@@ -105,17 +121,21 @@ def shared_pixels_not_fraction(patch_size, dy, dx):
     return max(0, patch_size - abs(dy)) * max(0, patch_size - abs(dx))
 
 
-@pytest.mark.parametrize("wrong, case_words", [
-    (shared_no_clamp, "far apart share nothing"),
-    (shared_signed, "negative shifts"),
-    (shared_one_axis, "diagonal neighbour"),
-    (shared_pixels_not_fraction, "right-hand neighbour"),
-])
+@pytest.mark.parametrize(
+    "wrong, case_words",
+    [
+        (shared_no_clamp, "far apart share nothing"),
+        (shared_signed, "negative shifts"),
+        (shared_one_axis, "diagonal neighbour"),
+        (shared_pixels_not_fraction, "right-hand neighbour"),
+    ],
+)
 def test_shared_fraction_check_rejects_wrong_answers(wrong, case_words):
     assert_rejected(ch02.check_shared_fraction, wrong, "Exercise 2.2 (shared_fraction)", case_words)
 
 
 # --- Exercise 2.3 ------------------------------------------------------------------------------------------------
+
 
 def conv_wrong_order(linear, in_shape):
     c, h, w = in_shape
@@ -158,12 +178,15 @@ def returns_the_linear(linear, in_shape):
     return linear
 
 
-@pytest.mark.parametrize("wrong, case_words", [
-    (conv_wrong_order, "(2, 3, 3) map"),
-    (conv_forgets_bias, "and the bias"),
-    (conv_one_by_one, "kernel_size=(1, 1)"),
-    (conv_square_kernel, "non-square"),
-    (returns_the_linear, "expected an nn.Conv2d"),
-])
+@pytest.mark.parametrize(
+    "wrong, case_words",
+    [
+        (conv_wrong_order, "(2, 3, 3) map"),
+        (conv_forgets_bias, "and the bias"),
+        (conv_one_by_one, "kernel_size=(1, 1)"),
+        (conv_square_kernel, "non-square"),
+        (returns_the_linear, "expected an nn.Conv2d"),
+    ],
+)
 def test_linear_to_conv_check_rejects_wrong_answers(wrong, case_words):
     assert_rejected(ch02.check_linear_to_conv, wrong, "Exercise 2.3 (linear_to_conv)", case_words)

@@ -1,21 +1,25 @@
 """Chapter 3's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
 
-
 import pytest
-
 from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
+
 from segbook.exercises import ch03
 
 SOLUTIONS = notebook_solutions("03_fully_convolutional.ipynb", 3)
-CHECKS = [(ch03.check_conv_output_size, "conv_output_size"), (ch03.check_conv2d_flops, "conv2d_flops"),
-          (ch03.check_receptive_field_size, "receptive_field_size")]
+CHECKS = [
+    (ch03.check_conv_output_size, "conv_output_size"),
+    (ch03.check_conv2d_flops, "conv2d_flops"),
+    (ch03.check_receptive_field_size, "receptive_field_size"),
+]
 
 
-test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = (
-    standard_exercise_tests(CHECKS, SOLUTIONS))
+test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = standard_exercise_tests(
+    CHECKS, SOLUTIONS
+)
 
 
 # --- Exercise 3.1 ------------------------------------------------------------------------------------------------
+
 
 def size_true_division(size, kernel_size, stride=1, padding=0, dilation=1):
     return (size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride + 1
@@ -37,18 +41,22 @@ def size_forgets_plus_one(size, kernel_size, stride=1, padding=0, dilation=1):
     return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride
 
 
-@pytest.mark.parametrize("wrong, case_words", [
-    (size_true_division, "floor division"),
-    (size_one_sided_padding, "the slide's recap"),
-    (size_ignores_dilation, "dilated kernel"),
-    (size_rounds_up, "divide by the stride"),
-    (size_forgets_plus_one, "keeps 4"),
-])
+@pytest.mark.parametrize(
+    "wrong, case_words",
+    [
+        (size_true_division, "floor division"),
+        (size_one_sided_padding, "the slide's recap"),
+        (size_ignores_dilation, "dilated kernel"),
+        (size_rounds_up, "divide by the stride"),
+        (size_forgets_plus_one, "keeps 4"),
+    ],
+)
 def test_conv_output_size_check_rejects_wrong_answers(wrong, case_words):
     assert_rejected(ch03.check_conv_output_size, wrong, "Exercise 3.1 (conv_output_size)", case_words)
 
 
 # --- Exercise 3.2 ------------------------------------------------------------------------------------------------
+
 
 def flops_macs(c_in, c_out, kernel_size, out_h, out_w):
     return c_in * c_out * kernel_size**2 * out_h * out_w
@@ -66,17 +74,21 @@ def flops_square_output(c_in, c_out, kernel_size, out_h, out_w):
     return 2 * c_in * c_out * kernel_size**2 * out_h * out_h
 
 
-@pytest.mark.parametrize("wrong, case_words", [
-    (flops_macs, "a multiply and an add"),
-    (flops_no_kernel_area, "3x3 kernel"),
-    (flops_float, "expected an int"),
-    (flops_square_output, "non-square output"),
-])
+@pytest.mark.parametrize(
+    "wrong, case_words",
+    [
+        (flops_macs, "a multiply and an add"),
+        (flops_no_kernel_area, "3x3 kernel"),
+        (flops_float, "expected an int"),
+        (flops_square_output, "non-square output"),
+    ],
+)
 def test_conv2d_flops_check_rejects_wrong_answers(wrong, case_words):
     assert_rejected(ch03.check_conv2d_flops, wrong, "Exercise 3.2 (conv2d_flops)", case_words)
 
 
 # --- Exercise 3.3 ------------------------------------------------------------------------------------------------
+
 
 def field_jump_updated_first(layers):
     size, jump = 1, 1
@@ -96,7 +108,7 @@ def field_ignores_jump(layers):
 
 def field_ignores_dilation(layers):
     size, jump = 1, 1
-    for k, s, d in layers:
+    for k, s, _d in layers:
         size += (k - 1) * jump
         jump *= s
     return size, jump
@@ -114,12 +126,15 @@ def field_dilation_multiplies_jump(layers):
     return size, jump
 
 
-@pytest.mark.parametrize("wrong, case_words", [
-    (field_jump_updated_first, "a stride-2 3x3 convolution"),
-    (field_ignores_jump, "stride-2"),
-    (field_ignores_dilation, "dilations 1, 2, 4"),
-    (field_sums_kernels, "three 3x3 convolutions"),
-    (field_dilation_multiplies_jump, "dilations 1, 2, 4"),
-])
+@pytest.mark.parametrize(
+    "wrong, case_words",
+    [
+        (field_jump_updated_first, "a stride-2 3x3 convolution"),
+        (field_ignores_jump, "stride-2"),
+        (field_ignores_dilation, "dilations 1, 2, 4"),
+        (field_sums_kernels, "three 3x3 convolutions"),
+        (field_dilation_multiplies_jump, "dilations 1, 2, 4"),
+    ],
+)
 def test_receptive_field_check_rejects_wrong_answers(wrong, case_words):
     assert_rejected(ch03.check_receptive_field_size, wrong, "Exercise 3.3 (receptive_field_size)", case_words)

@@ -3,20 +3,25 @@
 import pytest
 import torch
 import torch.nn.functional as F
-
 from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
+
 from segbook.exercises import ch05
 
 SOLUTIONS = notebook_solutions("05_distribution_losses.ipynb", 5, F=F)
-CHECKS = [(ch05.check_bce_with_logits, "bce_with_logits"), (ch05.check_cross_entropy_lse, "cross_entropy_lse"),
-          (ch05.check_focal_loss_binary, "focal_loss_binary")]
+CHECKS = [
+    (ch05.check_bce_with_logits, "bce_with_logits"),
+    (ch05.check_cross_entropy_lse, "cross_entropy_lse"),
+    (ch05.check_focal_loss_binary, "focal_loss_binary"),
+]
 
 
-test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = (
-    standard_exercise_tests(CHECKS, SOLUTIONS))
+test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = standard_exercise_tests(
+    CHECKS, SOLUTIONS
+)
 
 
 # --- Exercise 5.1 ------------------------------------------------------------------------------------------
+
 
 def bce_naive(logits, target):
     p_hat, p = torch.sigmoid(logits), target.float()
@@ -38,17 +43,21 @@ def bce_float(logits, target):
     return float(-(p * F.logsigmoid(logits) + (1 - p) * F.logsigmoid(-logits)).mean())
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (bce_naive, ["must stay finite", "logsigmoid"]),
-    (bce_sum, ["worked by hand"]),
-    (bce_swapped, ["worked by hand"]),
-    (bce_float, ["expected a torch.Tensor", "0-dim tensor"]),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (bce_naive, ["must stay finite", "logsigmoid"]),
+        (bce_sum, ["worked by hand"]),
+        (bce_swapped, ["worked by hand"]),
+        (bce_float, ["expected a torch.Tensor", "0-dim tensor"]),
+    ],
+)
 def test_bce_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch05.check_bce_with_logits, wrong, "Exercise 5.1 (bce_with_logits)", *words)
 
 
 # --- Exercise 5.2 ------------------------------------------------------------------------------------------
+
 
 def ce_naive_softmax(logits, target):
     valid = target != 255
@@ -61,7 +70,7 @@ def ce_counts_ignored(logits, target):
     valid = target != 255
     safe = torch.where(valid, target, 0)
     loss = torch.logsumexp(logits, 1) - logits.gather(1, safe[:, None]).squeeze(1)
-    return (loss * valid).mean()                      # ignored pixels still in the count
+    return (loss * valid).mean()  # ignored pixels still in the count
 
 
 def ce_wrong_axis(logits, target):
@@ -69,16 +78,20 @@ def ce_wrong_axis(logits, target):
     return (torch.logsumexp(logits, 0).mean(0) - logits.gather(1, safe[:, None]).squeeze(1)).mean()
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (ce_naive_softmax, ["~1000", "torch.logsumexp"]),
-    (ce_counts_ignored, ["ignored", "valid pixels only"]),
-    (ce_wrong_axis, ["worked by hand"]),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (ce_naive_softmax, ["~1000", "torch.logsumexp"]),
+        (ce_counts_ignored, ["ignored", "valid pixels only"]),
+        (ce_wrong_axis, ["worked by hand"]),
+    ],
+)
 def test_cross_entropy_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch05.check_cross_entropy_lse, wrong, "Exercise 5.2 (cross_entropy_lse)", *words)
 
 
 # --- Exercise 5.3 ------------------------------------------------------------------------------------------
+
 
 def focal_alpha_swapped(logits, target, alpha, gamma):
     s = torch.where(target == 1, logits, -logits)
@@ -89,7 +102,7 @@ def focal_alpha_swapped(logits, target, alpha, gamma):
 def focal_wrong_factor(logits, target, alpha, gamma):
     s = torch.where(target == 1, logits, -logits)
     alpha_t = torch.where(target == 1, alpha, 1 - alpha)
-    return -(alpha_t * torch.sigmoid(s) ** gamma * F.logsigmoid(s)).mean()     # p_t^gamma, not (1 - p_t)^gamma
+    return -(alpha_t * torch.sigmoid(s) ** gamma * F.logsigmoid(s)).mean()  # p_t^gamma, not (1 - p_t)^gamma
 
 
 def focal_naive(logits, target, alpha, gamma):
@@ -100,10 +113,13 @@ def focal_naive(logits, target, alpha, gamma):
     return -(alpha_t * (1 - pt) ** gamma * torch.log(pt)).mean()
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (focal_alpha_swapped, ["alpha weighs the positive pixels"]),
-    (focal_wrong_factor, ["RetinaNet", "probability of the TRUE label"]),
-    (focal_naive, ["must stay finite", "F.logsigmoid"]),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (focal_alpha_swapped, ["alpha weighs the positive pixels"]),
+        (focal_wrong_factor, ["RetinaNet", "probability of the TRUE label"]),
+        (focal_naive, ["must stay finite", "F.logsigmoid"]),
+    ],
+)
 def test_focal_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch05.check_focal_loss_binary, wrong, "Exercise 5.3 (focal_loss_binary)", *words)

@@ -3,21 +3,27 @@
 import numpy as np
 import pytest
 import torch
+from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
 from scipy import ndimage
 
-from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
 from segbook.exercises import ch08
 
 SOLUTIONS = notebook_solutions("08_unet.ipynb", 8, np=np, ndimage=ndimage)
-CHECKS = [(ch08.check_centre_crop, "centre_crop"), (ch08.check_valid_output_size, "valid_output_size"),
-          (ch08.check_border_weight_map, "border_weight_map"), (ch08.check_tile_starts, "tile_starts")]
+CHECKS = [
+    (ch08.check_centre_crop, "centre_crop"),
+    (ch08.check_valid_output_size, "valid_output_size"),
+    (ch08.check_border_weight_map, "border_weight_map"),
+    (ch08.check_tile_starts, "tile_starts"),
+]
 
 
-test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = (
-    standard_exercise_tests(CHECKS, SOLUTIONS))
+test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = standard_exercise_tests(
+    CHECKS, SOLUTIONS
+)
 
 
 # --- Exercise 8.1 ------------------------------------------------------------------------------------------
+
 
 def crop_top_left(features, size):
     return features[..., : size[0], : size[1]]
@@ -25,28 +31,32 @@ def crop_top_left(features, size):
 
 def crop_rounding_up(features, size):
     top, left = (features.shape[-2] - size[0] + 1) // 2, (features.shape[-1] - size[1] + 1) // 2
-    return features[..., top: top + size[0], left: left + size[1]]
+    return features[..., top : top + size[0], left : left + size[1]]
 
 
 def crop_swapped(features, size):
     w, h = size
     top, left = (features.shape[-2] - h) // 2, (features.shape[-1] - w) // 2
-    return features[..., top: top + h, left: left + w]
+    return features[..., top : top + h, left : left + w]
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (crop_top_left, ["worked by hand", "not the top-left corner"]),
-    (crop_rounding_up, ["odd difference", "rounds down"]),
-    (crop_swapped, ["non-square", "h applies to the rows"]),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (crop_top_left, ["worked by hand", "not the top-left corner"]),
+        (crop_rounding_up, ["odd difference", "rounds down"]),
+        (crop_swapped, ["non-square", "h applies to the rows"]),
+    ],
+)
 def test_centre_crop_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch08.check_centre_crop, wrong, "Exercise 8.1 (centre_crop)", *words)
 
 
 # --- Exercise 8.2 ------------------------------------------------------------------------------------------
 
+
 def size_closed_form(size, depth):
-    return size - 2 * (6 * 2 ** depth - 4)
+    return size - 2 * (6 * 2**depth - 4)
 
 
 def size_without_bottom(size, depth):
@@ -78,24 +88,28 @@ def size_without_the_too_small_check(size, depth):
     return size
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (size_closed_form, ["size 570", "return None"]),
-    (size_without_bottom, ["572x572", "bottom"]),
-    (size_checks_only_the_first_pooling, ["size 570", "odd"]),
-    (size_without_the_too_small_check, ["too small", "0 or below"]),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (size_closed_form, ["size 570", "return None"]),
+        (size_without_bottom, ["572x572", "bottom"]),
+        (size_checks_only_the_first_pooling, ["size 570", "odd"]),
+        (size_without_the_too_small_check, ["too small", "0 or below"]),
+    ],
+)
 def test_valid_output_size_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch08.check_valid_output_size, wrong, "Exercise 8.2 (valid_output_size)", *words)
 
 
 # --- Exercise 8.3 ------------------------------------------------------------------------------------------
 
+
 def _weights(distances, ids, w0, sigma, *, second="d2", denominator=2.0, background_only=True):
     if distances.shape[0] < 2:
         return torch.ones(ids.shape)
     d1, d2 = distances.topk(2, dim=0, largest=False).values
     d2 = d1 if second == "d1" else d2
-    border = w0 * torch.exp(-((d1 + d2) ** 2) / (denominator * sigma ** 2))
+    border = w0 * torch.exp(-((d1 + d2) ** 2) / (denominator * sigma**2))
     return 1 + border * (ids == 0) if background_only else 1 + border
 
 
@@ -113,20 +127,24 @@ def weights_on_cells_too(distances, ids, w0=10.0, sigma=5.0):
 
 def weights_lone_cell_crashes(distances, ids, w0=10.0, sigma=5.0):
     d1, d2 = distances.topk(2, dim=0, largest=False).values
-    return 1 + w0 * torch.exp(-((d1 + d2) ** 2) / (2 * sigma ** 2)) * (ids == 0)
+    return 1 + w0 * torch.exp(-((d1 + d2) ** 2) / (2 * sigma**2)) * (ids == 0)
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (weights_twice_d1, ["two-pixel gap", "second-nearest"]),
-    (weights_sigma_squared, ["worked by hand", "w0 * exp(-(d1 + d2)**2 / (2 * sigma**2))"]),
-    (weights_on_cells_too, ["worked by hand", "1 on cell pixels"]),
-    (weights_lone_cell_crashes, ["lone cell", "K < 2"]),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (weights_twice_d1, ["two-pixel gap", "second-nearest"]),
+        (weights_sigma_squared, ["worked by hand", "w0 * exp(-(d1 + d2)**2 / (2 * sigma**2))"]),
+        (weights_on_cells_too, ["worked by hand", "1 on cell pixels"]),
+        (weights_lone_cell_crashes, ["lone cell", "K < 2"]),
+    ],
+)
 def test_border_weight_map_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch08.check_border_weight_map, wrong, "Exercise 8.3 (border_weight_map)", *words)
 
 
 # --- Exercise 8.4 ------------------------------------------------------------------------------------------
+
 
 def starts_past_the_end(size, step):
     return list(range(0, size, step))
@@ -140,10 +158,13 @@ def starts_with_a_duplicate(size, step):
     return list(range(0, size - step + 1, step)) + [size - step]
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (starts_past_the_end, ["worked by hand", "size - step"]),
-    (starts_leaving_a_gap, ["worked by hand", "ends exactly"]),
-    (starts_with_a_duplicate, ["multiple of the step", "second time"]),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (starts_past_the_end, ["worked by hand", "size - step"]),
+        (starts_leaving_a_gap, ["worked by hand", "ends exactly"]),
+        (starts_with_a_duplicate, ["multiple of the step", "second time"]),
+    ],
+)
 def test_tile_starts_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch08.check_tile_starts, wrong, "Exercise 8.4 (tile_starts)", *words)

@@ -2,21 +2,26 @@
 
 import pytest
 import torch
-
 from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
+
 from segbook.exercises import ch10
 from segbook.models import CoupledUNets
 
 SOLUTIONS = notebook_solutions("10_stacked_coupled_unets.ipynb", 10)
-CHECKS = [(ch10.check_coupled_block_inputs, "coupled_block_inputs"),
-          (ch10.check_coupled_in_channels, "coupled_in_channels"), (ch10.check_residual_stack, "residual_stack")]
+CHECKS = [
+    (ch10.check_coupled_block_inputs, "coupled_block_inputs"),
+    (ch10.check_coupled_in_channels, "coupled_in_channels"),
+    (ch10.check_residual_stack, "residual_stack"),
+]
 
 
-test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = (
-    standard_exercise_tests(CHECKS, SOLUTIONS))
+test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised = standard_exercise_tests(
+    CHECKS, SOLUTIONS
+)
 
 
 # --- Exercise 10.1 -----------------------------------------------------------------------------------------
+
 
 def _inputs(kind, n, level, order, depth, *, earlier=None, first_reads_stem=False, decoder_skip=True):
     earlier = range(max(0, n - order), n) if earlier is None else earlier(n, order)
@@ -28,12 +33,18 @@ def _inputs(kind, n, level, order, depth, *, earlier=None, first_reads_stem=Fals
     return {below} | ({("E", n, level)} if decoder_skip else set()) | {("D", m, level) for m in earlier}
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (lambda *a: _inputs(*a, earlier=lambda n, k: range(n)), ["E_2^2", "not all earlier ones"]),
-    (lambda *a: _inputs(*a, earlier=lambda n, k: [n - k] if n >= k else []), ["D_3^1 with order 2", "coupled U-Nets"]),
-    (lambda *a: _inputs(*a, first_reads_stem=True), ["E_1^0", "series"]),
-    (lambda *a: _inputs(*a, decoder_skip=False), ["D_3^1", "U-Net's skip"]),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda *a: _inputs(*a, earlier=lambda n, k: range(n)), ["E_2^2", "not all earlier ones"]),
+        (
+            lambda *a: _inputs(*a, earlier=lambda n, k: [n - k] if n >= k else []),
+            ["D_3^1 with order 2", "coupled U-Nets"],
+        ),
+        (lambda *a: _inputs(*a, first_reads_stem=True), ["E_1^0", "series"]),
+        (lambda *a: _inputs(*a, decoder_skip=False), ["D_3^1", "U-Net's skip"]),
+    ],
+)
 def test_block_inputs_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch10.check_coupled_block_inputs, wrong, "Exercise 10.1 (coupled_block_inputs)", *words)
 
@@ -52,16 +63,24 @@ def test_block_inputs_reference_counts_agree_with_the_model():
 
 # --- Exercise 10.2 -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("wrong, words", [
-    (lambda kind, n, order, width: width * ((1 if kind == "E" else 2) + order), ["nothing before it", "min(n, order)"]),
-    (lambda kind, n, order, width: width * (1 + min(n, order)), ["decoder block", "2 (the up-sampled map"]),
-    (lambda kind, n, order, width: width * min(n, order) or width, ["U-Net 2's encoder block", "1 own input"]),
-])
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (
+            lambda kind, n, order, width: width * ((1 if kind == "E" else 2) + order),
+            ["nothing before it", "min(n, order)"],
+        ),
+        (lambda kind, n, order, width: width * (1 + min(n, order)), ["decoder block", "2 (the up-sampled map"]),
+        (lambda kind, n, order, width: width * min(n, order) or width, ["U-Net 2's encoder block", "1 own input"]),
+    ],
+)
 def test_in_channels_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch10.check_coupled_in_channels, wrong, "Exercise 10.2 (coupled_in_channels)", *words)
 
 
 # --- Exercise 10.3 -----------------------------------------------------------------------------------------
+
 
 def stack_without_residual(x, modules, heads):
     outputs, h = [], x
@@ -94,12 +113,15 @@ def stack_last_head_only(x, modules, heads):
     return heads[-1](h)
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (stack_without_residual, ["1.5 x and 2.25 x", "ADDED"]),
-    (stack_adds_the_original_input, ["1.5 x and 2.25 x"]),
-    (stack_head_before_addition, ["1.5 x and 2.25 x"]),
-    (stack_last_head_only, ["1.5 x and 2.25 x", "as a list"]),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (stack_without_residual, ["1.5 x and 2.25 x", "ADDED"]),
+        (stack_adds_the_original_input, ["1.5 x and 2.25 x"]),
+        (stack_head_before_addition, ["1.5 x and 2.25 x"]),
+        (stack_last_head_only, ["1.5 x and 2.25 x", "as a list"]),
+    ],
+)
 def test_residual_stack_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch10.check_residual_stack, wrong, "Exercise 10.3 (residual_stack)", *words)
 
@@ -124,6 +146,6 @@ def test_residual_stack_reference_is_the_stacked_unets_forward():
     x = torch.rand(2, 3, 8, 8)
     with torch.no_grad():
         expected = model(x)
-        bodies = [_Body(unet) for unet in model.unets]        # a StackedUNets module returns h + U(h) itself
+        bodies = [_Body(unet) for unet in model.unets]  # a StackedUNets module returns h + U(h) itself
         got = SOLUTIONS["residual_stack"](model.stem(x), bodies, [model.heads[str(k)] for k in range(3)])
     assert all(torch.allclose(e, g, atol=1e-6) for e, g in zip(expected, got))

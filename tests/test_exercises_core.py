@@ -24,6 +24,7 @@ def placeholder(x):
 
 # --------------------------------------------------------------------------- run_checks outcomes
 
+
 def test_all_cases_passing_prints_one_line_and_returns_true(capsys):
     cases = [Case("an int", (2,), expected=4), Case("a tensor", (torch.tensor([1, 2]),), expected=torch.tensor([2, 4]))]
     assert run_checks(LABEL, double, cases) is True
@@ -62,9 +63,15 @@ def test_exercise_error_is_an_assertion_error():
 
 
 def test_failure_message_names_exercise_case_inputs_expected_got_and_hint():
-    cases = [Case("an int", (2,), expected=4),
-             Case("a 2x2 map", (torch.tensor([[0, 1], [2, 0]]),), expected=torch.tensor([[0, 2], [4, 0]]),
-                  hint="multiply, do not add")]
+    cases = [
+        Case("an int", (2,), expected=4),
+        Case(
+            "a 2x2 map",
+            (torch.tensor([[0, 1], [2, 0]]),),
+            expected=torch.tensor([[0, 2], [4, 0]]),
+            hint="multiply, do not add",
+        ),
+    ]
 
     def wrong(x):
         return x + 2 if isinstance(x, torch.Tensor) else 2 * x
@@ -97,8 +104,11 @@ def test_exception_in_student_code_is_reported_with_type_message_and_chained():
         return x[5]
 
     with pytest.raises(ExerciseError) as info:
-        run_checks(LABEL, student, [Case("a short tensor", (torch.arange(3),), expected=torch.tensor(0),
-                                         hint="index within bounds")])
+        run_checks(
+            LABEL,
+            student,
+            [Case("a short tensor", (torch.arange(3),), expected=torch.tensor(0), hint="index within bounds")],
+        )
     message = str(info.value)
     assert "raised:   IndexError: index 5 is out of bounds" in message
     assert "hint:     index within bounds" in message
@@ -116,8 +126,11 @@ def test_raises_case_passes_when_the_expected_error_is_raised(capsys):
 
 
 def test_raises_case_fails_when_nothing_is_raised():
-    with pytest.raises(ExerciseError, match=r"expected: an exception of type ValueError\n.*no exception; "
-                                            r"the function returned -2"):
+    with pytest.raises(
+        ExerciseError,
+        match=r"expected: an exception of type ValueError\n.*no exception; "
+        r"the function returned -2",
+    ):
         run_checks(LABEL, double, [Case("negative", (-1,), raises=ValueError)])
 
 
@@ -164,8 +177,11 @@ def test_each_case_gets_fresh_copies_of_its_inputs():
         seen.append(x)
         return x + 1
 
-    run_checks(LABEL, student, [Case("first", (shared,), expected=torch.ones(2)),
-                                Case("second", (shared,), expected=torch.ones(2))])
+    run_checks(
+        LABEL,
+        student,
+        [Case("first", (shared,), expected=torch.ones(2)), Case("second", (shared,), expected=torch.ones(2))],
+    )
     assert seen[0] is not shared and seen[1] is not shared and seen[0] is not seen[1]
 
 
@@ -192,25 +208,32 @@ def test_messages_are_plain_text_without_ansi_escapes(capsys):
 
 # --------------------------------------------------------------------------- argument checking
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(description="", args=()), TypeError, "description must be a non-empty str"),
-    (dict(description="x", args=[1]), TypeError, "args must be a tuple"),
-    (dict(description="x", args=(1,), kwargs=4), TypeError, "pass the result as expected="),
-    (dict(description="x", raises="ValueError"), TypeError, "raises must be an exception class"),
-    (dict(description="x", compare=3), TypeError, "compare must be a callable"),
-    (dict(description="x", hint=None), TypeError, "hint must be a str"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(description="", args=()), TypeError, "description must be a non-empty str"),
+        (dict(description="x", args=[1]), TypeError, "args must be a tuple"),
+        (dict(description="x", args=(1,), kwargs=4), TypeError, "pass the result as expected="),
+        (dict(description="x", raises="ValueError"), TypeError, "raises must be an exception class"),
+        (dict(description="x", compare=3), TypeError, "compare must be a callable"),
+        (dict(description="x", hint=None), TypeError, "hint must be a str"),
+    ],
+)
 def test_case_rejects_bad_fields_with_a_message(kwargs, error, message):
     with pytest.raises(error, match=message):
         Case(**kwargs)
 
 
-@pytest.mark.parametrize("exercise, fn, cases, message", [
-    ("", double, [Case("x", (1,), expected=2)], "exercise must be a non-empty str"),
-    (LABEL, "double", [Case("x", (1,), expected=2)], "expected a function to check"),
-    (LABEL, double, [], "non-empty list of Case objects"),
-    (LABEL, double, [("x", (1,), 2)], "only Case objects"),
-])
+@pytest.mark.parametrize(
+    "exercise, fn, cases, message",
+    [
+        ("", double, [Case("x", (1,), expected=2)], "exercise must be a non-empty str"),
+        (LABEL, "double", [Case("x", (1,), expected=2)], "expected a function to check"),
+        (LABEL, double, [], "non-empty list of Case objects"),
+        (LABEL, double, [("x", (1,), 2)], "only Case objects"),
+    ],
+)
 def test_run_checks_rejects_bad_arguments_with_a_message(exercise, fn, cases, message):
     with pytest.raises(TypeError, match=message):
         run_checks(exercise, fn, cases)
@@ -221,51 +244,61 @@ def test_run_checks_rejects_bad_arguments_with_a_message(exercise, fn, cases, me
 NAN = float("nan")
 
 
-@pytest.mark.parametrize("expected, got, reason", [
-    (torch.zeros(2, 3), torch.zeros(3, 2), "shape differs: expected (2, 3), got (3, 2)"),
-    (torch.zeros(2, dtype=torch.int64), torch.zeros(2), "dtype differs: expected torch.int64, got torch.float32"),
-    (torch.tensor([10**6]), torch.tensor([10**6 + 1]), "values differ at index 0: expected 1000000, got 1000001"),
-    (torch.tensor([True, False]), torch.tensor([True, True]), "values differ at index 1: expected False, got True"),
-    (torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.001]), "largest absolute difference 0.001"),
-    (torch.tensor([NAN]), torch.tensor([0.0]), "values differ at index 0: expected nan, got 0.0"),
-    (torch.tensor(0.5), torch.tensor(0.75), "value differs: expected 0.5, got 0.75 (largest absolute difference 0.25)"),
-    (torch.zeros(2), np.zeros(2, dtype=np.float32), "expected a torch.Tensor, got a numpy.ndarray"),
-    (np.zeros((2, 2)), np.zeros((2, 2), dtype=np.float32), "dtype differs: expected float64, got float32"),
-    (np.array([1, 2, 3]), np.array([1, 2, 4]), "values differ at index 2: expected 3, got 4"),
-    (np.zeros(2), torch.zeros(2, dtype=torch.float64), "expected a numpy.ndarray, got a torch.Tensor"),
-    (3.0, torch.tensor(3.0), "use .item() to turn it into a number"),
-    (0.5, 0.6, "expected 0.5, got 0.6"),
-    (2, "2", "expected a number, got a str"),
-    (True, 1, "expected the bool True, got an int"),
-    ((1, 2), (1, 2, 3), "expected 2 items, got 3"),
-    ([1, (2, torch.zeros(1))], [1, (2, torch.ones(1))], "at [1][1]: values differ at index 0"),
-    ({"a": 1, "b": 2}, {"a": 1, "c": 2}, "missing keys ['b']; unexpected keys ['c']"),
-    ({"iou": 0.5}, {"iou": 0.25}, "at ['iou']: expected 0.5, got 0.25"),
-    ("max", "min", "expected 'max', got 'min'"),
-    (None, 0, "expected None (None), got 0 (an int)"),
-    (3, torch.tensor([3, 3]), "expected a number, got a torch.Tensor"),
-    ("ab", np.array(["ab"]), "expected a str 'ab', got a numpy.ndarray"),
-])
+@pytest.mark.parametrize(
+    "expected, got, reason",
+    [
+        (torch.zeros(2, 3), torch.zeros(3, 2), "shape differs: expected (2, 3), got (3, 2)"),
+        (torch.zeros(2, dtype=torch.int64), torch.zeros(2), "dtype differs: expected torch.int64, got torch.float32"),
+        (torch.tensor([10**6]), torch.tensor([10**6 + 1]), "values differ at index 0: expected 1000000, got 1000001"),
+        (torch.tensor([True, False]), torch.tensor([True, True]), "values differ at index 1: expected False, got True"),
+        (torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.001]), "largest absolute difference 0.001"),
+        (torch.tensor([NAN]), torch.tensor([0.0]), "values differ at index 0: expected nan, got 0.0"),
+        (
+            torch.tensor(0.5),
+            torch.tensor(0.75),
+            "value differs: expected 0.5, got 0.75 (largest absolute difference 0.25)",
+        ),
+        (torch.zeros(2), np.zeros(2, dtype=np.float32), "expected a torch.Tensor, got a numpy.ndarray"),
+        (np.zeros((2, 2)), np.zeros((2, 2), dtype=np.float32), "dtype differs: expected float64, got float32"),
+        (np.array([1, 2, 3]), np.array([1, 2, 4]), "values differ at index 2: expected 3, got 4"),
+        (np.zeros(2), torch.zeros(2, dtype=torch.float64), "expected a numpy.ndarray, got a torch.Tensor"),
+        (3.0, torch.tensor(3.0), "use .item() to turn it into a number"),
+        (0.5, 0.6, "expected 0.5, got 0.6"),
+        (2, "2", "expected a number, got a str"),
+        (True, 1, "expected the bool True, got an int"),
+        ((1, 2), (1, 2, 3), "expected 2 items, got 3"),
+        ([1, (2, torch.zeros(1))], [1, (2, torch.ones(1))], "at [1][1]: values differ at index 0"),
+        ({"a": 1, "b": 2}, {"a": 1, "c": 2}, "missing keys ['b']; unexpected keys ['c']"),
+        ({"iou": 0.5}, {"iou": 0.25}, "at ['iou']: expected 0.5, got 0.25"),
+        ("max", "min", "expected 'max', got 'min'"),
+        (None, 0, "expected None (None), got 0 (an int)"),
+        (3, torch.tensor([3, 3]), "expected a number, got a torch.Tensor"),
+        ("ab", np.array(["ab"]), "expected a str 'ab', got a numpy.ndarray"),
+    ],
+)
 def test_default_compare_rejects_and_explains(expected, got, reason):
     ok, message = default_compare(expected, got)
     assert not ok
     assert reason in message
 
 
-@pytest.mark.parametrize("expected, got", [
-    (torch.tensor([1.0, NAN]), torch.tensor([1.0 + 1e-7, NAN])),
-    (torch.tensor([[1, 2]]), torch.tensor([[1, 2]])),
-    (torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True) * 1.0),
-    (np.array([0.1, NAN]), np.array([0.1 + 1e-9, NAN])),
-    (1.0, 1.0 + 1e-7),
-    (NAN, NAN),
-    (2, 2.0),
-    (3, np.int64(3)),
-    ([1, (2.0, "a")], (1, [2.0, "a"])),
-    ({"a": torch.zeros(1)}, {"a": torch.zeros(1)}),
-    (None, None),
-    (False, np.bool_(False)),
-])
+@pytest.mark.parametrize(
+    "expected, got",
+    [
+        (torch.tensor([1.0, NAN]), torch.tensor([1.0 + 1e-7, NAN])),
+        (torch.tensor([[1, 2]]), torch.tensor([[1, 2]])),
+        (torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True) * 1.0),
+        (np.array([0.1, NAN]), np.array([0.1 + 1e-9, NAN])),
+        (1.0, 1.0 + 1e-7),
+        (NAN, NAN),
+        (2, 2.0),
+        (3, np.int64(3)),
+        ([1, (2.0, "a")], (1, [2.0, "a"])),
+        ({"a": torch.zeros(1)}, {"a": torch.zeros(1)}),
+        (None, None),
+        (False, np.bool_(False)),
+    ],
+)
 def test_default_compare_accepts_equal_values(expected, got):
     assert default_compare(expected, got) == (True, "")
 
@@ -288,4 +321,6 @@ def test_describe_shows_shape_dtype_and_a_short_preview_of_large_tensors():
     assert text.startswith("tensor(shape=(10, 100), dtype=torch.int64, values=[0, 1, 2, 3, 4, 5, 6, 7, ...]")
     assert "first 8 of 1000 values" in text
     assert len(describe(list(range(1000)))) <= 120
-    assert re.fullmatch(r"array\(shape=\(2,\), dtype=float64, values=\[0\.5, 0\.25\]\)", describe(np.array([0.5, 0.25])))
+    assert re.fullmatch(
+        r"array\(shape=\(2,\), dtype=float64, values=\[0\.5, 0\.25\]\)", describe(np.array([0.5, 0.25]))
+    )

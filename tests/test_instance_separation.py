@@ -8,11 +8,15 @@ import torch
 from segbook.metrics import instance_separation
 
 # Objects 1 and 2 (3x3 each) across a one-pixel membrane (column 3); object 3 (2 pixels) far from both.
-TRUTH = torch.tensor([[1, 1, 1, 0, 2, 2, 2, 0, 0],
-                      [1, 1, 1, 0, 2, 2, 2, 0, 0],
-                      [1, 1, 1, 0, 2, 2, 2, 0, 0],
-                      [0, 0, 0, 0, 0, 0, 0, 0, 0],
-                      [0, 0, 0, 0, 0, 0, 0, 3, 3]])
+TRUTH = torch.tensor(
+    [
+        [1, 1, 1, 0, 2, 2, 2, 0, 0],
+        [1, 1, 1, 0, 2, 2, 2, 0, 0],
+        [1, 1, 1, 0, 2, 2, 2, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0, 3, 3],
+    ]
+)
 
 
 def _with(changes, value):
@@ -24,8 +28,15 @@ def _with(changes, value):
 
 def test_a_perfect_mask_recovers_every_object_and_separates_the_touching_pair():
     r = instance_separation(TRUTH > 0, TRUTH)
-    assert r == {"recovered": 1.0, "pairs_separated": 1.0, "objects": 3, "matched": 3, "pairs": 1, "separated": 1,
-                 "components": 3}
+    assert r == {
+        "recovered": 1.0,
+        "pairs_separated": 1.0,
+        "objects": 3,
+        "matched": 3,
+        "pairs": 1,
+        "separated": 1,
+        "components": 3,
+    }
 
 
 def test_filling_the_membrane_merges_the_pair():
@@ -35,7 +46,7 @@ def test_filling_the_membrane_merges_the_pair():
 
 
 def test_a_single_bridging_pixel_is_enough_to_merge():
-    r = instance_separation(_with([(1, 3)], True), TRUTH)       # IoU 9/19 = 0.47 for object 1
+    r = instance_separation(_with([(1, 3)], True), TRUTH)  # IoU 9/19 = 0.47 for object 1
     assert r["matched"] == 1 and r["pairs_separated"] == 0.0
 
 
@@ -58,9 +69,9 @@ def test_counts_add_up_over_a_batch():
 
 
 def test_touch_distance_decides_which_pairs_touch():
-    assert instance_separation(TRUTH > 0, TRUTH, touch_distance=1.0)["pairs"] == 0      # the membrane is 1 px
+    assert instance_separation(TRUTH > 0, TRUTH, touch_distance=1.0)["pairs"] == 0  # the membrane is 1 px
     assert math.isnan(instance_separation(TRUTH > 0, TRUTH, touch_distance=1.0)["pairs_separated"])
-    assert instance_separation(TRUTH > 0, TRUTH, touch_distance=3.0)["pairs"] == 2      # object 3 at sqrt(5)
+    assert instance_separation(TRUTH > 0, TRUTH, touch_distance=3.0)["pairs"] == 2  # object 3 at sqrt(5)
 
 
 def test_no_objects_gives_nan_scores():
@@ -68,14 +79,17 @@ def test_no_objects_gives_nan_scores():
     assert math.isnan(r["recovered"]) and r["objects"] == 0
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(foreground=(TRUTH > 0).float()), TypeError, "threshold probabilities first"),
-    (dict(foreground=(TRUTH > 0)[:, :4]), ValueError, "must have the same shape"),
-    (dict(iou_threshold=0.3), ValueError, "iou_threshold must be >= 0.5"),
-    (dict(iou_threshold=1.0), ValueError, "must be < 1"),
-    (dict(touch_distance=0.0), ValueError, "touch_distance must be > 0"),
-    (dict(instances=-TRUTH), ValueError, "negative values"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(foreground=(TRUTH > 0).float()), TypeError, "threshold probabilities first"),
+        (dict(foreground=(TRUTH > 0)[:, :4]), ValueError, "must have the same shape"),
+        (dict(iou_threshold=0.3), ValueError, "iou_threshold must be >= 0.5"),
+        (dict(iou_threshold=1.0), ValueError, "must be < 1"),
+        (dict(touch_distance=0.0), ValueError, "touch_distance must be > 0"),
+        (dict(instances=-TRUTH), ValueError, "negative values"),
+    ],
+)
 def test_errors_say_what_is_wrong(kwargs, error, message):
     args = {"foreground": TRUTH > 0, "instances": TRUTH, **kwargs}
     with pytest.raises(error, match=message):

@@ -45,6 +45,7 @@ def perfect_logits(target, c, margin=20.0):
 
 # ----------------------------------------------------------------------------- cross entropy
 
+
 @pytest.mark.parametrize("weight", [None, [1.0, 2.0, 0.5, 4.0]])
 @pytest.mark.parametrize("ignore", [0.0, 0.3])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -75,8 +76,9 @@ def test_cross_entropy_gradcheck_float64():
 
 def test_cross_entropy_hand_example():
     logits = torch.tensor([[[[2.0]], [[0.0]], [[0.0]]]])
-    assert math.isclose(L.cross_entropy(logits, torch.tensor([[[0]]])).item(), math.log(math.e ** 2 + 2) - 2,
-                        rel_tol=1e-6)
+    assert math.isclose(
+        L.cross_entropy(logits, torch.tensor([[[0]]])).item(), math.log(math.e**2 + 2) - 2, rel_tol=1e-6
+    )
 
 
 def test_weighted_ce_is_a_weighted_mean_not_the_slide_wce():
@@ -87,11 +89,14 @@ def test_weighted_ce_is_a_weighted_mean_not_the_slide_wce():
     weighted_mean = L.cross_entropy(logits, target, weight=[1.0, beta])
     slide = L.binary_cross_entropy(z, target, pos_weight=beta)
     assert not torch.isclose(weighted_mean, slide)
-    torch.testing.assert_close(L.cross_entropy(logits, target, weight=[1.0, beta], reduction="sum"),
-                               L.binary_cross_entropy(z, target, pos_weight=beta, reduction="sum"))
+    torch.testing.assert_close(
+        L.cross_entropy(logits, target, weight=[1.0, beta], reduction="sum"),
+        L.binary_cross_entropy(z, target, pos_weight=beta, reduction="sum"),
+    )
 
 
 # ----------------------------------------------------------------------------- binary cross entropy
+
 
 @pytest.mark.parametrize("pos_weight", [None, 0.5, 1.0, 3.0])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -126,8 +131,9 @@ def test_binary_cross_entropy_gradient_equals_torch():
 
 def test_binary_cross_entropy_is_two_class_cross_entropy():
     logits, target = multiclass_batch(seed=8, c=2, ignore=0.2)
-    torch.testing.assert_close(L.binary_cross_entropy(logits[:, 1] - logits[:, 0], target),
-                               L.cross_entropy(logits, target))
+    torch.testing.assert_close(
+        L.binary_cross_entropy(logits[:, 1] - logits[:, 0], target), L.cross_entropy(logits, target)
+    )
 
 
 def test_binary_cross_entropy_accepts_bool_target_and_channel_target():
@@ -138,6 +144,7 @@ def test_binary_cross_entropy_accepts_bool_target_and_channel_target():
 
 
 # ----------------------------------------------------------------------------- focal loss
+
 
 @pytest.mark.parametrize("alpha", [0.25, 0.75, None])
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 5.0])
@@ -167,7 +174,7 @@ def test_binary_focal_loss_slide_formula_by_hand():
     """FL = -(a (1 - p)^g p log p + (1 - a) p^g (1 - p) log(1 - p)) on two pixels."""
     z, y = torch.tensor([[[0.5, 0.5]]]), torch.tensor([[[1, 0]]])
     p, a, g = torch.sigmoid(torch.tensor(0.5)).item(), 0.25, 2.0
-    expected = [-a * (1 - p) ** g * math.log(p), -(1 - a) * p ** g * math.log(1 - p)]
+    expected = [-a * (1 - p) ** g * math.log(p), -(1 - a) * p**g * math.log(1 - p)]
     got = L.binary_focal_loss(z, y, alpha=a, gamma=g, reduction="none")[0, 0].tolist()
     assert got == pytest.approx(expected, rel=1e-6)
 
@@ -203,8 +210,10 @@ def test_focal_loss_with_gamma_zero_is_cross_entropy():
 def test_two_class_focal_loss_is_binary_focal_loss():
     logits, target = multiclass_batch(seed=15, c=2, ignore=0.2)
     a = 0.3
-    torch.testing.assert_close(L.focal_loss(logits, target, alpha=[1 - a, a], gamma=2.0),
-                               L.binary_focal_loss(logits[:, 1] - logits[:, 0], target, alpha=a, gamma=2.0))
+    torch.testing.assert_close(
+        L.focal_loss(logits, target, alpha=[1 - a, a], gamma=2.0),
+        L.binary_focal_loss(logits[:, 1] - logits[:, 0], target, alpha=a, gamma=2.0),
+    )
 
 
 def test_focal_loss_gradcheck_float64():
@@ -222,6 +231,7 @@ def test_focal_loss_is_at_most_cross_entropy():
 
 # ----------------------------------------------------------------------------- class weights
 
+
 def test_pos_weight_and_inverse_frequency_weights():
     y = torch.tensor([[[0, 0, 0, 1, 255]]])
     assert L.pos_weight_from_target(y) == 3.0
@@ -232,6 +242,7 @@ def test_pos_weight_and_inverse_frequency_weights():
 
 
 # ----------------------------------------------------------------------------- Dice and IoU as metrics
+
 
 def brute_force_sets(pred_mask, true_mask):
     """TP, FP, FN by counting pixel coordinates in Python sets: |X ∩ Y|, |Y \\ X|, |X \\ Y|."""
@@ -272,6 +283,7 @@ def test_dice_of_two_empty_sets_is_nan_unless_smoothed():
 
 # ----------------------------------------------------------------------------- soft Dice
 
+
 def reference_soft_dice(logits, target, smooth=1.0, include_background=True, ignore_index=255):
     """Loop over images and classes with explicit sums."""
     n, c = logits.shape[:2]
@@ -307,7 +319,7 @@ def test_soft_dice_hand_example_with_the_slides_plus_one():
 
 def test_soft_dice_is_per_image_then_averaged():
     logits, target = multiclass_batch(seed=21, n=3)
-    per_image = [L.soft_dice_loss(logits[i:i + 1], target[i:i + 1]) for i in range(3)]
+    per_image = [L.soft_dice_loss(logits[i : i + 1], target[i : i + 1]) for i in range(3)]
     torch.testing.assert_close(L.soft_dice_loss(logits, target), torch.stack(per_image).mean())
     assert L.soft_dice_loss(logits, target, reduction="none").shape == (3, 4)
 
@@ -332,11 +344,14 @@ def test_absent_class_with_no_prediction_costs_almost_nothing_with_smoothing():
 
 def test_binary_soft_dice_equals_two_class_foreground_dice():
     logits, target = multiclass_batch(seed=23, c=2, ignore=0.2)
-    torch.testing.assert_close(L.soft_dice_loss(logits[:, 1] - logits[:, 0], target),
-                               L.soft_dice_loss(logits, target, include_background=False))
+    torch.testing.assert_close(
+        L.soft_dice_loss(logits[:, 1] - logits[:, 0], target),
+        L.soft_dice_loss(logits, target, include_background=False),
+    )
 
 
 # ----------------------------------------------------------------------------- Tversky
+
 
 def test_tversky_index_hand_example_and_both_notations():
     """TP=3, FP=1, FN=2. The slide's beta weighs FP: beta=0.7 -> 3 / (3 + 0.7 + 0.6). Salehi's (alpha, beta) =
@@ -351,17 +366,19 @@ def test_tversky_index_hand_example_and_both_notations():
 def test_tversky_loss_with_equal_weights_is_dice_loss():
     logits, target = multiclass_batch(seed=24, ignore=0.2)
     torch.testing.assert_close(L.tversky_loss(logits, target), L.soft_dice_loss(logits, target))
-    torch.testing.assert_close(L.tversky_loss(logits, target, smooth=2.0, include_background=False),
-                               L.soft_dice_loss(logits, target, smooth=4.0, include_background=False))
+    torch.testing.assert_close(
+        L.tversky_loss(logits, target, smooth=2.0, include_background=False),
+        L.soft_dice_loss(logits, target, smooth=4.0, include_background=False),
+    )
 
 
 def test_fn_heavy_tversky_punishes_under_segmentation_more():
     target = torch.zeros(1, 8, 8, dtype=torch.long)
     target[0, 2:6, 2:6] = 1
     under = torch.zeros_like(target)
-    under[0, 3:5, 3:5] = 1                    # misses 12 of 16 pixels
+    under[0, 3:5, 3:5] = 1  # misses 12 of 16 pixels
     over = torch.zeros_like(target)
-    over[0, 1:7, 1:7] = 1                     # 20 false positives
+    over[0, 1:7, 1:7] = 1  # 20 false positives
     fn_heavy = dict(fp_weight=0.3, fn_weight=0.7)
     fp_heavy = dict(fp_weight=0.7, fn_weight=0.3)
     u, o = perfect_logits(under, 2), perfect_logits(over, 2)
@@ -382,18 +399,25 @@ def test_tversky_weights_named_by_what_they_punish():
 
 # ----------------------------------------------------------------------------- combined
 
+
 def test_combined_losses_are_weighted_sums():
     logits, target = multiclass_batch(seed=25, ignore=0.1)
     dice = L.soft_dice_loss(logits, target)
-    torch.testing.assert_close(L.dice_ce_loss(logits, target, dice_weight=0.3, ce_weight=2.0),
-                               0.3 * dice + 2.0 * L.cross_entropy(logits, target))
-    torch.testing.assert_close(L.dice_focal_loss(logits, target, dice_weight=2.0, focal_weight=0.5, gamma=1.0),
-                               2.0 * dice + 0.5 * L.focal_loss(logits, target, gamma=1.0))
+    torch.testing.assert_close(
+        L.dice_ce_loss(logits, target, dice_weight=0.3, ce_weight=2.0),
+        0.3 * dice + 2.0 * L.cross_entropy(logits, target),
+    )
+    torch.testing.assert_close(
+        L.dice_focal_loss(logits, target, dice_weight=2.0, focal_weight=0.5, gamma=1.0),
+        2.0 * dice + 0.5 * L.focal_loss(logits, target, gamma=1.0),
+    )
     z, y = binary_batch(seed=26)
-    torch.testing.assert_close(L.dice_ce_loss(z, y, pos_weight=3.0),
-                               L.soft_dice_loss(z, y) + L.binary_cross_entropy(z, y, pos_weight=3.0))
-    torch.testing.assert_close(L.dice_focal_loss(z, y, alpha=0.25),
-                               L.soft_dice_loss(z, y) + L.binary_focal_loss(z, y, alpha=0.25))
+    torch.testing.assert_close(
+        L.dice_ce_loss(z, y, pos_weight=3.0), L.soft_dice_loss(z, y) + L.binary_cross_entropy(z, y, pos_weight=3.0)
+    )
+    torch.testing.assert_close(
+        L.dice_focal_loss(z, y, alpha=0.25), L.soft_dice_loss(z, y) + L.binary_focal_loss(z, y, alpha=0.25)
+    )
 
 
 def test_combined_loss_refuses_the_wrong_kind_of_weight():
@@ -406,6 +430,7 @@ def test_combined_loss_refuses_the_wrong_kind_of_weight():
 
 
 # ----------------------------------------------------------------------------- signed distance map
+
 
 def reference_one_hot2dist(label, num_classes):
     """The reference (Kervadec et al.'s one_hot2dist), with whole-image classes set to 0 as documented."""
@@ -422,21 +447,22 @@ def test_signed_distance_map_hand_example():
     label = torch.zeros(5, 5, dtype=torch.long)
     label[1:4, 1:4] = 1
     r2 = math.sqrt(2)
-    expected = torch.tensor([[r2, 1, 1, 1, r2], [1, 0, 0, 0, 1], [1, 0, -1, 0, 1], [1, 0, 0, 0, 1],
-                             [r2, 1, 1, 1, r2]], dtype=torch.float32)
+    expected = torch.tensor(
+        [[r2, 1, 1, 1, r2], [1, 0, 0, 0, 1], [1, 0, -1, 0, 1], [1, 0, 0, 0, 1], [r2, 1, 1, 1, r2]], dtype=torch.float32
+    )
     phi = L.signed_distance_map(label, 2)
     torch.testing.assert_close(phi[1], expected)
     np.testing.assert_allclose(phi[0].numpy(), reference_one_hot2dist(label.numpy(), 2)[0], atol=1e-6)
-    assert phi[1][label == 1].max() <= 0 and phi[1][label == 0].min() >= 1       # inside <= 0, outside >= 1
+    assert phi[1][label == 1].max() <= 0 and phi[1][label == 0].min() >= 1  # inside <= 0, outside >= 1
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_signed_distance_map_equals_the_reference_per_image(seed):
     g = _gen(seed)
     labels = torch.randint(0, 3, (3, 9, 11), generator=g)
-    labels[1] = 0                               # an image with one class covering everything
-    labels[2, :, :5] = 2                        # and one where class 1 may be absent on the left
-    phi = L.signed_distance_map(labels, 4)      # class 3 absent everywhere
+    labels[1] = 0  # an image with one class covering everything
+    labels[2, :, :5] = 2  # and one where class 1 may be absent on the left
+    phi = L.signed_distance_map(labels, 4)  # class 3 absent everywhere
     for n in range(3):
         np.testing.assert_allclose(phi[n].numpy(), reference_one_hot2dist(labels[n].numpy(), 4), atol=1e-5)
     assert (phi[:, 3] == 0).all() and (phi[1] == 0).all()
@@ -453,6 +479,7 @@ def test_signed_distance_map_ignores_ignored_pixels_and_keeps_the_device():
 
 
 # ----------------------------------------------------------------------------- boundary loss
+
 
 def test_boundary_loss_is_the_mean_of_probability_times_distance():
     logits, target = multiclass_batch(seed=30, c=3, h=8, w=8)
@@ -471,7 +498,7 @@ def test_boundary_loss_is_smallest_at_the_perfect_prediction_and_its_gap_is_the_
     perfect = perfect_logits(target, 2, margin=40.0)
     best = L.boundary_loss(perfect, target)
     phi = L.signed_distance_map(target, 2)[:, 1]
-    torch.testing.assert_close(best, (phi * (target == 1)).mean())               # mean of phi_G * g  (<= 0)
+    torch.testing.assert_close(best, (phi * (target == 1)).mean())  # mean of phi_G * g  (<= 0)
     assert best < 0
     for _ in range(5):
         other = L.boundary_loss(3 * torch.randn(2, 2, 10, 10, generator=g), target)
@@ -506,33 +533,40 @@ def test_rebalance_schedule_and_dice_boundary_loss():
 
 # ----------------------------------------------------------------------------- modules
 
-@pytest.mark.parametrize("module, fn, kwargs, binary", [
-    (L.CrossEntropyLoss, L.cross_entropy, {"weight": [1.0, 2.0, 1.0, 0.5]}, False),
-    (L.BinaryCrossEntropyLoss, L.binary_cross_entropy, {"pos_weight": 2.0}, True),
-    (L.FocalLoss, L.focal_loss, {"gamma": 1.0, "alpha": [0.1, 0.2, 0.3, 0.4]}, False),
-    (L.BinaryFocalLoss, L.binary_focal_loss, {"gamma": 1.0, "alpha": 0.4}, True),
-    (L.SoftDiceLoss, L.soft_dice_loss, {"include_background": False}, False),
-    (L.TverskyLoss, L.tversky_loss, {"fp_weight": 0.3, "fn_weight": 0.7}, False),
-    (L.DiceCELoss, L.dice_ce_loss, {"ce_weight": 0.5}, False),
-    (L.DiceFocalLoss, L.dice_focal_loss, {"gamma": 1.0}, False),
-    (L.BoundaryLoss, L.boundary_loss, {"include_background": True}, False),
-])
+
+@pytest.mark.parametrize(
+    "module, fn, kwargs, binary",
+    [
+        (L.CrossEntropyLoss, L.cross_entropy, {"weight": [1.0, 2.0, 1.0, 0.5]}, False),
+        (L.BinaryCrossEntropyLoss, L.binary_cross_entropy, {"pos_weight": 2.0}, True),
+        (L.FocalLoss, L.focal_loss, {"gamma": 1.0, "alpha": [0.1, 0.2, 0.3, 0.4]}, False),
+        (L.BinaryFocalLoss, L.binary_focal_loss, {"gamma": 1.0, "alpha": 0.4}, True),
+        (L.SoftDiceLoss, L.soft_dice_loss, {"include_background": False}, False),
+        (L.TverskyLoss, L.tversky_loss, {"fp_weight": 0.3, "fn_weight": 0.7}, False),
+        (L.DiceCELoss, L.dice_ce_loss, {"ce_weight": 0.5}, False),
+        (L.DiceFocalLoss, L.dice_focal_loss, {"gamma": 1.0}, False),
+        (L.BoundaryLoss, L.boundary_loss, {"include_background": True}, False),
+    ],
+)
 def test_modules_equal_their_functions(module, fn, kwargs, binary):
     logits, target = binary_batch(seed=40) if binary else multiclass_batch(seed=40)
     torch.testing.assert_close(module(**kwargs)(logits, target), fn(logits, target, **kwargs))
 
 
-@pytest.mark.parametrize("build, words", [
-    (lambda: L.TverskyLoss(fp_weight=-1.0), "fp_weight must be >= 0"),
-    (lambda: L.TverskyLoss(fp_weight=0.0, fn_weight=0.0), "both 0"),
-    (lambda: L.BinaryFocalLoss(alpha=1.5), "alpha must be <= 1"),
-    (lambda: L.FocalLoss(gamma=-1.0), "gamma must be >= 0"),
-    (lambda: L.SoftDiceLoss(smooth=-1.0), "smooth must be >= 0"),
-    (lambda: L.CrossEntropyLoss(reduction="avg"), "reduction must be one of"),
-    (lambda: L.BinaryCrossEntropyLoss(ignore_index=1), "ignore_index=1 is a class index"),
-    (lambda: L.CrossEntropyLoss(weight=[1.0, -2.0]), "finite numbers >= 0"),
-    (lambda: L.DiceBoundaryLoss(region_weight=2.0), "region_weight must be <= 1"),
-])
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (lambda: L.TverskyLoss(fp_weight=-1.0), "fp_weight must be >= 0"),
+        (lambda: L.TverskyLoss(fp_weight=0.0, fn_weight=0.0), "both 0"),
+        (lambda: L.BinaryFocalLoss(alpha=1.5), "alpha must be <= 1"),
+        (lambda: L.FocalLoss(gamma=-1.0), "gamma must be >= 0"),
+        (lambda: L.SoftDiceLoss(smooth=-1.0), "smooth must be >= 0"),
+        (lambda: L.CrossEntropyLoss(reduction="avg"), "reduction must be one of"),
+        (lambda: L.BinaryCrossEntropyLoss(ignore_index=1), "ignore_index=1 is a class index"),
+        (lambda: L.CrossEntropyLoss(weight=[1.0, -2.0]), "finite numbers >= 0"),
+        (lambda: L.DiceBoundaryLoss(region_weight=2.0), "region_weight must be <= 1"),
+    ],
+)
 def test_modules_check_their_options_at_construction(build, words):
     with pytest.raises((ValueError, TypeError), match=words):
         build()
@@ -540,37 +574,79 @@ def test_modules_check_their_options_at_construction(build, words):
 
 # ----------------------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda: L.cross_entropy(torch.randn(2, 3, 4, 4), torch.randint(0, 3, (2, 4, 5))), ValueError,
-     r"do not match: expected target of shape \(2, 4, 4\)"),
-    (lambda: L.cross_entropy(torch.randn(1, 3, 2, 2), torch.tensor([[[0, 7], [1, 2]]])), ValueError,
-     "target has class 7 and is not the ignore index 255, but logits have 3 channels"),
-    (lambda: L.cross_entropy(torch.softmax(torch.randn(1, 3, 2, 2), 1), torch.zeros(1, 2, 2, dtype=torch.long)),
-     ValueError, "look like probabilities"),
-    (lambda: L.soft_dice_loss(torch.softmax(torch.randn(1, 3, 2, 2), 1), torch.zeros(1, 2, 2, dtype=torch.long)),
-     ValueError, "before softmax"),
-    (lambda: L.cross_entropy(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2)), TypeError, "integer tensor"),
-    (lambda: L.cross_entropy(torch.randint(0, 3, (1, 3, 2, 2)), torch.zeros(1, 2, 2, dtype=torch.long)), TypeError,
-     "logits must be a floating-point tensor"),
-    (lambda: L.cross_entropy(torch.randn(1, 1, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long)), ValueError,
-     "C >= 2 channels"),
-    (lambda: L.binary_cross_entropy(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long)), ValueError,
-     "one logit per pixel"),
-    (lambda: L.binary_cross_entropy(torch.randn(1, 2, 2), torch.tensor([[[0, 2], [1, 0]]])), ValueError,
-     "binary target must hold 0 .background. or 1 .foreground."),
-    (lambda: L.binary_cross_entropy(torch.randn(1, 2, 2), torch.rand(1, 2, 2)), TypeError, "soft"),
-    (lambda: L.binary_cross_entropy(torch.randn(1, 2, 2), torch.zeros(1, 3, 2, dtype=torch.long)), ValueError,
-     "do not match"),
-    (lambda: L.focal_loss(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long), alpha=[1.0, 2.0]),
-     ValueError, r"alpha must have one entry per class \(C=3\)"),
-    (lambda: L.cross_entropy(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long), ignore_index=2),
-     ValueError, "ignore_index=2 is a class index"),
-    (lambda: L.cross_entropy([[1.0]], torch.zeros(1, 2, 2, dtype=torch.long)), TypeError, "must be a torch.Tensor"),
-    (lambda: L.boundary_loss(torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long),
-                             distance_map=torch.zeros(1, 5, 4, 4)), ValueError, "distance_map has 5 channels"),
-    (lambda: L.signed_distance_map(torch.tensor([[0, 3]]), 2), ValueError, "target has class 3"),
-    (lambda: L.dice_coefficient("3", 1, 2), TypeError, "tp must be a number"),
-])
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (
+            lambda: L.cross_entropy(torch.randn(2, 3, 4, 4), torch.randint(0, 3, (2, 4, 5))),
+            ValueError,
+            r"do not match: expected target of shape \(2, 4, 4\)",
+        ),
+        (
+            lambda: L.cross_entropy(torch.randn(1, 3, 2, 2), torch.tensor([[[0, 7], [1, 2]]])),
+            ValueError,
+            "target has class 7 and is not the ignore index 255, but logits have 3 channels",
+        ),
+        (
+            lambda: L.cross_entropy(torch.softmax(torch.randn(1, 3, 2, 2), 1), torch.zeros(1, 2, 2, dtype=torch.long)),
+            ValueError,
+            "look like probabilities",
+        ),
+        (
+            lambda: L.soft_dice_loss(torch.softmax(torch.randn(1, 3, 2, 2), 1), torch.zeros(1, 2, 2, dtype=torch.long)),
+            ValueError,
+            "before softmax",
+        ),
+        (lambda: L.cross_entropy(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2)), TypeError, "integer tensor"),
+        (
+            lambda: L.cross_entropy(torch.randint(0, 3, (1, 3, 2, 2)), torch.zeros(1, 2, 2, dtype=torch.long)),
+            TypeError,
+            "logits must be a floating-point tensor",
+        ),
+        (
+            lambda: L.cross_entropy(torch.randn(1, 1, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long)),
+            ValueError,
+            "C >= 2 channels",
+        ),
+        (
+            lambda: L.binary_cross_entropy(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long)),
+            ValueError,
+            "one logit per pixel",
+        ),
+        (
+            lambda: L.binary_cross_entropy(torch.randn(1, 2, 2), torch.tensor([[[0, 2], [1, 0]]])),
+            ValueError,
+            "binary target must hold 0 .background. or 1 .foreground.",
+        ),
+        (lambda: L.binary_cross_entropy(torch.randn(1, 2, 2), torch.rand(1, 2, 2)), TypeError, "soft"),
+        (
+            lambda: L.binary_cross_entropy(torch.randn(1, 2, 2), torch.zeros(1, 3, 2, dtype=torch.long)),
+            ValueError,
+            "do not match",
+        ),
+        (
+            lambda: L.focal_loss(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long), alpha=[1.0, 2.0]),
+            ValueError,
+            r"alpha must have one entry per class \(C=3\)",
+        ),
+        (
+            lambda: L.cross_entropy(torch.randn(1, 3, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long), ignore_index=2),
+            ValueError,
+            "ignore_index=2 is a class index",
+        ),
+        (lambda: L.cross_entropy([[1.0]], torch.zeros(1, 2, 2, dtype=torch.long)), TypeError, "must be a torch.Tensor"),
+        (
+            lambda: L.boundary_loss(
+                torch.randn(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), distance_map=torch.zeros(1, 5, 4, 4)
+            ),
+            ValueError,
+            "distance_map has 5 channels",
+        ),
+        (lambda: L.signed_distance_map(torch.tensor([[0, 3]]), 2), ValueError, "target has class 3"),
+        (lambda: L.dice_coefficient("3", 1, 2), TypeError, "tp must be a number"),
+    ],
+)
 def test_bad_input_gives_a_clear_error(call, error, words):
     with pytest.raises(error, match=words):
         call()
@@ -594,8 +670,11 @@ MULTICLASS = [
     ("focal_loss", lambda z, t: L.focal_loss(z, t, gamma=2.0), (0.0, math.inf)),
     ("focal_loss_alpha", lambda z, t: L.focal_loss(z, t, gamma=0.5, alpha=[0.2, 0.3, 0.5]), (0.0, math.inf)),
     ("soft_dice_loss", lambda z, t: L.soft_dice_loss(z, t), (0.0, 1.0)),
-    ("soft_dice_loss_fg_unsmoothed",
-     lambda z, t: L.soft_dice_loss(z, t, include_background=False, smooth=0.0), (0.0, 1.0)),
+    (
+        "soft_dice_loss_fg_unsmoothed",
+        lambda z, t: L.soft_dice_loss(z, t, include_background=False, smooth=0.0),
+        (0.0, 1.0),
+    ),
     ("tversky_loss", lambda z, t: L.tversky_loss(z, t, fp_weight=0.3, fn_weight=0.7), (0.0, 1.0)),
     ("dice_ce_loss", lambda z, t: L.dice_ce_loss(z, t), (0.0, math.inf)),
     ("dice_focal_loss", lambda z, t: L.dice_focal_loss(z, t), (0.0, math.inf)),
@@ -611,8 +690,14 @@ BINARY = [
 ALL = [(name, fn, rng, False) for name, fn, rng in MULTICLASS] + [(name, fn, rng, True) for name, fn, rng in BINARY]
 IDS = [case[0] for case in ALL]
 
-inputs = st.tuples(st.integers(0, 2 ** 31 - 1), st.integers(1, 3), st.integers(1, 5), st.integers(1, 5),
-                   st.sampled_from([0.5, 3.0, 30.0]), st.sampled_from([0.0, 0.3]))
+inputs = st.tuples(
+    st.integers(0, 2**31 - 1),
+    st.integers(1, 3),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.sampled_from([0.5, 3.0, 30.0]),
+    st.sampled_from([0.0, 0.3]),
+)
 
 
 def make_inputs(binary, seed, n, h, w, scale, ignore):
@@ -640,7 +725,7 @@ def test_losses_stay_in_their_documented_ranges(name, fn, bounds, binary, args):
 @given(args=inputs)
 def test_a_perfect_prediction_gives_near_zero(name, fn, bounds, binary, args):
     if "unsmoothed" in name:  # without smoothing a class absent from an image scores 1 even when perfect:
-        return                # test_absent_class_with_no_prediction_costs_almost_nothing_with_smoothing
+        return  # test_absent_class_with_no_prediction_costs_almost_nothing_with_smoothing
     _, target = make_inputs(binary, *args)
     if binary:
         logits = 30.0 * (2 * (target == 1).float() - 1)
@@ -654,29 +739,41 @@ def test_a_perfect_prediction_gives_near_zero(name, fn, bounds, binary, args):
 def test_tversky_with_equal_weights_equals_dice(args, smooth, include_background):
     logits, target = make_inputs(False, *args)
     torch.testing.assert_close(
-        L.tversky_loss(logits, target, fp_weight=0.5, fn_weight=0.5, smooth=smooth,
-                       include_background=include_background),
-        L.soft_dice_loss(logits, target, smooth=2 * smooth, include_background=include_background))
+        L.tversky_loss(
+            logits, target, fp_weight=0.5, fn_weight=0.5, smooth=smooth, include_background=include_background
+        ),
+        L.soft_dice_loss(logits, target, smooth=2 * smooth, include_background=include_background),
+    )
 
 
-@pytest.mark.parametrize("name, fn, bounds, binary", ALL + [
-    ("boundary_loss", lambda z, t: L.boundary_loss(z, t), None, False),
-    ("binary_boundary_loss", lambda z, t: L.boundary_loss(z, t), None, True),
-    ("dice_boundary_loss", lambda z, t: L.dice_boundary_loss(z, t, region_weight=0.5), None, False),
-], ids=IDS + ["boundary_loss", "binary_boundary_loss", "dice_boundary_loss"])
+@pytest.mark.parametrize(
+    "name, fn, bounds, binary",
+    ALL
+    + [
+        ("boundary_loss", lambda z, t: L.boundary_loss(z, t), None, False),
+        ("binary_boundary_loss", lambda z, t: L.boundary_loss(z, t), None, True),
+        ("dice_boundary_loss", lambda z, t: L.dice_boundary_loss(z, t, region_weight=0.5), None, False),
+    ],
+    ids=IDS + ["boundary_loss", "binary_boundary_loss", "dice_boundary_loss"],
+)
 @settings(max_examples=10, deadline=None, database=None)
 @given(args=inputs, sign=st.sampled_from([1.0, -1.0]))
 def test_values_and_gradients_stay_finite_for_logits_of_1e4(name, fn, bounds, binary, args, sign):
     logits, target = make_inputs(binary, *args)
-    huge = (sign * 1e4 * torch.sign(logits + 1e-3)).requires_grad_()   # every logit is +-1e4
+    huge = (sign * 1e4 * torch.sign(logits + 1e-3)).requires_grad_()  # every logit is +-1e4
     value = fn(huge, target)
     value.backward()
     assert torch.isfinite(value) and torch.isfinite(huge.grad).all()
 
 
-@pytest.mark.parametrize("name, fn, bounds, binary", ALL + [
-    ("boundary_loss", lambda z, t: L.boundary_loss(z, t), None, False),
-], ids=IDS + ["boundary_loss"])
+@pytest.mark.parametrize(
+    "name, fn, bounds, binary",
+    ALL
+    + [
+        ("boundary_loss", lambda z, t: L.boundary_loss(z, t), None, False),
+    ],
+    ids=IDS + ["boundary_loss"],
+)
 @settings(max_examples=10, deadline=None, database=None)
 @given(args=inputs, order_seed=st.integers(0, 1000))
 def test_batch_order_does_not_change_the_loss(name, fn, bounds, binary, args, order_seed):

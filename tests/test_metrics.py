@@ -34,7 +34,7 @@ def loop_confusion(pred, target, num_classes, ignore_index=IGNORE):
 def loop_metrics(n):
     """The FCN paper's section-5 formulas and the absent-class rule, written with explicit loops."""
     ncl = len(n)
-    t = [sum(n[i]) for i in range(ncl)]                       # pixels of class i in the target
+    t = [sum(n[i]) for i in range(ncl)]  # pixels of class i in the target
     col = [sum(n[j][i] for j in range(ncl)) for i in range(ncl)]  # pixels predicted as class i
     iou, dice, recall, precision = [], [], [], []
     for i in range(ncl):
@@ -53,7 +53,10 @@ def loop_metrics(n):
         "mean_accuracy": nanmean(recall),
         "miou": nanmean(iou),
         "fwiou": sum(t[i] * iou[i] for i in range(ncl) if t[i]) / sum(t),
-        "iou": iou, "dice": dice, "recall": recall, "precision": precision,
+        "iou": iou,
+        "dice": dice,
+        "recall": recall,
+        "precision": precision,
     }
 
 
@@ -79,9 +82,13 @@ def assert_close_with_nan(actual, expected):
 # 255 255 0 1      0 2 0 1      (first two pixels unlabelled: not counted)
 HAND_TARGET = torch.tensor([[[0, 0, 0, 1], [1, 1, 2, 2], [IGNORE, IGNORE, 0, 1]]])
 HAND_PRED = torch.tensor([[[0, 0, 1, 1], [1, 2, 2, 2], [0, 2, 0, 1]]])
-HAND_CM = torch.tensor([[3, 1, 0],    # four 0s: three right, one called 1
-                        [0, 3, 1],    # four 1s: three right, one called 2
-                        [0, 0, 2]])   # two 2s: both right
+HAND_CM = torch.tensor(
+    [
+        [3, 1, 0],  # four 0s: three right, one called 1
+        [0, 3, 1],  # four 1s: three right, one called 2
+        [0, 0, 2],
+    ]
+)  # two 2s: both right
 
 
 def test_confusion_matrix_of_hand_worked_example():
@@ -118,11 +125,19 @@ def test_metrics_match_plain_loop(num_classes, shape, ignore_fraction, absent):
     pred, target = random_case(shape, num_classes, ignore_fraction, seed=7, absent=absent)
     cm = confusion_matrix(pred, target, num_classes)
     expected = loop_metrics(loop_confusion(pred, target, num_classes))
-    for name, fn in [("pixel_accuracy", pixel_accuracy), ("mean_accuracy", mean_accuracy),
-                     ("miou", mean_iou), ("fwiou", frequency_weighted_iou)]:
+    for name, fn in [
+        ("pixel_accuracy", pixel_accuracy),
+        ("mean_accuracy", mean_accuracy),
+        ("miou", mean_iou),
+        ("fwiou", frequency_weighted_iou),
+    ]:
         assert fn(cm) == pytest.approx(expected[name]), name
-    for name, fn in [("iou", iou_per_class), ("dice", dice_per_class),
-                     ("recall", recall_per_class), ("precision", precision_per_class)]:
+    for name, fn in [
+        ("iou", iou_per_class),
+        ("dice", dice_per_class),
+        ("recall", recall_per_class),
+        ("precision", precision_per_class),
+    ]:
         assert_close_with_nan(fn(cm), expected[name])
 
 
@@ -249,8 +264,18 @@ def test_compute_returns_every_documented_key():
     metrics = SegmentationMetrics(3)
     metrics.update(HAND_PRED, HAND_TARGET)
     result = metrics.compute()
-    assert set(result) == {"pixel_accuracy", "mean_accuracy", "miou", "fwiou", "mean_dice", "iou", "dice",
-                           "precision", "recall", "confusion_matrix"}
+    assert set(result) == {
+        "pixel_accuracy",
+        "mean_accuracy",
+        "miou",
+        "fwiou",
+        "mean_dice",
+        "iou",
+        "dice",
+        "precision",
+        "recall",
+        "confusion_matrix",
+    }
     assert all(isinstance(result[k], float) for k in ("pixel_accuracy", "mean_accuracy", "miou", "fwiou"))
     assert result["mean_dice"] == pytest.approx((6 / 7 + 6 / 8 + 4 / 5) / 3)
 
@@ -290,19 +315,27 @@ def test_table_before_any_update_says_so():
 
 
 # ---------------------------------------------------------------- errors
-@pytest.mark.parametrize("pred, target, error, message", [
-    (torch.tensor([[0, 7]]), torch.tensor([[0, 1]]), ValueError, "pred has class 7"),
-    (torch.tensor([[0, -1]]), torch.tensor([[0, 1]]), ValueError, "pred has class -1"),
-    (torch.tensor([[0, 1]]), torch.tensor([[0, 9]]), ValueError, "target has class 9 and is not the ignore index 255"),
-    (torch.tensor([[0, 1]]), torch.tensor([[0, -3]]), ValueError, "target has class -3"),
-    (torch.tensor([[0, 1, 2]]), torch.tensor([[0, 1]]), ValueError, "pred must have target's shape (1, 2)"),
-    (torch.zeros(1, 4, 1, 2), torch.tensor([[[0, 1]]]), ValueError, "with 4 channels, but num_classes is 5"),
-    (torch.zeros(2, 5, 1, 2), torch.tensor([[[0, 1]]]), ValueError, "do not match target (1, 1, 2)"),
-    (torch.tensor([[0.0, 1.0]]), torch.tensor([[0, 1]]), TypeError, "must hold integer class indices"),
-    (torch.tensor([[0, 1]]), torch.tensor([[0.0, 1.0]]), TypeError, "target must be an? integer tensor"),
-    ([[0, 1]], torch.tensor([[0, 1]]), TypeError, "pred must be a torch.Tensor"),
-    (torch.tensor([0, 1]), torch.tensor([0, 1]), ValueError, "target must be 2-D or 3-D"),
-])
+@pytest.mark.parametrize(
+    "pred, target, error, message",
+    [
+        (torch.tensor([[0, 7]]), torch.tensor([[0, 1]]), ValueError, "pred has class 7"),
+        (torch.tensor([[0, -1]]), torch.tensor([[0, 1]]), ValueError, "pred has class -1"),
+        (
+            torch.tensor([[0, 1]]),
+            torch.tensor([[0, 9]]),
+            ValueError,
+            "target has class 9 and is not the ignore index 255",
+        ),
+        (torch.tensor([[0, 1]]), torch.tensor([[0, -3]]), ValueError, "target has class -3"),
+        (torch.tensor([[0, 1, 2]]), torch.tensor([[0, 1]]), ValueError, "pred must have target's shape (1, 2)"),
+        (torch.zeros(1, 4, 1, 2), torch.tensor([[[0, 1]]]), ValueError, "with 4 channels, but num_classes is 5"),
+        (torch.zeros(2, 5, 1, 2), torch.tensor([[[0, 1]]]), ValueError, "do not match target (1, 1, 2)"),
+        (torch.tensor([[0.0, 1.0]]), torch.tensor([[0, 1]]), TypeError, "must hold integer class indices"),
+        (torch.tensor([[0, 1]]), torch.tensor([[0.0, 1.0]]), TypeError, "target must be an? integer tensor"),
+        ([[0, 1]], torch.tensor([[0, 1]]), TypeError, "pred must be a torch.Tensor"),
+        (torch.tensor([0, 1]), torch.tensor([0, 1]), ValueError, "target must be 2-D or 3-D"),
+    ],
+)
 def test_confusion_matrix_error_names_the_problem(pred, target, error, message):
     with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)")):
         confusion_matrix(pred, target, 5)
@@ -325,12 +358,15 @@ def test_num_classes_must_be_a_positive_int(num_classes, error):
         confusion_matrix(HAND_PRED, HAND_TARGET, num_classes)
 
 
-@pytest.mark.parametrize("cm, error, message", [
-    (torch.zeros(2, 3), ValueError, "must be square"),
-    (torch.zeros(3), ValueError, "must be 2-D"),
-    (torch.tensor([[1, -1], [0, 1]]), ValueError, "counts >= 0"),
-    (torch.ones(2, 2, dtype=torch.bool), TypeError, "must hold counts"),
-])
+@pytest.mark.parametrize(
+    "cm, error, message",
+    [
+        (torch.zeros(2, 3), ValueError, "must be square"),
+        (torch.zeros(3), ValueError, "must be 2-D"),
+        (torch.tensor([[1, -1], [0, 1]]), ValueError, "counts >= 0"),
+        (torch.ones(2, 2, dtype=torch.bool), TypeError, "must hold counts"),
+    ],
+)
 def test_metric_functions_reject_a_bad_confusion_matrix(cm, error, message):
     with pytest.raises(error, match=message):
         mean_iou(cm)
@@ -341,11 +377,14 @@ def test_compute_before_update_explains_what_to_do():
         SegmentationMetrics(3).compute()
 
 
-@pytest.mark.parametrize("names, error, message", [
-    (["a", "b"], ValueError, "class_names has 2 names but num_classes is 3"),
-    ("abc", TypeError, "sequence of strings"),
-    (["a", "b", 3], TypeError, "sequence of strings"),
-])
+@pytest.mark.parametrize(
+    "names, error, message",
+    [
+        (["a", "b"], ValueError, "class_names has 2 names but num_classes is 3"),
+        ("abc", TypeError, "sequence of strings"),
+        (["a", "b", 3], TypeError, "sequence of strings"),
+    ],
+)
 def test_class_names_are_checked(names, error, message):
     with pytest.raises(error, match=message):
         SegmentationMetrics(3, class_names=names)
@@ -379,8 +418,12 @@ def test_matches_torchmetrics_where_conventions_agree(tm, num_classes, ignore_fr
     assert r["mean_dice"] == pytest.approx(float(theirs(tm.MulticlassF1Score, "macro")), abs=1e-6)
     assert r["pixel_accuracy"] == pytest.approx(float(theirs(tm.MulticlassAccuracy, "micro")), abs=1e-6)
     # per class they write 0 where we write NaN (undefined): compare where both are defined
-    for key, metric in [("iou", tm.MulticlassJaccardIndex), ("dice", tm.MulticlassF1Score),
-                        ("recall", tm.MulticlassRecall), ("precision", tm.MulticlassPrecision)]:
+    for key, metric in [
+        ("iou", tm.MulticlassJaccardIndex),
+        ("dice", tm.MulticlassF1Score),
+        ("recall", tm.MulticlassRecall),
+        ("precision", tm.MulticlassPrecision),
+    ]:
         defined = ~r[key].isnan()
         torch.testing.assert_close(r[key][defined], theirs(metric, None)[defined], atol=1e-6, rtol=0)
     # mean accuracy agrees when every predicted class is also in the target

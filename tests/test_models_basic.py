@@ -9,9 +9,12 @@ BUILDERS = {
     "pixel": lambda: PixelClassifier(5),
     "small": lambda: SmallSegNet(5, width=4),
     "full_res": lambda: FullResolutionFCN(5, width=4, layers=3),
-    **{f"encdec_{down}_{up}": (lambda down=down, up=up: EncoderDecoder(5, width=4, depth=2, down=down, up=up))
-       for down in ("max_pool", "strided_conv") for up in ("nearest", "bilinear", "transposed", "max_unpool")
-       if not (up == "max_unpool" and down != "max_pool")},
+    **{
+        f"encdec_{down}_{up}": (lambda down=down, up=up: EncoderDecoder(5, width=4, depth=2, down=down, up=up))
+        for down in ("max_pool", "strided_conv")
+        for up in ("nearest", "bilinear", "transposed", "max_unpool")
+        if not (up == "max_unpool" and down != "max_pool")
+    },
 }
 
 
@@ -37,15 +40,18 @@ def test_max_unpool_decoder_puts_values_only_at_remembered_positions():
     assert int(blocks.max()) <= 1
 
 
-@pytest.mark.parametrize("build, x, message", [
-    (lambda: EncoderDecoder(5, depth=2), torch.rand(1, 3, 10, 8), "divisible by 4"),
-    (lambda: EncoderDecoder(5, down="strided_conv", up="max_unpool"), None, "needs down='max_pool'"),
-    (lambda: EncoderDecoder(5, up="cubic"), None, "up must be one of"),
-    (lambda: SmallSegNet(5), torch.rand(1, 3, 10, 10), "divisible by 4"),
-    (lambda: SmallSegNet(5), torch.rand(1, 1, 8, 8), "expects in_channels=3"),
-    (lambda: FullResolutionFCN(5), torch.rand(3, 8, 8), "must be 4-D"),
-    (lambda: PixelClassifier(5), torch.zeros(1, 3, 4, 4, dtype=torch.int64), "floating-point"),
-])
+@pytest.mark.parametrize(
+    "build, x, message",
+    [
+        (lambda: EncoderDecoder(5, depth=2), torch.rand(1, 3, 10, 8), "divisible by 4"),
+        (lambda: EncoderDecoder(5, down="strided_conv", up="max_unpool"), None, "needs down='max_pool'"),
+        (lambda: EncoderDecoder(5, up="cubic"), None, "up must be one of"),
+        (lambda: SmallSegNet(5), torch.rand(1, 3, 10, 10), "divisible by 4"),
+        (lambda: SmallSegNet(5), torch.rand(1, 1, 8, 8), "expects in_channels=3"),
+        (lambda: FullResolutionFCN(5), torch.rand(3, 8, 8), "must be 4-D"),
+        (lambda: PixelClassifier(5), torch.zeros(1, 3, 4, 4, dtype=torch.int64), "floating-point"),
+    ],
+)
 def test_bad_input_gets_a_clear_error(build, x, message):
     with pytest.raises((ValueError, TypeError), match=message):
         build()(x)

@@ -1,17 +1,27 @@
 """The networks of the slides (FCN, U-Net, U-Net++, stacked and coupled U-Nets): shapes for any input size,
 gradient flow, the papers' properties (zero-initialised skips, unpadded sizes, pruning, overlap-tile), errors."""
 
-import warnings
-
 import pytest
 import torch
 from torch.nn import functional as F
 
 from segbook.losses import DeepSupervisionLoss, cross_entropy, deep_supervision_loss
-from segbook.models import (FCN, AverageHeads, CoupledUNets, StackedUNets, UNet, UNetPlusPlus, count_parameters,
-                            fcn8s, fcn16s, fcn32s, model_cost, overlap_tile_predict)
-from segbook.training import fit
+from segbook.models import (
+    FCN,
+    AverageHeads,
+    CoupledUNets,
+    StackedUNets,
+    UNet,
+    UNetPlusPlus,
+    count_parameters,
+    fcn8s,
+    fcn16s,
+    fcn32s,
+    model_cost,
+    overlap_tile_predict,
+)
 from segbook.ops.upsampling import bilinear_kernel
+from segbook.training import fit
 
 SMALL = dict(widths=(4, 4, 8, 8, 8), head_width=8)
 BUILDERS = {
@@ -52,7 +62,9 @@ def test_every_trainable_parameter_gets_a_gradient(name):
     model = BUILDERS[name]()
     loss = sum(o.square().mean() for o in _as_list(model(torch.rand(2, 3, 32, 32))))
     loss.backward()
-    missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)]
+    missing = [
+        n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)
+    ]
     assert not missing, missing
 
 
@@ -79,6 +91,7 @@ def test_wrong_channels_and_dtype_are_refused(name):
 
 
 # --------------------------------------------------------------------------------------------------- FCN
+
 
 def test_fcn_skip_scores_start_at_zero_and_upsamplings_start_bilinear():
     model = fcn8s(5, **SMALL)
@@ -144,19 +157,23 @@ def test_fcn_vgg16_backbone_falls_back_with_a_warning_when_weights_cannot_load(m
     assert model(torch.rand(1, 3, 40, 36)).shape == (1, 3, 40, 36)
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(variant="4s"), "variant must be one of"),
-    (dict(widths=(4, 8)), "5 positive ints"),
-    (dict(pretrained=True), "needs backbone='vgg16'"),
-    (dict(backbone="vgg16", in_channels=1), "in_channels=3"),
-    (dict(dropout=1.5), "dropout"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(variant="4s"), "variant must be one of"),
+        (dict(widths=(4, 8)), "5 positive ints"),
+        (dict(pretrained=True), "needs backbone='vgg16'"),
+        (dict(backbone="vgg16", in_channels=1), "in_channels=3"),
+        (dict(dropout=1.5), "dropout"),
+    ],
+)
 def test_fcn_bad_options_are_refused(options, message):
     with pytest.raises((ValueError, TypeError), match=message):
         FCN(3, **options)
 
 
 # --------------------------------------------------------------------------------------------------- U-Net
+
 
 def test_unet_valid_sizes_match_the_paper():
     paper = UNet(2, width=2, depth=4, padding="valid")
@@ -201,16 +218,20 @@ def test_overlap_tile_covers_any_size_with_a_padded_model():
     assert net.training  # put back as it was
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(tile_size=16, margin=8), "leaves nothing"),
-    (dict(tile_size=128, margin=4), "smaller than one tile"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(tile_size=16, margin=8), "leaves nothing"),
+        (dict(tile_size=128, margin=4), "smaller than one tile"),
+    ],
+)
 def test_overlap_tile_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         overlap_tile_predict(UNet(3, width=4, depth=2), torch.rand(1, 3, 40, 40), **kwargs)
 
 
 # --------------------------------------------------------------------------------------------------- U-Net++
+
 
 def test_unetpp_has_the_nested_grid_of_nodes():
     model = UNetPlusPlus(2, width=4, depth=3)
@@ -253,6 +274,7 @@ def test_average_heads_is_the_log_of_the_mean_probability():
 
 # --------------------------------------------------------------------------------------------------- stacked
 
+
 def test_stacked_modules_are_residual():
     torch.manual_seed(0)
     model = StackedUNets(2, width=4, depth=2, stacks=2).eval()
@@ -280,20 +302,24 @@ def test_coupling_carries_a_gradient_from_the_last_head_to_the_first_unets_deep_
     assert model.bottoms[0].body[0].weight.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize("build, message", [
-    (lambda: CoupledUNets(2, stacks=2, order=2), "order must be"),
-    (lambda: StackedUNets(2, stacks=0), "stacks must be"),
-    (lambda: StackedUNets(2, intermediate_supervision="yes"), "True or False"),
-    (lambda: UNetPlusPlus(2, depth=6), "depth must be"),
-    (lambda: UNet(2, padding="reflect"), "padding must be one of"),
-    (lambda: UNet(2, up="nearest"), "up must be one of"),
-])
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: CoupledUNets(2, stacks=2, order=2), "order must be"),
+        (lambda: StackedUNets(2, stacks=0), "stacks must be"),
+        (lambda: StackedUNets(2, intermediate_supervision="yes"), "True or False"),
+        (lambda: UNetPlusPlus(2, depth=6), "depth must be"),
+        (lambda: UNet(2, padding="reflect"), "padding must be one of"),
+        (lambda: UNet(2, up="nearest"), "up must be one of"),
+    ],
+)
 def test_bad_options_are_refused(build, message):
     with pytest.raises((ValueError, TypeError), match=message):
         build()
 
 
 # --------------------------------------------------------------------------------------------------- cost
+
 
 def test_model_cost_counts_parameters_and_convolution_flops():
     conv = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
@@ -311,6 +337,7 @@ def test_deeper_fcn_variants_cost_a_little_more():
 
 
 # --------------------------------------------------------------------------------------------------- loss
+
 
 def test_deep_supervision_loss_is_the_weighted_mean_of_the_heads_losses():
     torch.manual_seed(0)
@@ -330,6 +357,12 @@ def test_fit_trains_a_deep_supervision_model_with_the_loss_module():
     torch.manual_seed(0)
     x = torch.rand(4, 3, 16, 16)
     y = (x[:, 0] > 0.5).long()
-    history = fit(UNetPlusPlus(2, width=4, depth=2), [(x, y)], num_classes=2, epochs=2, progress=False,
-                  loss_fn=DeepSupervisionLoss())
+    history = fit(
+        UNetPlusPlus(2, width=4, depth=2),
+        [(x, y)],
+        num_classes=2,
+        epochs=2,
+        progress=False,
+        loss_fn=DeepSupervisionLoss(),
+    )
     assert len(history) == 2

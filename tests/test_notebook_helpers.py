@@ -20,8 +20,9 @@ def published(monkeypatch):
     """Every (data, metadata) that display() publishes, in order."""
     shell = InteractiveShell.instance()
     calls = []
-    monkeypatch.setattr(shell.display_pub, "publish",
-                        lambda data, metadata=None, **kwargs: calls.append((data, metadata)))
+    monkeypatch.setattr(
+        shell.display_pub, "publish", lambda data, metadata=None, **kwargs: calls.append((data, metadata))
+    )
     return calls
 
 
@@ -45,12 +46,13 @@ def test_glue_of_a_dataframe_stores_its_html(published, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "myst_nb", None)
     glue("table", pd.DataFrame({"mIoU": [0.5]}), display=False)
-    (data, _), = published
+    ((data, _),) = published
     assert "<table" in data[GLUE_PREFIX + "text/html"] and GLUE_PREFIX + "text/plain" in data
 
 
-@pytest.mark.parametrize("name, display, message", [("", True, "name"), (3, True, "name"),
-                                                     ("x", "no", "display must be True or False")])
+@pytest.mark.parametrize(
+    "name, display, message", [("", True, "name"), (3, True, "name"), ("x", "no", "display must be True or False")]
+)
 def test_glue_refuses_bad_arguments(name, display, message):
     with pytest.raises(TypeError, match=message):
         glue(name, 1, display=display)
@@ -112,16 +114,27 @@ def _shown_objects():
     """(notebook, expression, object) for every show_source(...) of the chapters, resolved with the notebook's
     own import lines (the Colab setup cell left out)."""
     for path in CHAPTERS:
-        cells = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"
-                 and "colab-setup" not in cell.metadata.get("tags", [])]
-        imports = "\n".join(ast.unparse(node) for cell in cells for node in ast.parse(cell.source).body
-                            if isinstance(node, (ast.Import, ast.ImportFrom)))
+        cells = [
+            cell
+            for cell in nbformat.read(path, as_version=4).cells
+            if cell.cell_type == "code" and "colab-setup" not in cell.metadata.get("tags", [])
+        ]
+        imports = "\n".join(
+            ast.unparse(node)
+            for cell in cells
+            for node in ast.parse(cell.source).body
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+        )
         namespace: dict = {}
         exec(compile(imports, str(path), "exec"), namespace)
         for cell in cells:
-            loops = {node.target.id: node.iter for node in ast.walk(ast.parse(cell.source))
-                     if isinstance(node, ast.For) and isinstance(node.target, ast.Name)
-                     and isinstance(node.iter, (ast.Tuple, ast.List))}
+            loops = {
+                node.target.id: node.iter
+                for node in ast.walk(ast.parse(cell.source))
+                if isinstance(node, ast.For)
+                and isinstance(node.target, ast.Name)
+                and isinstance(node.iter, (ast.Tuple, ast.List))
+            }
             for expression in SHOWN.findall(cell.source):
                 # show_source(f) inside `for f in (a, b):` shows a and b
                 parts = [ast.unparse(e) for e in loops[expression].elts] if expression in loops else [expression]
@@ -133,7 +146,12 @@ def test_the_chapters_show_package_code_that_fits_the_code_column():
     """show_source output is shown in an output box as wide as a code cell: 88 columns, like the chapters' code."""
     shown = list(_shown_objects())
     assert len({name for name, _, _ in shown}) >= 12, "every chapter shows package code with show_source"
-    wide = [f"{name}: show_source({expression}): {len(line)} columns: {line.strip()[:60]}"
-            for name, expression, obj in shown for line in show_source(obj).text().splitlines() if len(line) > 88]
-    assert not wide, "package code shown in the book wider than 88 columns (wrap it in the package):\n" + \
-        "\n".join(wide)
+    wide = [
+        f"{name}: show_source({expression}): {len(line)} columns: {line.strip()[:60]}"
+        for name, expression, obj in shown
+        for line in show_source(obj).text().splitlines()
+        if len(line) > 88
+    ]
+    assert not wide, "package code shown in the book wider than 88 columns (wrap it in the package):\n" + "\n".join(
+        wide
+    )

@@ -68,44 +68,66 @@ def test_there_are_pages_to_check():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_is_stored_without_outputs(path):
-    dirty = [index for index, cell in enumerate(_cells(path)) if cell["cell_type"] == "code"
-             and (cell.get("outputs") or cell.get("execution_count") is not None)]
-    assert not dirty, (f"{path.name}: cells {dirty} have stored outputs or execution counts; clear them "
-                       "(e.g. `jupyter nbconvert --clear-output --inplace`)")
+    dirty = [
+        index
+        for index, cell in enumerate(_cells(path))
+        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
+    assert not dirty, (
+        f"{path.name}: cells {dirty} have stored outputs or execution counts; clear them "
+        "(e.g. `jupyter nbconvert --clear-output --inplace`)"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_code_fits_the_column(path):
-    wide = [f"cell {index}, line {number}: {len(line)} columns: {line[:60]}..."
-            for index, cell in enumerate(_cells(path)) if cell["cell_type"] == "code"
-            for number, line in enumerate(_source(cell).splitlines(), start=1) if len(line) > MAX_COLUMNS]
+    wide = [
+        f"cell {index}, line {number}: {len(line)} columns: {line[:60]}..."
+        for index, cell in enumerate(_cells(path))
+        if cell["cell_type"] == "code"
+        for number, line in enumerate(_source(cell).splitlines(), start=1)
+        if len(line) > MAX_COLUMNS
+    ]
     assert not wide, f"{path.name}: code lines over {MAX_COLUMNS} columns:\n" + "\n".join(wide)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_visible_code_cells_are_short(path):
-    long = [f"cell {index}: {len(_source(cell).splitlines())} lines, starting {_source(cell)[:50]!r}"
-            for index, cell in enumerate(_cells(path))
-            if cell["cell_type"] == "code" and not _tags(cell) & HIDDEN_TAGS
-            and len(_source(cell).splitlines()) > MAX_VISIBLE_LINES]
-    assert not long, (f"{path.name}: visible code cells over {MAX_VISIBLE_LINES} lines (move the plotting into a "
-                      "segbook figure function or a hide-input cell, or split the idea):\n" + "\n".join(long))
+    long = [
+        f"cell {index}: {len(_source(cell).splitlines())} lines, starting {_source(cell)[:50]!r}"
+        for index, cell in enumerate(_cells(path))
+        if cell["cell_type"] == "code"
+        and not _tags(cell) & HIDDEN_TAGS
+        and len(_source(cell).splitlines()) > MAX_VISIBLE_LINES
+    ]
+    assert not long, (
+        f"{path.name}: visible code cells over {MAX_VISIBLE_LINES} lines (move the plotting into a "
+        "segbook figure function or a hide-input cell, or split the idea):\n" + "\n".join(long)
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_no_code_cell_writes_prose(path):
-    writers = [index for index, cell in enumerate(_cells(path)) if cell["cell_type"] == "code"
-               and re.search(r"\bMarkdown\b", _source(cell))]
-    assert not writers, (f"{path.name}: cells {writers} write Markdown from code; write the sentence in a "
-                         "Markdown cell and glue the numbers into it ({glue:text}`name:.3f`)")
+    writers = [
+        index
+        for index, cell in enumerate(_cells(path))
+        if cell["cell_type"] == "code" and re.search(r"\bMarkdown\b", _source(cell))
+    ]
+    assert not writers, (
+        f"{path.name}: cells {writers} write Markdown from code; write the sentence in a "
+        "Markdown cell and glue the numbers into it ({glue:text}`name:.3f`)"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_every_glued_name_the_prose_quotes_is_glued(path):
     cells = _cells(path)
     glued = [name for cell in cells if cell["cell_type"] == "code" for name in GLUE_CALL.findall(_source(cell))]
-    quoted = {match.split(":", 1)[0] for text in _markdown_sources(path)
-              for match in GLUE_ROLE.findall(text) + GLUE_DIRECTIVE.findall(text)}
+    quoted = {
+        match.split(":", 1)[0]
+        for text in _markdown_sources(path)
+        for match in GLUE_ROLE.findall(text) + GLUE_DIRECTIVE.findall(text)
+    }
     duplicated = sorted({name for name in glued if glued.count(name) > 1})
     assert not duplicated, f"{path.name}: names glued twice (the prose would quote one of them): {duplicated}"
     missing = sorted(quoted - set(glued))
@@ -125,8 +147,10 @@ def test_headings_are_short_and_english_with_the_slide_heading_below(path):
             if heading:
                 title = heading.group(2)
                 if VIETNAMESE.search(title):
-                    problems.append(f"Vietnamese inside a heading (put it on the next line as "
-                                    f'<p class="slide-heading" lang="vi">...</p>): {line}')
+                    problems.append(
+                        f"Vietnamese inside a heading (put it on the next line as "
+                        f'<p class="slide-heading" lang="vi">...</p>): {line}'
+                    )
                 if len(title) > MAX_HEADING_CHARS:
                     problems.append(f"heading over {MAX_HEADING_CHARS} characters: {line}")
             if line.startswith('<p class="slide-heading"'):
@@ -141,9 +165,13 @@ def test_headings_are_short_and_english_with_the_slide_heading_below(path):
 def test_chapters_name_their_slides_in_vietnamese(path):
     if not path.name[:2].isdigit():
         return  # appendices follow no slide
-    headings = [line for text in _markdown_sources(path) for line in text.splitlines()
-                if line.startswith('<p class="slide-heading"')]
-    assert headings, f"{path.name}: no slide heading (<p class=\"slide-heading\" lang=\"vi\">) on any section"
+    headings = [
+        line
+        for text in _markdown_sources(path)
+        for line in text.splitlines()
+        if line.startswith('<p class="slide-heading"')
+    ]
+    assert headings, f'{path.name}: no slide heading (<p class="slide-heading" lang="vi">) on any section'
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -166,25 +194,42 @@ def test_a_glossary_term_is_linked_once_per_page(path):
         return
     targets = [_term_target(text) for source in _markdown_sources(path) for text in TERM_ROLE.findall(source)]
     repeated = sorted({target for target in targets if targets.count(target) > 1})
-    assert not repeated, (f"{path.name}: glossary terms linked more than once (link the first use only; later "
-                          f"uses are plain words): {repeated}")
+    assert not repeated, (
+        f"{path.name}: glossary terms linked more than once (link the first use only; later "
+        f"uses are plain words): {repeated}"
+    )
 
 
 def test_the_checks_see_the_defects_they_name(tmp_path):
     """Each check above fails on a page that has its defect."""
     bad = tmp_path / "99_bad.ipynb"
     cells = [
-        {"cell_type": "markdown", "metadata": {}, "source": "## Kiến trúc (Architecture)\n\n{glue:text}`nope`\n"
-                                                           "{term}`FCN` and {term}`fully convolutional <FCN>`"},
-        {"cell_type": "code", "metadata": {}, "execution_count": 3, "outputs": [],
-         "source": "display(Markdown(f'mIoU {x}'))\n" + "y = 1\n" * 16 + "z" * 89 + "\ninspect.getsource(f)"},
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": "## Kiến trúc (Architecture)\n\n{glue:text}`nope`\n"
+            "{term}`FCN` and {term}`fully convolutional <FCN>`",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": 3,
+            "outputs": [],
+            "source": "display(Markdown(f'mIoU {x}'))\n" + "y = 1\n" * 16 + "z" * 89 + "\ninspect.getsource(f)",
+        },
     ]
     bad.write_text(json.dumps({"cells": cells}), encoding="utf-8")
-    checks = [test_notebook_is_stored_without_outputs, test_code_fits_the_column, test_visible_code_cells_are_short,
-              test_no_code_cell_writes_prose, test_every_glued_name_the_prose_quotes_is_glued,
-              test_headings_are_short_and_english_with_the_slide_heading_below,
-              test_chapters_name_their_slides_in_vietnamese, test_a_glossary_term_is_linked_once_per_page,
-              test_chapters_show_the_package_code_they_explain_with_show_source]
+    checks = [
+        test_notebook_is_stored_without_outputs,
+        test_code_fits_the_column,
+        test_visible_code_cells_are_short,
+        test_no_code_cell_writes_prose,
+        test_every_glued_name_the_prose_quotes_is_glued,
+        test_headings_are_short_and_english_with_the_slide_heading_below,
+        test_chapters_name_their_slides_in_vietnamese,
+        test_a_glossary_term_is_linked_once_per_page,
+        test_chapters_show_the_package_code_they_explain_with_show_source,
+    ]
     for check in checks:
         with pytest.raises(AssertionError):
             check(bad)

@@ -22,36 +22,51 @@ def conv(k, s=1, d=1, p=0, c=4):
 
 # --- hand-worked values ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("layers, expected", [
-    ([conv(3)], ReceptiveField(3, 1, 1.0)),
-    ([conv(3, p=1)] * 3, ReceptiveField(7, 1, 0.0)),  # three 3x3 convolutions see 7 pixels
-    ([conv(5)], ReceptiveField(5, 1, 2.0)),
-    ([conv(3, d=2)], ReceptiveField(5, 1, 2.0)),  # a dilated 3x3 kernel spans 5 pixels
-    ([conv(3, s=2, p=1), conv(3, p=1)], ReceptiveField(7, 2, 0.0)),  # 3, then + 2 * 2
-    ([nn.MaxPool2d(2)] * 3, ReceptiveField(8, 8, 3.5)),  # three 2x2 poolings: 8x8 blocks
-    ([conv(3, p=1), nn.MaxPool2d(2), conv(3, p=1), nn.MaxPool2d(2), conv(3, p=1)],
-     ReceptiveField(18, 4, 1.5)),  # 3, pool +1 = 4 (jump 2), +2*2 = 8, pool +1*2 = 10 (jump 4), +2*4 = 18
-    ([conv(3, d=1, p=1), conv(3, d=2, p=2), conv(3, d=4, p=4)], ReceptiveField(15, 1, 0.0)),  # 1 + 2 + 4 + 8
-    ([nn.AvgPool2d(3, stride=2, padding=1)], ReceptiveField(3, 2, 0.0)),
-    ([nn.Conv2d(1, 1, 3, padding="same", dilation=3)], ReceptiveField(7, 1, 0.0)),
-    ([nn.Conv2d(1, 1, 3, padding="valid")], ReceptiveField(3, 1, 1.0)),
-    ([], ReceptiveField(1, 1, 0.0)),
-])
+
+@pytest.mark.parametrize(
+    "layers, expected",
+    [
+        ([conv(3)], ReceptiveField(3, 1, 1.0)),
+        ([conv(3, p=1)] * 3, ReceptiveField(7, 1, 0.0)),  # three 3x3 convolutions see 7 pixels
+        ([conv(5)], ReceptiveField(5, 1, 2.0)),
+        ([conv(3, d=2)], ReceptiveField(5, 1, 2.0)),  # a dilated 3x3 kernel spans 5 pixels
+        ([conv(3, s=2, p=1), conv(3, p=1)], ReceptiveField(7, 2, 0.0)),  # 3, then + 2 * 2
+        ([nn.MaxPool2d(2)] * 3, ReceptiveField(8, 8, 3.5)),  # three 2x2 poolings: 8x8 blocks
+        (
+            [conv(3, p=1), nn.MaxPool2d(2), conv(3, p=1), nn.MaxPool2d(2), conv(3, p=1)],
+            ReceptiveField(18, 4, 1.5),
+        ),  # 3, pool +1 = 4 (jump 2), +2*2 = 8, pool +1*2 = 10 (jump 4), +2*4 = 18
+        ([conv(3, d=1, p=1), conv(3, d=2, p=2), conv(3, d=4, p=4)], ReceptiveField(15, 1, 0.0)),  # 1 + 2 + 4 + 8
+        ([nn.AvgPool2d(3, stride=2, padding=1)], ReceptiveField(3, 2, 0.0)),
+        ([nn.Conv2d(1, 1, 3, padding="same", dilation=3)], ReceptiveField(7, 1, 0.0)),
+        ([nn.Conv2d(1, 1, 3, padding="valid")], ReceptiveField(3, 1, 1.0)),
+        ([], ReceptiveField(1, 1, 0.0)),
+    ],
+)
 def test_receptive_field_hand_worked(layers, expected):
     assert receptive_field(layers) == expected
 
 
 def test_pass_through_layers_and_nesting_change_nothing():
     plain = [conv(3, p=1), nn.MaxPool2d(2), conv(3, p=1)]
-    decorated = nn.Sequential(nn.Sequential(conv(3, p=1), nn.BatchNorm2d(4), nn.ReLU()), nn.Dropout(0.1),
-                              nn.MaxPool2d(2), nn.Identity(), nn.Sequential(conv(3, p=1), nn.GELU()))
+    decorated = nn.Sequential(
+        nn.Sequential(conv(3, p=1), nn.BatchNorm2d(4), nn.ReLU()),
+        nn.Dropout(0.1),
+        nn.MaxPool2d(2),
+        nn.Identity(),
+        nn.Sequential(conv(3, p=1), nn.GELU()),
+    )
     assert receptive_field(decorated) == receptive_field(plain) == receptive_field(nn.Sequential(*plain))
 
 
 def test_steps_list_every_spatial_layer():
     steps = receptive_field_steps(nn.Sequential(conv(3, p=1), nn.ReLU(), nn.MaxPool2d(2), conv(3, p=1)))
-    assert [name for name, _ in steps] == ["input", "Conv2d(k=3, s=1, d=1, p=1)", "MaxPool2d(k=2, s=2, d=1, p=0)",
-                                           "Conv2d(k=3, s=1, d=1, p=1)"]
+    assert [name for name, _ in steps] == [
+        "input",
+        "Conv2d(k=3, s=1, d=1, p=1)",
+        "MaxPool2d(k=2, s=2, d=1, p=0)",
+        "Conv2d(k=3, s=1, d=1, p=1)",
+    ]
     assert [rf.size for _, rf in steps] == [1, 3, 4, 8]
     assert [rf.jump for _, rf in steps] == [1, 1, 2, 2]
 
@@ -66,10 +81,24 @@ def test_full_resolution_fcn_field_is_2L_plus_1():
 
 STACKS = {
     "three 3x3": [conv(3, p=1, c=3), nn.ReLU(), conv(3, p=1), nn.ReLU(), conv(3, p=1)],
-    "strided conv": [conv(3, s=2, p=1, c=3), nn.ReLU(), conv(3, p=1), nn.ReLU(), conv(3, s=2, p=1), nn.ReLU(),
-                     conv(3, p=1)],
-    "max pooling": [conv(3, p=1, c=3), nn.ReLU(), nn.MaxPool2d(2), conv(3, p=1), nn.ReLU(), nn.MaxPool2d(2),
-                    conv(3, p=1)],
+    "strided conv": [
+        conv(3, s=2, p=1, c=3),
+        nn.ReLU(),
+        conv(3, p=1),
+        nn.ReLU(),
+        conv(3, s=2, p=1),
+        nn.ReLU(),
+        conv(3, p=1),
+    ],
+    "max pooling": [
+        conv(3, p=1, c=3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        conv(3, p=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        conv(3, p=1),
+    ],
     "avg pooling 3/2": [conv(3, c=3), nn.AvgPool2d(3, stride=2), conv(3), nn.Tanh(), conv(5, p=2)],
     "dilated": [conv(3, d=1, p=1, c=3), nn.ReLU(), conv(3, d=2, p=2), nn.ReLU(), conv(3, d=4, p=4)],
     "5x5 and pool 3": [conv(5, p=2, c=3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(3, stride=3), conv(3, p=1)],
@@ -126,15 +155,19 @@ def test_clipped_when_input_too_small():
 
 # --- errors ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("layers, error, words", [
-    ([nn.Upsample(scale_factor=2)], TypeError, "empirical_receptive_field"),
-    ([nn.ConvTranspose2d(1, 1, 2)], TypeError, "layer 0 \\(ConvTranspose2d\\)"),
-    ([conv(3), nn.Linear(3, 3)], TypeError, "layer 1 \\(Linear\\)"),
-    ([nn.Conv2d(1, 1, (3, 5))], ValueError, "square"),
-    ([nn.Conv2d(1, 1, 3, stride=(1, 2))], ValueError, "stride=\\(1, 2\\)"),
-    ("conv", TypeError, "nn.Module"),
-    ([conv(3), "relu"], TypeError, "only nn.Module"),
-])
+
+@pytest.mark.parametrize(
+    "layers, error, words",
+    [
+        ([nn.Upsample(scale_factor=2)], TypeError, "empirical_receptive_field"),
+        ([nn.ConvTranspose2d(1, 1, 2)], TypeError, "layer 0 \\(ConvTranspose2d\\)"),
+        ([conv(3), nn.Linear(3, 3)], TypeError, "layer 1 \\(Linear\\)"),
+        ([nn.Conv2d(1, 1, (3, 5))], ValueError, "square"),
+        ([nn.Conv2d(1, 1, 3, stride=(1, 2))], ValueError, "stride=\\(1, 2\\)"),
+        ("conv", TypeError, "nn.Module"),
+        ([conv(3), "relu"], TypeError, "only nn.Module"),
+    ],
+)
 def test_receptive_field_errors(layers, error, words):
     with pytest.raises(error, match=words):
         receptive_field(layers)
@@ -154,6 +187,7 @@ def test_empirical_errors():
 
 
 # --- FLOPs and activation memory --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("c_in, c_out, k, size", [(3, 8, 3, 10), (4, 4, 1, 7), (2, 6, 5, 9)])
 def test_count_flops_of_one_convolution(c_in, c_out, k, size):
@@ -182,8 +216,11 @@ def test_activation_memory_sees_functional_calls():
     model = EncoderDecoder(5, width=4, depth=1)  # F.max_pool2d and F.interpolate inside forward
     x = torch.rand(1, 3, 8, 8)
     leaf_outputs = []
-    hooks = [m.register_forward_hook(lambda m, i, o: leaf_outputs.append(o.numel() * o.element_size()))
-             for m in model.modules() if not list(m.children()) and not isinstance(m, nn.ReLU)]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: leaf_outputs.append(o.numel() * o.element_size()))
+        for m in model.modules()
+        if not list(m.children()) and not isinstance(m, nn.ReLU)
+    ]
     model.eval()(x)
     for h in hooks:
         h.remove()

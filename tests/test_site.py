@@ -87,8 +87,9 @@ REQUIRED_FEATURES: dict[str, set[str]] = {
 # list at least this many works: a page that lost its entries (a broken directive) fails.
 MIN_GLOSSARY_TERMS = 150
 MIN_BIBLIOGRAPHY_ENTRIES = 20
-NO_STATE_HINT = ("the build stores widget state only when a notebook runs to its end: did its execution fail? "
-                 "see the build log")
+NO_STATE_HINT = (
+    "the build stores widget state only when a notebook runs to its end: did its execution fail? see the build log"
+)
 BUILD_HINT = "build the site first: `make book` (or `bash tools/build_book.sh`)"
 CHROMIUM_HINT = "install Chromium: `apt-get install chromium` (or point SEGBOOK_CHROMIUM at a Chromium binary)"
 
@@ -143,8 +144,9 @@ def expected_colab_url(config_path: Path, docname: str) -> str:
     repository = config["repository"]
     match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?", repository["url"])
     if match is None:
-        raise ValueError(f"repository.url in {config_path} is not https://github.com/<owner>/<repo>: "
-                         f"{repository['url']!r}")
+        raise ValueError(
+            f"repository.url in {config_path} is not https://github.com/<owner>/<repo>: {repository['url']!r}"
+        )
     owner, repo = match.groups()
     colab = config["launch_buttons"]["colab_url"].rstrip("/")
     edition_branch = (config.get("segbook") or {}).get("colab_branch")
@@ -245,12 +247,26 @@ def open_page(browser: Any, url: str, *, mode: str | None = None, width: int = 1
     page = context.new_page()
     page.on("request", lambda request: log.requests.append(request.url))
     page.on("websocket", lambda ws: None if _is_local(ws.url) else log.external_requests.append(f"WS {ws.url}"))
-    page.on("requestfailed", lambda request: None if not _is_local(request.url) else log.failed_requests.append(
-        f"{request.url}: {request.failure}"))
-    page.on("response", lambda response: log.failed_requests.append(f"{response.url}: HTTP {response.status}")
-            if response.status >= 400 else None)
-    page.on("console", lambda message: log.console_errors.append(f"{message.text} ({message.location.get('url')})")
-            if message.type == "error" else None)
+    page.on(
+        "requestfailed",
+        lambda request: (
+            None if not _is_local(request.url) else log.failed_requests.append(f"{request.url}: {request.failure}")
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            log.failed_requests.append(f"{response.url}: HTTP {response.status}") if response.status >= 400 else None
+        ),
+    )
+    page.on(
+        "console",
+        lambda message: (
+            log.console_errors.append(f"{message.text} ({message.location.get('url')})")
+            if message.type == "error"
+            else None
+        ),
+    )
     page.on("pageerror", lambda error: log.page_errors.append(str(error)))
     response = page.goto(url, wait_until="load")
     log.status = response.status if response is not None else None
@@ -371,8 +387,14 @@ class PageReport:
     waits: list[str]  # bounded waits that ran out
 
 
-def _wait(page: Any, condition_js: str, timeout_ms: int, what: str, waits: list[str],
-          give_up: Callable[[], str | None] = lambda: None) -> bool:
+def _wait(
+    page: Any,
+    condition_js: str,
+    timeout_ms: int,
+    what: str,
+    waits: list[str],
+    give_up: Callable[[], str | None] = lambda: None,
+) -> bool:
     """Poll ``condition_js`` in the page until it is true, ``give_up()`` names a reason, or the time runs out.
 
     Returns whether the condition became true; otherwise appends why not to ``waits``.
@@ -409,22 +431,35 @@ def inspect_page(browser: Any, url: str) -> PageReport:
     waits: list[str] = []
     try:
         if page.locator(".math").count():
-            started = _wait(page, "() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
-                            MATH_TIMEOUT_MS, "loading MathJax", waits, _request_problem(log, "tex-chtml.js"))
+            started = _wait(
+                page,
+                "() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)",
+                MATH_TIMEOUT_MS,
+                "loading MathJax",
+                waits,
+                _request_problem(log, "tex-chtml.js"),
+            )
             if started:
-                page.evaluate("() => MathJax.startup.promise.then(() => { window.__segbookMath = 'done'; },"
-                              " (e) => { window.__segbookMath = String(e); })")
-                _wait(page, "() => window.__segbookMath !== undefined", MATH_TIMEOUT_MS, "MathJax typesetting",
-                      waits)
+                page.evaluate(
+                    "() => MathJax.startup.promise.then(() => { window.__segbookMath = 'done'; },"
+                    " (e) => { window.__segbookMath = String(e); })"
+                )
+                _wait(page, "() => window.__segbookMath !== undefined", MATH_TIMEOUT_MS, "MathJax typesetting", waits)
         views = 'script[type="application/vnd.jupyter.widget-view+json"]'
         state = 'script[type="application/vnd.jupyter.widget-state+json"]'
         if page.locator(views).count() and not page.locator(state).count():
             waits.append(f"the page has widget views but no widget state to draw them from ({NO_STATE_HINT})")
         elif page.locator(views).count():
-            _wait(page, "() => [...document.querySelectorAll('.widget-subarea')].filter("
-                  "(el) => el.querySelector('.jupyter-widgets, .lm-Widget')).length >= "
-                  f"document.querySelectorAll('{views}').length", WIDGET_TIMEOUT_MS, "drawing the widgets", waits,
-                  lambda: _request_problem(log, "/vendor/")() or (log.page_errors[0] if log.page_errors else None))
+            _wait(
+                page,
+                "() => [...document.querySelectorAll('.widget-subarea')].filter("
+                "(el) => el.querySelector('.jupyter-widgets, .lm-Widget')).length >= "
+                f"document.querySelectorAll('{views}').length",
+                WIDGET_TIMEOUT_MS,
+                "drawing the widgets",
+                waits,
+                lambda: _request_problem(log, "/vendor/")() or (log.page_errors[0] if log.page_errors else None),
+            )
         try:
             page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
         except PlaywrightTimeoutError:  # a page that never goes idle is reported, not raised
@@ -442,8 +477,10 @@ def report(browser: Any, site_url: str) -> Any:
 
     def get(docname: str) -> PageReport:
         if not (SITE_DIR / f"{docname}.html").is_file():
-            pytest.fail(f"{docname} is listed in _toc.yml but {SITE_DIR / (docname + '.html')} does not exist: "
-                        f"{BUILD_HINT}", pytrace=False)
+            pytest.fail(
+                f"{docname} is listed in _toc.yml but {SITE_DIR / (docname + '.html')} does not exist: {BUILD_HINT}",
+                pytrace=False,
+            )
         if docname not in cache:
             cache[docname] = inspect_page(browser, site_url + docname + ".html")
         return cache[docname]
@@ -498,7 +535,8 @@ def test_page_requests_nothing_from_other_hosts(page: str, report: Any) -> None:
     requests, external = log.requests, log.external_requests
     assert requests, f"{page}: the browser recorded no request at all; the request log is broken"
     assert not external, _listing(
-        f"{page} asked other hosts for (blocked) — vendor the asset (tools/vendor.sh) or remove it", external)
+        f"{page} asked other hosts for (blocked) — vendor the asset (tools/vendor.sh) or remove it", external
+    )
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -513,7 +551,8 @@ def test_math_is_typeset(page: str, report: Any) -> None:
     assert loaded, f"{page} has math but did not load the vendored _static/vendor/mathjax/tex-chtml.js. {waits}"
     version = facts["mathjaxVersion"]
     assert version and version.startswith("3."), (
-        f"{page}: MathJax 3 is not running (window.MathJax.version = {version!r}). {waits}")
+        f"{page}: MathJax 3 is not running (window.MathJax.version = {version!r}). {waits}"
+    )
     raw, errors = facts["rawMath"], facts["texErrors"]
     assert not raw, _listing(f"{page}: math left untypeset (raw TeX shown)", raw)
     assert not errors, _listing(f"{page}: MathJax reported TeX errors", errors)
@@ -563,11 +602,13 @@ def test_page_shows_what_it_must(page: str, report: Any) -> None:
         "bibliography": facts["bibliographyEntries"] >= MIN_BIBLIOGRAPHY_ENTRIES,
     }
     missing = sorted(feature for feature in REQUIRED_FEATURES[page] if not present[feature])
-    counts = (f"math elements: {facts['mathCount']}, output images: {sum(i['output'] for i in facts['images'])}, "
-              f"widgets drawn/stored: {facts['widgetsDrawn']}/{facts['widgetViews']}, solutions: "
-              f"{facts['solutions']}, hide-input cells: {facts['hideInput']}, Colab links: {len(facts['colabLinks'])}, "
-              f"glossary terms: {facts['glossaryTerms']} (>= {MIN_GLOSSARY_TERMS}), bibliography entries: "
-              f"{facts['bibliographyEntries']} (>= {MIN_BIBLIOGRAPHY_ENTRIES})")
+    counts = (
+        f"math elements: {facts['mathCount']}, output images: {sum(i['output'] for i in facts['images'])}, "
+        f"widgets drawn/stored: {facts['widgetsDrawn']}/{facts['widgetViews']}, solutions: "
+        f"{facts['solutions']}, hide-input cells: {facts['hideInput']}, Colab links: {len(facts['colabLinks'])}, "
+        f"glossary terms: {facts['glossaryTerms']} (>= {MIN_GLOSSARY_TERMS}), bibliography entries: "
+        f"{facts['bibliographyEntries']} (>= {MIN_BIBLIOGRAPHY_ENTRIES})"
+    )
     assert not missing, f"{page} must show {', '.join(missing)} but does not ({counts})"
 
 
@@ -581,16 +622,20 @@ def reader_problems(reader: dict[str, Any]) -> dict[str, list[str]]:
     """The defects a reader trips over, by kind, from the ``reader`` facts that ``_READER_JS`` computes."""
     return {
         "Markdown pipe tables shown as text (show a DataFrame, not Markdown printed by code)": reader["pipeTables"],
-        "raw TeX shown as text (write maths in a Markdown cell, not in a printed or generated string)":
-            reader["rawTex"],
+        "raw TeX shown as text (write maths in a Markdown cell, not in a printed or generated string)": reader[
+            "rawTex"
+        ],
         "raw MyST shown as text (a role or directive that was not parsed)": reader["rawMyst"],
         f"figures shown below {MIN_IMAGE_SCALE:.0%} of their natural width (draw them at most 7 in wide)": [
-            f"{image['src']} at {image['scale']:.2f} of {image['natural']} px" for image in reader["images"]
-            if image["scale"] < MIN_IMAGE_SCALE],
-        "code, printed output or a table wider than its column (keep lines within 88 columns; split wide tables)":
-            reader["wideCode"],
-        "code cells that write prose with Markdown(...) (write it in a Markdown cell, glue the numbers)":
-            reader["markdownWriters"],
+            f"{image['src']} at {image['scale']:.2f} of {image['natural']} px"
+            for image in reader["images"]
+            if image["scale"] < MIN_IMAGE_SCALE
+        ],
+        "code, printed output or a table wider than its column "
+        "(keep lines within 88 columns; split wide tables)": reader["wideCode"],
+        "code cells that write prose with Markdown(...) (write it in a Markdown cell, glue the numbers)": reader[
+            "markdownWriters"
+        ],
         "a citation printed twice in one paragraph": reader["repeatedCitations"],
     }
 
@@ -628,8 +673,7 @@ def test_page_does_not_scroll_sideways_on_a_phone(page: str, browser: Any, site_
     """At 390 px the page fits the screen: wide code and tables scroll inside their own box, never the page."""
     report(page)  # fails with the build hint when the page is missing
     scroll, culprits = phone_scroll(browser, site_url + page + ".html")
-    assert scroll <= 1, _listing(f"{page} scrolls {scroll} px sideways at {PHONE_WIDTH} px; what sticks out",
-                                 culprits)
+    assert scroll <= 1, _listing(f"{page} scrolls {scroll} px sideways at {PHONE_WIDTH} px; what sticks out", culprits)
 
 
 def test_a_figure_opens_full_size_on_click_and_closes_with_escape(browser: Any, site_url: str, report: Any) -> None:
@@ -668,14 +712,17 @@ _BROKEN_PAGE = """<!doctype html><html><head><meta name="viewport" content="widt
      style="max-width: 100%">
 <div class="cell_input"><pre>display(Markdown(f"mIoU {x}"))</pre></div>
 <div class="cell_output"><pre style="overflow:auto; width: 300px">LONG_OUTPUT</pre></div>
-<div class="cell_output" style="width: 300px; overflow: auto"><table style="width: 3000px"><tr><td>a table wider than the page</td></tr></table></div>
+<div class="cell_output" style="width: 300px; overflow: auto"><table style="width: 3000px">
+<tr><td>a table wider than the page</td></tr></table></div>
 <p><code style="white-space: nowrap">LONG_CODE</code></p>
 </article></body></html>"""
 
 
 def test_the_reader_checks_fail_on_a_broken_page(tmp_path: Path, browser: Any) -> None:
     """Each check above finds its defect on a page made to have it (and the phone check sees the page scroll)."""
-    (tmp_path / "broken.html").write_text(_BROKEN_PAGE.replace("LONG_OUTPUT", "x" * 200).replace("LONG_CODE", "y" * 120), encoding="utf-8")
+    (tmp_path / "broken.html").write_text(
+        _BROKEN_PAGE.replace("LONG_OUTPUT", "x" * 200).replace("LONG_CODE", "y" * 120), encoding="utf-8"
+    )
     handler = functools.partial(_QuietHandler, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -699,10 +746,12 @@ def test_the_reader_checks_fail_on_a_broken_page(tmp_path: Path, browser: Any) -
 def test_toc_pages_lists_every_file_in_order(tmp_path: Path) -> None:
     """Root, parts, chapters and nested sections all count, in reading order, without extensions."""
     toc = tmp_path / "_toc.yml"
-    toc.write_text("format: jb-book\nroot: chapters/intro\nparts:\n  - caption: A\n    chapters:\n"
-                   "      - file: chapters/one.ipynb\n        sections:\n          - file: chapters/one_a\n"
-                   "      - file: chapters/two.md\n  - caption: B\n    chapters:\n      - file: chapters/app\n",
-                   encoding="utf-8")
+    toc.write_text(
+        "format: jb-book\nroot: chapters/intro\nparts:\n  - caption: A\n    chapters:\n"
+        "      - file: chapters/one.ipynb\n        sections:\n          - file: chapters/one_a\n"
+        "      - file: chapters/two.md\n  - caption: B\n    chapters:\n      - file: chapters/app\n",
+        encoding="utf-8",
+    )
     assert toc_pages(toc) == ["chapters/intro", "chapters/one", "chapters/one_a", "chapters/two", "chapters/app"]
     toc.write_text("format: jb-article\nroot: intro\n", encoding="utf-8")
     with pytest.raises(ValueError, match="not a jb-book"):
@@ -712,21 +761,29 @@ def test_toc_pages_lists_every_file_in_order(tmp_path: Path) -> None:
 def test_expected_colab_url_follows_the_config(tmp_path: Path) -> None:
     """Owner, repository, branch and book path all come from _config.yml; a trailing .git is dropped."""
     config = tmp_path / "_config.yml"
-    config.write_text("repository:\n  url: https://github.com/someone/course.git\n  branch: dev\n"
-                      "  path_to_book: book/\nlaunch_buttons:\n  colab_url: https://colab.research.google.com/\n",
-                      encoding="utf-8")
+    config.write_text(
+        "repository:\n  url: https://github.com/someone/course.git\n  branch: dev\n"
+        "  path_to_book: book/\nlaunch_buttons:\n  colab_url: https://colab.research.google.com/\n",
+        encoding="utf-8",
+    )
     assert expected_colab_url(config, "chapters/x") == (
-        "https://colab.research.google.com/github/someone/course/blob/dev/book/chapters/x.ipynb")
-    config.write_text("repository:\n  url: https://gitlab.com/someone/course\n  branch: main\n"
-                      "launch_buttons:\n  colab_url: https://colab.research.google.com\n", encoding="utf-8")
+        "https://colab.research.google.com/github/someone/course/blob/dev/book/chapters/x.ipynb"
+    )
+    config.write_text(
+        "repository:\n  url: https://gitlab.com/someone/course\n  branch: main\n"
+        "launch_buttons:\n  colab_url: https://colab.research.google.com\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match="not https://github.com"):
         expected_colab_url(config, "chapters/x")
-    config.write_text("repository:\n  url: https://github.com/someone/course\n  branch: dev\n  path_to_book: book\n"
-                      "segbook:\n  colab_branch: colab\nlaunch_buttons:\n  colab_url: https://colab.research.google.com\n",
-                      encoding="utf-8")
+    config.write_text(
+        "repository:\n  url: https://github.com/someone/course\n  branch: dev\n  path_to_book: book\n"
+        "segbook:\n  colab_branch: colab\nlaunch_buttons:\n  colab_url: https://colab.research.google.com\n",
+        encoding="utf-8",
+    )
     assert expected_colab_url(config, "chapters/x") == (
-        "https://colab.research.google.com/github/someone/course/blob/colab/chapters/x.ipynb")
-
+        "https://colab.research.google.com/github/someone/course/blob/colab/chapters/x.ipynb"
+    )
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
@@ -740,7 +797,8 @@ def test_colab_link_points_at_the_notebook_in_the_configured_repository(page: st
 def test_the_first_chapter_is_a_notebook_page() -> None:
     """The Colab test above really runs: chapter 1 is a notebook listed in the table of contents."""
     assert "chapters/01_segmentation_task" in NOTEBOOK_PAGES, (
-        f"chapters/01_segmentation_task.ipynb is not in {BOOK_DIR / '_toc.yml'} or does not exist")
+        f"chapters/01_segmentation_task.ipynb is not in {BOOK_DIR / '_toc.yml'} or does not exist"
+    )
 
 
 @pytest.mark.parametrize("page", [page for page, features in REQUIRED_FEATURES.items() if "solution" in features])
@@ -759,7 +817,8 @@ def test_solutions_are_hidden_until_clicked(page: str, browser: Any, site_url: s
             solution.scroll_into_view_if_needed()
             assert not body.is_visible(), f"{page}: solution {index + 1} is visible before it is clicked"
             assert button.count() == 1, (
-                f"{page}: solution {index + 1} has no 'Click to show' button (is it `:class: dropdown`?)")
+                f"{page}: solution {index + 1} has no 'Click to show' button (is it `:class: dropdown`?)"
+            )
             button.click()
             with contextlib.suppress(PlaywrightTimeoutError):  # a solution that stays hidden fails just below
                 body.wait_for(state="visible", timeout=5_000)
@@ -784,7 +843,8 @@ def test_hide_input_cells_show_output_but_not_code(page: str, browser: Any, site
             assert not cell.locator(".cell_input").first.is_visible(), f"{page}: hide-input cell {index + 1} shows code"
             if cell.locator(".cell_output").count():
                 assert cell.locator(".cell_output").first.is_visible(), (
-                    f"{page}: hide-input cell {index + 1} hides its output too")
+                    f"{page}: hide-input cell {index + 1} hides its output too"
+                )
     finally:
         tab.context.close()
 
@@ -816,9 +876,11 @@ _DARK_JS = r"""
 
 def _luminance(rgb: list[float]) -> float:
     """Relative luminance (WCAG) of an sRGB colour given as 0-255 channels: 0 black, 1 white."""
+
     def linear(c: float) -> float:
         c /= 255
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
     r, g, b = (linear(c) for c in rgb[:3])
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
@@ -829,8 +891,7 @@ SAMPLED_IMAGES = 3  # images per page whose pixels are sampled from a screenshot
 
 
 @pytest.mark.parametrize("page", DARK_PAGES)
-def test_figures_sit_on_a_light_background_in_dark_mode(page: str, browser: Any, site_url: str,
-                                                        report: Any) -> None:
+def test_figures_sit_on_a_light_background_in_dark_mode(page: str, browser: Any, site_url: str, report: Any) -> None:
     """With the theme switched to dark, every notebook figure keeps a light background (its dark labels stay
     readable): by the computed style of the image's box, and by the screenshot pixels at its edges."""
     from io import BytesIO
@@ -845,8 +906,11 @@ def test_figures_sit_on_a_light_background_in_dark_mode(page: str, browser: Any,
         assert facts["theme"] == "dark", f"{page}: the page did not switch to dark mode (data-theme={facts['theme']})"
         assert _luminance(facts["page"]) < 0.1, f"{page}: the page background is not dark in dark mode: {facts['page']}"
         assert facts["images"], f"{page} shows no notebook figure"
-        dark = [f"{image['src']}: background rgb{tuple(image['background'])}" for image in facts["images"]
-                if _luminance(image["background"]) < LIGHT_BACKGROUND]
+        dark = [
+            f"{image['src']}: background rgb{tuple(image['background'])}"
+            for image in facts["images"]
+            if _luminance(image["background"]) < LIGHT_BACKGROUND
+        ]
         assert not dark, _listing(f"{page}: figures on a dark background in dark mode", dark)
         problems = []
         images = tab.locator("article .cell_output img")

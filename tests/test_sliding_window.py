@@ -16,8 +16,8 @@ from segbook.ops.sliding_window import (
     sliding_window_predict,
 )
 
-
 # --- extract_patches ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("patch_size", [1, 3, 5, 7])
 @pytest.mark.parametrize("shape", [(1, 1, 4, 4), (2, 3, 5, 7), (3, 2, 8, 6)])
@@ -50,12 +50,15 @@ def test_extract_patches_keeps_gradients():
     assert torch.autograd.gradcheck(lambda t: extract_patches(t, 3), (x,))
 
 
-@pytest.mark.parametrize("bad, error, words", [
-    (dict(patch_size=4), ValueError, "odd"),
-    (dict(patch_size=0), ValueError, ">= 1"),
-    (dict(patch_size=3.0), TypeError, "int"),
-    (dict(padding_mode="circular"), ValueError, "padding_mode"),
-])
+@pytest.mark.parametrize(
+    "bad, error, words",
+    [
+        (dict(patch_size=4), ValueError, "odd"),
+        (dict(patch_size=0), ValueError, ">= 1"),
+        (dict(patch_size=3.0), TypeError, "int"),
+        (dict(padding_mode="circular"), ValueError, "padding_mode"),
+    ],
+)
 def test_extract_patches_rejects_bad_arguments(bad, error, words):
     kwargs = dict(patch_size=3, padding_mode="zeros") | bad
     with pytest.raises(error, match=words):
@@ -79,6 +82,7 @@ def test_pad_for_patches_adds_r_on_every_side():
 
 
 # --- sample_patches -------------------------------------------------------------------------------------------
+
 
 def test_sample_patches_is_class_balanced_and_centred():
     g = torch.Generator().manual_seed(0)
@@ -106,6 +110,7 @@ def test_sample_patches_rejects_mismatched_masks():
 
 
 # --- sliding_window_predict -----------------------------------------------------------------------------------
+
 
 def test_sliding_window_predict_classifies_each_patch():
     clf = nn.Sequential(nn.Flatten(), nn.Linear(2 * 3 * 3, 4))
@@ -137,6 +142,7 @@ def test_sliding_window_predict_rejects_bad_classifier_output():
 
 # --- linear_to_conv -------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("in_shape", [(1, 1, 1), (3, 2, 2), (4, 5, 3)])
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_to_conv_computes_the_same_function(in_shape, bias):
@@ -156,20 +162,24 @@ def test_linear_to_conv_slides_over_a_larger_input():
     x = torch.randn(1, 2, 6, 7)
     out = conv(x)  # (1, 4, 4, 5): the Linear layer at every 3x3 window
     for i, j in [(0, 0), (2, 3), (3, 4)]:
-        assert torch.allclose(out[0, :, i, j], fc(x[:, :, i:i + 3, j:j + 3].flatten(1))[0], atol=1e-6)
+        assert torch.allclose(out[0, :, i, j], fc(x[:, :, i : i + 3, j : j + 3].flatten(1))[0], atol=1e-6)
 
 
-@pytest.mark.parametrize("args, error, words", [
-    ((nn.Conv2d(1, 1, 1), (1, 1, 1)), TypeError, "nn.Linear"),
-    ((nn.Linear(12, 2), (3, 2, 3)), ValueError, "in_features=12"),
-    ((nn.Linear(12, 2), (12,)), ValueError, r"\(C, h, w\)"),
-])
+@pytest.mark.parametrize(
+    "args, error, words",
+    [
+        ((nn.Conv2d(1, 1, 1), (1, 1, 1)), TypeError, "nn.Linear"),
+        ((nn.Linear(12, 2), (3, 2, 3)), ValueError, "in_features=12"),
+        ((nn.Linear(12, 2), (12,)), ValueError, r"\(C, h, w\)"),
+    ],
+)
 def test_linear_to_conv_rejects_bad_arguments(args, error, words):
     with pytest.raises(error, match=words):
         linear_to_conv(*args)
 
 
 # --- convolutionalize -----------------------------------------------------------------------------------------
+
 
 def _train_a_little(model, patch_size):
     """A few SGD steps so that batch norm's running statistics are not the trivial 0 and 1."""
@@ -183,15 +193,18 @@ def _train_a_little(model, patch_size):
     return model.eval()
 
 
-@pytest.mark.parametrize("patch_size, kwargs", [
-    (3, dict(width=4)),
-    (5, dict(width=8, hidden=16)),
-    (9, dict(width=6, convs=2)),
-    (15, dict()),
-    (11, dict(width=5, pool=True)),
-    (15, dict(width=4, hidden=8, pool=True, convs=3)),
-    (13, dict(in_channels=1, width=3, convs=4)),
-])
+@pytest.mark.parametrize(
+    "patch_size, kwargs",
+    [
+        (3, dict(width=4)),
+        (5, dict(width=8, hidden=16)),
+        (9, dict(width=6, convs=2)),
+        (15, dict()),
+        (11, dict(width=5, pool=True)),
+        (15, dict(width=4, hidden=8, pool=True, convs=3)),
+        (13, dict(in_channels=1, width=3, convs=4)),
+    ],
+)
 @pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
 def test_convolutionalized_classifier_equals_sliding_window(patch_size, kwargs, padding_mode):
     torch.manual_seed(patch_size)
@@ -203,13 +216,37 @@ def test_convolutionalized_classifier_equals_sliding_window(patch_size, kwargs, 
     assert (fast - slow).abs().max() <= 1e-5
 
 
-@pytest.mark.parametrize("layers, patch_size", [
-    ([nn.Conv2d(3, 4, 3, stride=2), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.Flatten(), nn.Linear(4 * 2 * 2, 3)], 9),
-    ([nn.Conv2d(3, 4, 3), nn.AvgPool2d(2), nn.Conv2d(4, 4, 2, dilation=2), nn.Flatten(), nn.Linear(4 * 2 * 2, 3)], 11),
-    ([nn.Conv2d(3, 4, 3), nn.MaxPool2d(3, stride=2), nn.Tanh(), nn.Conv2d(4, 5, 3), nn.Flatten(),
-      nn.Linear(5 * 3 * 3, 7), nn.GELU(), nn.Dropout(0.5), nn.Linear(7, 3)], 13),
-    ([nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)), nn.Flatten(), nn.Linear(4 * 5 * 5, 3)], 7),
-])
+@pytest.mark.parametrize(
+    "layers, patch_size",
+    [
+        ([nn.Conv2d(3, 4, 3, stride=2), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.Flatten(), nn.Linear(4 * 2 * 2, 3)], 9),
+        (
+            [
+                nn.Conv2d(3, 4, 3),
+                nn.AvgPool2d(2),
+                nn.Conv2d(4, 4, 2, dilation=2),
+                nn.Flatten(),
+                nn.Linear(4 * 2 * 2, 3),
+            ],
+            11,
+        ),
+        (
+            [
+                nn.Conv2d(3, 4, 3),
+                nn.MaxPool2d(3, stride=2),
+                nn.Tanh(),
+                nn.Conv2d(4, 5, 3),
+                nn.Flatten(),
+                nn.Linear(5 * 3 * 3, 7),
+                nn.GELU(),
+                nn.Dropout(0.5),
+                nn.Linear(7, 3),
+            ],
+            13,
+        ),
+        ([nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)), nn.Flatten(), nn.Linear(4 * 5 * 5, 3)], 7),
+    ],
+)
 def test_convolutionalize_handles_strides_pooling_and_nesting(layers, patch_size):
     torch.manual_seed(0)
     clf = nn.Sequential(*layers).eval()
@@ -231,30 +268,46 @@ def test_convolutionalize_copies_weights_and_mode():
     assert fcn.patch_size == 7 and "patch_size=7" in repr(fcn)
 
 
-@pytest.mark.parametrize("model, patch_size, error, words", [
-    (nn.Linear(3, 3), 5, TypeError, "nn.Sequential"),
-    (nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Flatten(), nn.Linear(4 * 25, 3)), 5, ValueError, "padding=1"),
-    (nn.Sequential(nn.Conv2d(3, 4, 3, padding="same"), nn.Flatten(), nn.Linear(4 * 25, 3)), 5, ValueError,
-     "padding='same'"),
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Upsample(scale_factor=2), nn.Flatten(), nn.Linear(4, 3)), 5, TypeError,
-     "layer 1 \\(Upsample\\)"),
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Linear(9, 3)), 5, ValueError, "Flatten"),
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(10, 3)), 5, ValueError, "in_features=10"),
-    (nn.Sequential(nn.Conv2d(3, 4, 7), nn.Flatten(), nn.Linear(4, 3)), 5, ValueError, "larger patch_size"),
-    (nn.Sequential(nn.Conv2d(3, 4, (3, 1)), nn.Flatten(), nn.Linear(4, 3)), 5, ValueError, "not square"),
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), 5, ValueError, "already fully convolutional"),
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(36, 3)), 4, ValueError, "odd"),
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(36, 3)), None, ValueError, "give patch_size"),
-    (nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2, ceil_mode=True), nn.Flatten(), nn.Linear(16, 3)), 5,
-     ValueError, "ceil_mode"),
-    (nn.Sequential(nn.Flatten(), nn.Linear(75, 3)), 5, ValueError, "Conv2d before Flatten"),
-])
+@pytest.mark.parametrize(
+    "model, patch_size, error, words",
+    [
+        (nn.Linear(3, 3), 5, TypeError, "nn.Sequential"),
+        (nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Flatten(), nn.Linear(4 * 25, 3)), 5, ValueError, "padding=1"),
+        (
+            nn.Sequential(nn.Conv2d(3, 4, 3, padding="same"), nn.Flatten(), nn.Linear(4 * 25, 3)),
+            5,
+            ValueError,
+            "padding='same'",
+        ),
+        (
+            nn.Sequential(nn.Conv2d(3, 4, 3), nn.Upsample(scale_factor=2), nn.Flatten(), nn.Linear(4, 3)),
+            5,
+            TypeError,
+            "layer 1 \\(Upsample\\)",
+        ),
+        (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Linear(9, 3)), 5, ValueError, "Flatten"),
+        (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(10, 3)), 5, ValueError, "in_features=10"),
+        (nn.Sequential(nn.Conv2d(3, 4, 7), nn.Flatten(), nn.Linear(4, 3)), 5, ValueError, "larger patch_size"),
+        (nn.Sequential(nn.Conv2d(3, 4, (3, 1)), nn.Flatten(), nn.Linear(4, 3)), 5, ValueError, "not square"),
+        (nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), 5, ValueError, "already fully convolutional"),
+        (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(36, 3)), 4, ValueError, "odd"),
+        (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(36, 3)), None, ValueError, "give patch_size"),
+        (
+            nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2, ceil_mode=True), nn.Flatten(), nn.Linear(16, 3)),
+            5,
+            ValueError,
+            "ceil_mode",
+        ),
+        (nn.Sequential(nn.Flatten(), nn.Linear(75, 3)), 5, ValueError, "Conv2d before Flatten"),
+    ],
+)
 def test_convolutionalize_errors(model, patch_size, error, words):
     with pytest.raises(error, match=words):
         convolutionalize(model, patch_size)
 
 
 # --- PatchClassifier ------------------------------------------------------------------------------------------
+
 
 def test_patch_classifier_shapes_and_errors():
     clf = PatchClassifier(5, patch_size=15)

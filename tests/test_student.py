@@ -10,8 +10,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from segbook.exercises import Case, run_checks
 from segbook.book.student import main, make_student_notebook, strip_code_cell, strip_markdown
+from segbook.exercises import Case, run_checks
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = re.compile(r"secret_\w+")  # every line of every solution below carries one
@@ -69,8 +69,12 @@ class Box:
 
 
 def _chapter() -> nbformat.NotebookNode:
-    executed = new_code_cell(FUNCTION_BODY, execution_count=3, metadata={"tags": ["hide-input"]},
-                             outputs=[new_output("stream", name="stdout", text="secret_output\n")])
+    executed = new_code_cell(
+        FUNCTION_BODY,
+        execution_count=3,
+        metadata={"tags": ["hide-input"]},
+        outputs=[new_output("stream", name="stdout", text="secret_output\n")],
+    )
     cells = [
         new_markdown_cell("# Chapter 9"),
         new_markdown_cell(EXERCISE_PROSE),
@@ -83,8 +87,11 @@ def _chapter() -> nbformat.NotebookNode:
         new_markdown_cell("```{solution-start} ex-add\n```\nsecret_iota: a gated solution"),
         new_code_cell("secret_kappa = 1"),
         new_markdown_cell("```{solution-end}\n```\nAfter the gate."),
-        new_code_cell("check = double", execution_count=5,
-                      outputs=[new_output("execute_result", data={"text/plain": "7"}, execution_count=5)]),
+        new_code_cell(
+            "check = double",
+            execution_count=5,
+            outputs=[new_output("execute_result", data={"text/plain": "7"}, execution_count=5)],
+        ),
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
@@ -181,13 +188,19 @@ def test_source_notebook_is_left_unchanged(chapter, capsys):
     assert chapter.read_bytes() == before
 
 
-@pytest.mark.parametrize("source, message", [
-    ("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n", "has no exercise label before it"),
-    ("# Exercise 1.1 (f)\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n", "on line 3 has no '### END SOLUTION'"),
-    ("# Exercise 1.1 (f)\n### BEGIN SOLUTION\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "nested"),
-    ("# Exercise 1.1 (f)\nx = 1\n### END SOLUTION\n", "without a '### BEGIN SOLUTION'"),
-    ("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n# Exercise 1.1 (f)\n", "no exercise label"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n", "has no exercise label before it"),
+        ("# Exercise 1.1 (f)\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n", "on line 3 has no '### END SOLUTION'"),
+        ("# Exercise 1.1 (f)\n### BEGIN SOLUTION\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n", "nested"),
+        ("# Exercise 1.1 (f)\nx = 1\n### END SOLUTION\n", "without a '### BEGIN SOLUTION'"),
+        (
+            "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n# Exercise 1.1 (f)\n",
+            "no exercise label",
+        ),
+    ],
+)
 def test_malformed_code_markers_fail_naming_notebook_and_cell(tmp_path, capsys, source, message):
     path = tmp_path / "bad.ipynb"
     nbformat.write(new_notebook(cells=[new_markdown_cell("intro"), new_code_cell(source)]), path)
@@ -197,11 +210,14 @@ def test_malformed_code_markers_fail_naming_notebook_and_cell(tmp_path, capsys, 
     assert not (tmp_path / "out").exists(), "nothing is written when a notebook is malformed"
 
 
-@pytest.mark.parametrize("cells, message", [
-    ([new_markdown_cell(":::{solution} ex\nnever closed\n")], "cell 0: a solution directive is not closed"),
-    ([new_markdown_cell("```{solution-start} ex\n```\n"), new_code_cell("x = 1")], "has no '{solution-end}'"),
-    ([new_markdown_cell("```{solution-end}\n```\n")], "'{solution-end}' without a '{solution-start}'"),
-])
+@pytest.mark.parametrize(
+    "cells, message",
+    [
+        ([new_markdown_cell(":::{solution} ex\nnever closed\n")], "cell 0: a solution directive is not closed"),
+        ([new_markdown_cell("```{solution-start} ex\n```\n"), new_code_cell("x = 1")], "has no '{solution-end}'"),
+        ([new_markdown_cell("```{solution-end}\n```\n")], "'{solution-end}' without a '{solution-start}'"),
+    ],
+)
 def test_malformed_markdown_solutions_fail_naming_notebook_and_cell(tmp_path, capsys, cells, message):
     path = tmp_path / "bad.ipynb"
     nbformat.write(new_notebook(cells=cells), path)
@@ -221,10 +237,13 @@ def test_no_notebooks_is_an_error(tmp_path, monkeypatch, capsys):
     assert "no notebooks" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("source", [
-    "```python\n```{solution}\nnot a directive inside a code fence\n```\n```\n",
-    "````markdown\n:::{solution} ex\nliteral example\n:::\n````\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "```python\n```{solution}\nnot a directive inside a code fence\n```\n```\n",
+        "````markdown\n:::{solution} ex\nliteral example\n:::\n````\n",
+    ],
+)
 def test_solution_syntax_shown_inside_a_code_fence_is_kept(source):
     assert strip_markdown(source) == (source, 0)
 
@@ -261,6 +280,7 @@ def test_real_chapters_student_versions_run_top_to_bottom_without_solutions(tmp_
                 assert "### BEGIN SOLUTION" not in cell.source, chapter.name
             else:
                 assert "{solution}" not in cell.source and "{solution-start}" not in cell.source, chapter.name
-        client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                         resources={"metadata": {"path": str(REPO / "chapters")}})
+        client = nbclient.NotebookClient(
+            nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO / "chapters")}}
+        )
         client.execute()  # raises CellExecutionError, naming the cell, if the student version fails

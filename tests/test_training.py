@@ -17,13 +17,13 @@ NUM_CLASSES = 3
 def banded_task(n, seed, size=8):
     """Pixel value in [0, 1/3) -> class 0, [1/3, 2/3) -> 1, [2/3, 1] -> 2: separable pixel by pixel."""
     g = torch.Generator().manual_seed(seed)
-    images = torch.rand(n, 1, size, size, generator=g)               # (N, 1, H, W)
+    images = torch.rand(n, 1, size, size, generator=g)  # (N, 1, H, W)
     masks = (images[:, 0] * NUM_CLASSES).long().clamp(max=NUM_CLASSES - 1)  # (N, H, W)
     return images, masks
 
 
 def batches(images, masks, batch_size):
-    return [(images[i:i + batch_size], masks[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+    return [(images[i : i + batch_size], masks[i : i + batch_size]) for i in range(0, len(images), batch_size)]
 
 
 def tiny_net(seed=0):
@@ -49,8 +49,15 @@ class ModeSpy(nn.Module):
 def test_fit_learns_a_separable_task():
     train, val = batches(*banded_task(32, seed=0), 8), batches(*banded_task(8, seed=1), 8)
     model = tiny_net()
-    history = fit(model, train, num_classes=NUM_CLASSES, epochs=40, val_data=val, progress=False,
-                  optimizer=torch.optim.Adam(model.parameters(), lr=0.05))
+    history = fit(
+        model,
+        train,
+        num_classes=NUM_CLASSES,
+        epochs=40,
+        val_data=val,
+        progress=False,
+        optimizer=torch.optim.Adam(model.parameters(), lr=0.05),
+    )
     losses = [r["train_loss"] for r in history.records]
     assert losses[-1] < 0.5 * losses[0]
     assert history.last()["val_miou"] > 0.85
@@ -61,15 +68,22 @@ def test_fit_records_one_complete_row_per_epoch():
     train = batches(*banded_task(8, seed=0), 4)
     history = fit(tiny_net(), train, num_classes=NUM_CLASSES, epochs=2, val_data=train, progress=False)
     assert [r["epoch"] for r in history.records] == [1, 2]
-    assert set(history.records[0]) == {"epoch", "train_loss", "train_miou", "val_loss", "val_miou",
-                                       "val_pixel_accuracy", "seconds", "lr"}
+    assert set(history.records[0]) == {
+        "epoch",
+        "train_loss",
+        "train_miou",
+        "val_loss",
+        "val_miou",
+        "val_pixel_accuracy",
+        "seconds",
+        "lr",
+    }
     assert all(r["seconds"] > 0 and r["lr"] == 1e-3 for r in history.records)
     assert history.stop_reason == "epochs"
 
 
 def test_fit_without_val_data_records_nan_validation():
-    history = fit(tiny_net(), batches(*banded_task(4, seed=0), 4), num_classes=NUM_CLASSES, epochs=1,
-                  progress=False)
+    history = fit(tiny_net(), batches(*banded_task(4, seed=0), 4), num_classes=NUM_CLASSES, epochs=1, progress=False)
     assert math.isnan(history.last()["val_miou"]) and math.isnan(history.last()["val_loss"])
 
 
@@ -85,8 +99,14 @@ def test_train_loss_is_the_batch_size_weighted_mean_of_batch_losses():
         loss.backward()
         optimizer.step()
         expected += loss.item() * len(x)
-    history = fit(model, batches(images, masks, 2), num_classes=NUM_CLASSES, epochs=1, progress=False,
-                  optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    history = fit(
+        model,
+        batches(images, masks, 2),
+        num_classes=NUM_CLASSES,
+        epochs=1,
+        progress=False,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+    )
     assert history.last()["train_loss"] == pytest.approx(expected / 5)
 
 
@@ -112,8 +132,9 @@ def test_different_seed_gives_a_different_history():
 def test_time_budget_stops_after_the_epoch_in_which_it_runs_out():
     model = ModeSpy(sleep=0.05)  # one batch per epoch: >= 50 ms per epoch
     budget = 0.12
-    history = fit(model, batches(*banded_task(2, seed=0), 2), num_classes=NUM_CLASSES, time_budget=budget,
-                  progress=False)
+    history = fit(
+        model, batches(*banded_task(2, seed=0), 2), num_classes=NUM_CLASSES, time_budget=budget, progress=False
+    )
     seconds = history.as_dict()["seconds"]
     assert history.stop_reason == "time_budget"
     assert sum(seconds[:-1]) < budget <= sum(seconds) + 0.01
@@ -121,14 +142,21 @@ def test_time_budget_stops_after_the_epoch_in_which_it_runs_out():
 
 
 def test_epochs_stop_first_when_they_come_before_the_time_budget():
-    history = fit(tiny_net(), batches(*banded_task(2, seed=0), 2), num_classes=NUM_CLASSES, epochs=2,
-                  time_budget=3600, progress=False)
+    history = fit(
+        tiny_net(),
+        batches(*banded_task(2, seed=0), 2),
+        num_classes=NUM_CLASSES,
+        epochs=2,
+        time_budget=3600,
+        progress=False,
+    )
     assert len(history) == 2 and history.stop_reason == "epochs"
 
 
 def test_tiny_time_budget_still_runs_one_epoch():
-    history = fit(tiny_net(), batches(*banded_task(2, seed=0), 2), num_classes=NUM_CLASSES, time_budget=1e-9,
-                  progress=False)
+    history = fit(
+        tiny_net(), batches(*banded_task(2, seed=0), 2), num_classes=NUM_CLASSES, time_budget=1e-9, progress=False
+    )
     assert len(history) == 1 and history.stop_reason == "time_budget"
 
 
@@ -145,8 +173,15 @@ def test_scheduler_is_stepped_once_per_epoch_and_lr_recorded():
     model = tiny_net()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
-    history = fit(model, batches(*banded_task(4, seed=0), 2), num_classes=NUM_CLASSES, epochs=3,
-                  optimizer=optimizer, scheduler=scheduler, progress=False)
+    history = fit(
+        model,
+        batches(*banded_task(4, seed=0), 2),
+        num_classes=NUM_CLASSES,
+        epochs=3,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        progress=False,
+    )
     assert history.as_dict()["lr"] == pytest.approx([0.1, 0.05, 0.025])
 
 
@@ -155,8 +190,16 @@ def test_reduce_on_plateau_gets_the_validation_loss():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # no progress at all: the loss plateaus
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=0, factor=0.5)
     train, val = batches(*banded_task(4, seed=0), 4), batches(*banded_task(4, seed=1), 4)
-    history = fit(model, train, num_classes=NUM_CLASSES, epochs=3, val_data=val, optimizer=optimizer,
-                  scheduler=scheduler, progress=False)
+    history = fit(
+        model,
+        train,
+        num_classes=NUM_CLASSES,
+        epochs=3,
+        val_data=val,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        progress=False,
+    )
     assert history.last()["train_loss"] != pytest.approx(history.last()["val_loss"])
     assert scheduler.best == pytest.approx(history.last()["val_loss"])
 
@@ -264,17 +307,20 @@ def test_predict_runs_in_eval_mode_and_restores_the_mode(training):
 GOOD = batches(*banded_task(2, seed=0), 2)
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(), ValueError, "give epochs"),
-    (dict(epochs=0), ValueError, "epochs must be >= 1"),
-    (dict(epochs=1.5), TypeError, "epochs must be an int"),
-    (dict(time_budget=0), ValueError, "time_budget must be > 0"),
-    (dict(time_budget="10"), TypeError, "time_budget must be a number"),
-    (dict(epochs=1, num_classes=0), ValueError, "num_classes must be >= 1"),
-    (dict(epochs=1, device="tpu"), ValueError, "prefer must name a device"),
-    (dict(epochs=1, seed=-1), ValueError, "seed must be >= 0"),
-    (dict(epochs=1, val_data=iter(GOOD)), TypeError, "val_data is an iterator"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(), ValueError, "give epochs"),
+        (dict(epochs=0), ValueError, "epochs must be >= 1"),
+        (dict(epochs=1.5), TypeError, "epochs must be an int"),
+        (dict(time_budget=0), ValueError, "time_budget must be > 0"),
+        (dict(time_budget="10"), TypeError, "time_budget must be a number"),
+        (dict(epochs=1, num_classes=0), ValueError, "num_classes must be >= 1"),
+        (dict(epochs=1, device="tpu"), ValueError, "prefer must name a device"),
+        (dict(epochs=1, seed=-1), ValueError, "seed must be >= 0"),
+        (dict(epochs=1, val_data=iter(GOOD)), TypeError, "val_data is an iterator"),
+    ],
+)
 def test_fit_argument_errors_name_the_argument(kwargs, error, message):
     kwargs = {"num_classes": NUM_CLASSES, "progress": False, **kwargs}
     with pytest.raises(error, match=message):
@@ -284,16 +330,19 @@ def test_fit_argument_errors_name_the_argument(kwargs, error, message):
 images_ok, masks_ok = GOOD[0]
 
 
-@pytest.mark.parametrize("data, error, message", [
-    ((b for b in GOOD), TypeError, "train_data is an iterator, which is used up after one pass"),
-    (images_ok, TypeError, "train_data must be a DataLoader or a list"),
-    ([], ValueError, "train_data yielded no batches"),
-    ([(images_ok,)], TypeError, r"must be a pair \(images, masks\) or a triple .*got tuple of length 1"),
-    ([(images_ok, masks_ok.float())], TypeError, "masks in train_data must be an? integer"),
-    ([(images_ok[0], masks_ok)], ValueError, "images in train_data must be 4-D"),
-    ([(images_ok, masks_ok + 5)], ValueError, "target has class 7 and is not the ignore index 255"),
-    ([(images_ok[:, :, :4], masks_ok)], ValueError, r"output has shape \(2, 3, 4, 8\) but masks have shape"),
-])
+@pytest.mark.parametrize(
+    "data, error, message",
+    [
+        ((b for b in GOOD), TypeError, "train_data is an iterator, which is used up after one pass"),
+        (images_ok, TypeError, "train_data must be a DataLoader or a list"),
+        ([], ValueError, "train_data yielded no batches"),
+        ([(images_ok,)], TypeError, r"must be a pair \(images, masks\) or a triple .*got tuple of length 1"),
+        ([(images_ok, masks_ok.float())], TypeError, "masks in train_data must be an? integer"),
+        ([(images_ok[0], masks_ok)], ValueError, "images in train_data must be 4-D"),
+        ([(images_ok, masks_ok + 5)], ValueError, "target has class 7 and is not the ignore index 255"),
+        ([(images_ok[:, :, :4], masks_ok)], ValueError, r"output has shape \(2, 3, 4, 8\) but masks have shape"),
+    ],
+)
 def test_fit_batch_errors_say_what_is_wrong(data, error, message):
     with pytest.raises(error, match=message):
         fit(tiny_net(), data, num_classes=NUM_CLASSES, epochs=1, progress=False)
@@ -324,17 +373,26 @@ def test_list_output_with_the_default_loss_asks_for_a_loss_fn():
 
 def test_nan_loss_stops_training_with_advice():
     with pytest.raises(FloatingPointError, match="loss became nan at epoch 1, batch 1; lower the learning rate"):
-        fit(tiny_net(), GOOD, num_classes=NUM_CLASSES, epochs=1, progress=False,
-            loss_fn=lambda out, y: out.sum() * float("nan"))
+        fit(
+            tiny_net(),
+            GOOD,
+            num_classes=NUM_CLASSES,
+            epochs=1,
+            progress=False,
+            loss_fn=lambda out, y: out.sum() * float("nan"),
+        )
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: evaluate(tiny_net(), [], num_classes=NUM_CLASSES), ValueError, "data yielded no batches"),
-    (lambda: evaluate("model", GOOD, num_classes=NUM_CLASSES), TypeError, "model must be a torch.nn.Module"),
-    (lambda: predict(tiny_net(), images_ok[0, 0]), ValueError, r"images must be 3-D or 4-D \(N, C_in, H, W\)"),
-    (lambda: predict(tiny_net(), masks_ok), TypeError, "images must be a floating-point tensor"),
-    (lambda: predict(tiny_net(), images_ok, batch_size=0), ValueError, "batch_size must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: evaluate(tiny_net(), [], num_classes=NUM_CLASSES), ValueError, "data yielded no batches"),
+        (lambda: evaluate("model", GOOD, num_classes=NUM_CLASSES), TypeError, "model must be a torch.nn.Module"),
+        (lambda: predict(tiny_net(), images_ok[0, 0]), ValueError, r"images must be 3-D or 4-D \(N, C_in, H, W\)"),
+        (lambda: predict(tiny_net(), masks_ok), TypeError, "images must be a floating-point tensor"),
+        (lambda: predict(tiny_net(), images_ok, batch_size=0), ValueError, "batch_size must be >= 1"),
+    ],
+)
 def test_evaluate_and_predict_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -342,14 +400,19 @@ def test_evaluate_and_predict_errors(call, error, message):
 
 # ---------------------------------------------------------------- History
 def test_history_views_and_best_epoch():
-    h = History([{"epoch": 1, "train_loss": 0.9, "val_miou": 0.4},
-                 {"epoch": 2, "train_loss": 0.5, "val_miou": 0.6},
-                 {"epoch": 3, "train_loss": 0.4, "val_miou": 0.5}], stop_reason="epochs")
+    h = History(
+        [
+            {"epoch": 1, "train_loss": 0.9, "val_miou": 0.4},
+            {"epoch": 2, "train_loss": 0.5, "val_miou": 0.6},
+            {"epoch": 3, "train_loss": 0.4, "val_miou": 0.5},
+        ],
+        stop_reason="epochs",
+    )
     assert h.as_dict() == {"epoch": [1, 2, 3], "train_loss": [0.9, 0.5, 0.4], "val_miou": [0.4, 0.6, 0.5]}
     assert h.to_rows() == h.records and h.to_rows()[0] is not h.records[0]
     assert h.last()["epoch"] == 3
-    assert h.best("val_miou")["epoch"] == 2          # higher is better for mIoU
-    assert h.best("train_loss")["epoch"] == 3        # lower is better for a loss
+    assert h.best("val_miou")["epoch"] == 2  # higher is better for mIoU
+    assert h.best("train_loss")["epoch"] == 3  # lower is better for a loss
     assert h.best("val_miou", mode="min")["epoch"] == 1
     assert repr(h).startswith("History(3 epochs, stopped by epochs; last: train_loss=0.4")
 
@@ -377,8 +440,16 @@ def test_scheduler_step_batch_steps_once_per_batch():
     model = torch.nn.Conv2d(1, NUM_CLASSES, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=3 * len(batches))
-    history = fit(model, batches, num_classes=NUM_CLASSES, optimizer=optimizer, scheduler=scheduler,
-                  scheduler_step="batch", epochs=3, progress=False)
+    history = fit(
+        model,
+        batches,
+        num_classes=NUM_CLASSES,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        scheduler_step="batch",
+        epochs=3,
+        progress=False,
+    )
     assert scheduler.last_epoch == 3 * len(batches)  # one step per batch
     assert len({r["lr"] for r in history.records}) == 3  # the learning rate changed between epochs
 
@@ -386,8 +457,14 @@ def test_scheduler_step_batch_steps_once_per_batch():
 def test_scheduler_step_must_be_epoch_or_batch():
     x, y = banded_task(4, seed=0)
     with pytest.raises(ValueError, match="scheduler_step must be one of 'epoch', 'batch'"):
-        fit(torch.nn.Conv2d(1, NUM_CLASSES, 1), [(x, y)], num_classes=NUM_CLASSES, epochs=1,
-            scheduler_step="step", progress=False)
+        fit(
+            torch.nn.Conv2d(1, NUM_CLASSES, 1),
+            [(x, y)],
+            num_classes=NUM_CLASSES,
+            epochs=1,
+            scheduler_step="step",
+            progress=False,
+        )
 
 
 # ---------------------------------------------------------------- per-pixel weights (chapter 8)
@@ -400,8 +477,7 @@ def test_triple_batches_pass_the_pixel_weights_to_the_loss():
         seen.append(w)
         return (nn.functional.cross_entropy(out, y, reduction="none") * w).mean()
 
-    fit(tiny_net(), [(images, masks, weights)], num_classes=NUM_CLASSES, epochs=2, loss_fn=weighted_ce,
-        progress=False)
+    fit(tiny_net(), [(images, masks, weights)], num_classes=NUM_CLASSES, epochs=2, loss_fn=weighted_ce, progress=False)
     assert len(seen) == 2 and all(torch.equal(w, weights) for w in seen)
 
 
@@ -412,35 +488,60 @@ def test_unit_pixel_weights_give_the_unweighted_history():
         per_pixel = nn.functional.cross_entropy(out, y, reduction="none")
         return per_pixel.mean() if w is None else (per_pixel * w).mean()
 
-    plain = fit(tiny_net(), batches(images, masks, 4), num_classes=NUM_CLASSES, epochs=3, loss_fn=weighted_ce,
-                val_data=batches(images, masks, 4), progress=False)
+    plain = fit(
+        tiny_net(),
+        batches(images, masks, 4),
+        num_classes=NUM_CLASSES,
+        epochs=3,
+        loss_fn=weighted_ce,
+        val_data=batches(images, masks, 4),
+        progress=False,
+    )
     ones = [(x, y, torch.ones(y.shape)) for x, y in batches(images, masks, 4)]
-    weighted = fit(tiny_net(), ones, num_classes=NUM_CLASSES, epochs=3, loss_fn=weighted_ce, val_data=ones,
-                   progress=False)
+    weighted = fit(
+        tiny_net(), ones, num_classes=NUM_CLASSES, epochs=3, loss_fn=weighted_ce, val_data=ones, progress=False
+    )
     for a, b in zip(plain.records, weighted.records):
         assert a["train_loss"] == pytest.approx(b["train_loss"]) and a["val_miou"] == pytest.approx(b["val_miou"])
     doubled = [(x, y, 2 * w) for x, y, w in ones]
     assert evaluate(tiny_net(), doubled, num_classes=NUM_CLASSES, loss_fn=weighted_ce)["loss"] == pytest.approx(
-        2 * evaluate(tiny_net(), ones, num_classes=NUM_CLASSES, loss_fn=weighted_ce)["loss"])
+        2 * evaluate(tiny_net(), ones, num_classes=NUM_CLASSES, loss_fn=weighted_ce)["loss"]
+    )
 
 
-@pytest.mark.parametrize("weights, loss_fn, error, message", [
-    (torch.ones(2, 8, 8), None, TypeError, r"carry pixel weights .*pass a loss_fn\(output, masks, pixel_weights\)"),
-    (torch.ones(2, 8, 7), lambda o, y, w: o.sum(), ValueError, "pixel_weights in train_data and masks must have "
-                                                                "the same shape"),
-    (torch.ones(2, 8, 8, dtype=torch.long), lambda o, y, w: o.sum(), TypeError,
-     "pixel_weights in train_data must be a floating-point tensor"),
-])
+@pytest.mark.parametrize(
+    "weights, loss_fn, error, message",
+    [
+        (torch.ones(2, 8, 8), None, TypeError, r"carry pixel weights .*pass a loss_fn\(output, masks, pixel_weights\)"),
+        (
+            torch.ones(2, 8, 7),
+            lambda o, y, w: o.sum(),
+            ValueError,
+            "pixel_weights in train_data and masks must have the same shape",
+        ),
+        (
+            torch.ones(2, 8, 8, dtype=torch.long),
+            lambda o, y, w: o.sum(),
+            TypeError,
+            "pixel_weights in train_data must be a floating-point tensor",
+        ),
+    ],
+)
 def test_pixel_weight_errors_say_what_is_wrong(weights, loss_fn, error, message):
     with pytest.raises(error, match=message):
-        fit(tiny_net(), [(images_ok, masks_ok, weights)], num_classes=NUM_CLASSES, epochs=1, loss_fn=loss_fn,
-            progress=False)
+        fit(
+            tiny_net(),
+            [(images_ok, masks_ok, weights)],
+            num_classes=NUM_CLASSES,
+            epochs=1,
+            loss_fn=loss_fn,
+            progress=False,
+        )
 
 
 def test_a_batch_of_four_tensors_is_refused():
     with pytest.raises(TypeError, match=r"pair \(images, masks\) or a triple .* got tuple of length 4"):
-        fit(tiny_net(), [(images_ok, masks_ok, masks_ok, masks_ok)], num_classes=NUM_CLASSES, epochs=1,
-            progress=False)
+        fit(tiny_net(), [(images_ok, masks_ok, masks_ok, masks_ok)], num_classes=NUM_CLASSES, epochs=1, progress=False)
 
 
 # ---------------------------------------------------------------- named schedules, lr and callbacks
@@ -454,8 +555,16 @@ def _lrs_of(schedule, epochs=3, nbatches=4, lr=0.02):
         seen.append(optimizer.param_groups[0]["lr"])
         return nn.functional.cross_entropy(logits, masks)
 
-    fit(model, train, num_classes=NUM_CLASSES, epochs=epochs, optimizer=optimizer, schedule=schedule,
-        loss_fn=loss_fn, progress=False)
+    fit(
+        model,
+        train,
+        num_classes=NUM_CLASSES,
+        epochs=epochs,
+        optimizer=optimizer,
+        schedule=schedule,
+        loss_fn=loss_fn,
+        progress=False,
+    )
     return seen
 
 
@@ -485,8 +594,9 @@ def test_constant_schedule_keeps_the_learning_rate(schedule):
 
 def test_lr_sets_the_default_optimizers_learning_rate():
     model = tiny_net()
-    history = fit(model, batches(*banded_task(8, seed=0), 4), num_classes=NUM_CLASSES, epochs=2, lr=0.05,
-                  progress=False)
+    history = fit(
+        model, batches(*banded_task(8, seed=0), 4), num_classes=NUM_CLASSES, epochs=2, lr=0.05, progress=False
+    )
     assert [r["lr"] for r in history.records] == [0.05, 0.05]
 
 
@@ -496,8 +606,16 @@ def test_named_one_cycle_gives_the_history_of_a_hand_built_one():
     model = tiny_net()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     by_hand = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, total_steps=3 * len(train))
-    a = fit(model, train, num_classes=NUM_CLASSES, epochs=3, optimizer=optimizer, scheduler=by_hand,
-            scheduler_step="batch", progress=False)
+    a = fit(
+        model,
+        train,
+        num_classes=NUM_CLASSES,
+        epochs=3,
+        optimizer=optimizer,
+        scheduler=by_hand,
+        scheduler_step="batch",
+        progress=False,
+    )
     b = fit(tiny_net(), train, num_classes=NUM_CLASSES, epochs=3, lr=1e-2, schedule="one-cycle", progress=False)
     assert [r["train_loss"] for r in a.records] == [r["train_loss"] for r in b.records]
 
@@ -514,11 +632,13 @@ def test_on_epoch_start_runs_before_each_epoch_and_can_change_the_loss():
         calls.append(("start", epoch))
         weights["w"] = float(epoch)
 
-    history = fit(tiny_net(), train, num_classes=NUM_CLASSES, epochs=2, loss_fn=loss_fn, on_epoch_start=start,
-                  progress=False)
+    history = fit(
+        tiny_net(), train, num_classes=NUM_CLASSES, epochs=2, loss_fn=loss_fn, on_epoch_start=start, progress=False
+    )
     assert calls == [("start", 1), ("loss", 1.0), ("loss", 1.0), ("start", 2), ("loss", 2.0), ("loss", 2.0)]
-    assert history.records[1]["train_loss"] == pytest.approx(2 * nn.functional.cross_entropy(
-        tiny_net()(train[0][0]), train[0][1]).item(), rel=0.5)  # the weight of epoch 2 is in its loss
+    assert history.records[1]["train_loss"] == pytest.approx(
+        2 * nn.functional.cross_entropy(tiny_net()(train[0][0]), train[0][1]).item(), rel=0.5
+    )  # the weight of epoch 2 is in its loss
 
 
 def test_on_epoch_end_sees_each_record_and_stops_when_it_returns_true():
@@ -528,26 +648,41 @@ def test_on_epoch_end_sees_each_record_and_stops_when_it_returns_true():
         seen.append(record["epoch"])
         return record["epoch"] >= 2
 
-    history = fit(tiny_net(), batches(*banded_task(8, seed=0), 4), num_classes=NUM_CLASSES, epochs=5,
-                  on_epoch_end=end, progress=False)
+    history = fit(
+        tiny_net(),
+        batches(*banded_task(8, seed=0), 4),
+        num_classes=NUM_CLASSES,
+        epochs=5,
+        on_epoch_end=end,
+        progress=False,
+    )
     assert seen == [1, 2] and len(history) == 2 and history.stop_reason == "callback"
 
 
 def test_on_epoch_end_returning_none_or_a_truthy_non_bool_does_not_stop():
-    history = fit(tiny_net(), batches(*banded_task(8, seed=0), 4), num_classes=NUM_CLASSES, epochs=3,
-                  on_epoch_end=lambda record: "yes", progress=False)
+    history = fit(
+        tiny_net(),
+        batches(*banded_task(8, seed=0), 4),
+        num_classes=NUM_CLASSES,
+        epochs=3,
+        on_epoch_end=lambda record: "yes",
+        progress=False,
+    )
     assert len(history) == 3 and history.stop_reason == "epochs"
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"schedule": "one_cycle", "epochs": 2}, ValueError, "schedule must be one of"),
-    ({"schedule": "one-cycle", "time_budget": 1.0}, ValueError, "give epochs"),
-    ({"schedule": "cosine", "epochs": 2, "scheduler": "x"}, ValueError, "not both"),
-    ({"lr": 0.0, "epochs": 1}, ValueError, "lr"),
-    ({"lr": "0.1", "epochs": 1}, TypeError, "lr"),
-    ({"on_epoch_start": 3, "epochs": 1}, TypeError, "on_epoch_start must be a function"),
-    ({"on_epoch_end": "stop", "epochs": 1}, TypeError, "on_epoch_end must be a function"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"schedule": "one_cycle", "epochs": 2}, ValueError, "schedule must be one of"),
+        ({"schedule": "one-cycle", "time_budget": 1.0}, ValueError, "give epochs"),
+        ({"schedule": "cosine", "epochs": 2, "scheduler": "x"}, ValueError, "not both"),
+        ({"lr": 0.0, "epochs": 1}, ValueError, "lr"),
+        ({"lr": "0.1", "epochs": 1}, TypeError, "lr"),
+        ({"on_epoch_start": 3, "epochs": 1}, TypeError, "on_epoch_start must be a function"),
+        ({"on_epoch_end": "stop", "epochs": 1}, TypeError, "on_epoch_end must be a function"),
+    ],
+)
 def test_schedule_lr_and_callback_errors_name_the_argument(kwargs, error, message):
     with pytest.raises(error, match=message):
         fit(tiny_net(), batches(*banded_task(8, seed=0), 4), num_classes=NUM_CLASSES, progress=False, **kwargs)
@@ -556,8 +691,15 @@ def test_schedule_lr_and_callback_errors_name_the_argument(kwargs, error, messag
 def test_lr_with_your_own_optimizer_is_refused():
     model = tiny_net()
     with pytest.raises(ValueError, match="your own optimizer"):
-        fit(model, batches(*banded_task(8, seed=0), 4), num_classes=NUM_CLASSES, epochs=1, lr=0.1,
-            optimizer=torch.optim.SGD(model.parameters(), lr=0.1), progress=False)
+        fit(
+            model,
+            batches(*banded_task(8, seed=0), 4),
+            num_classes=NUM_CLASSES,
+            epochs=1,
+            lr=0.1,
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+            progress=False,
+        )
 
 
 def test_a_named_schedule_needs_data_with_a_length():

@@ -20,7 +20,7 @@ def _rand(*shape, seed=0, dtype=torch.float64, requires_grad=False):
 # --------------------------------------------------------------------------- the slides' examples
 
 SLIDE_2X2 = torch.tensor([[1, 2], [3, 4]])
-SLIDE_POOL_IN = torch.tensor([[1., 2, 6, 3], [3, 5, 2, 1], [1, 2, 2, 1], [7, 3, 4, 8]])
+SLIDE_POOL_IN = torch.tensor([[1.0, 2, 6, 3], [3, 5, 2, 1], [1, 2, 2, 1], [7, 3, 4, 8]])
 
 
 def test_slide_nearest_neighbour():
@@ -35,9 +35,9 @@ def test_slide_bed_of_nails():
 
 def test_slide_max_pooling_and_unpooling():
     values, indices = up.max_pool2d_with_indices(SLIDE_POOL_IN[None, None], 2)
-    assert torch.equal(values[0, 0], torch.tensor([[5., 6], [7, 8]]))
+    assert torch.equal(values[0, 0], torch.tensor([[5.0, 6], [7, 8]]))
     unpooled = up.max_unpool2d(SLIDE_2X2[None, None].float(), indices, 2)
-    expected = torch.tensor([[0., 0, 2, 0], [0, 1, 0, 0], [0, 0, 0, 0], [3, 0, 0, 4]])
+    expected = torch.tensor([[0.0, 0, 2, 0], [0, 1, 0, 0], [0, 0, 0, 0], [3, 0, 0, 4]])
     assert torch.equal(unpooled[0, 0], expected)
 
 
@@ -102,8 +102,11 @@ def test_unpooling_gradients(fn):
 
 # --------------------------------------------------------------------------- max pooling and unpooling
 
-POOLS = [(k, s, p) for k, s, p in itertools.product([1, 2, 3, (2, 3)], [None, 1, 2, (1, 2)], [0, 1])
-         if p <= min((k, k) if isinstance(k, int) else k) // 2]
+POOLS = [
+    (k, s, p)
+    for k, s, p in itertools.product([1, 2, 3, (2, 3)], [None, 1, 2, (1, 2)], [0, 1])
+    if p <= min((k, k) if isinstance(k, int) else k) // 2
+]
 
 
 @pytest.mark.parametrize("kernel, stride, padding", POOLS)
@@ -167,9 +170,11 @@ def test_max_pool_and_unpool_gradients():
 
 # --------------------------------------------------------------------------- transposed convolution
 
-CONFIGS_2D = [c for c in itertools.product([1, 2, 3, (2, 3)], [1, 2, 3, (2, 1)], [0, 1, (1, 0)], [0, 1], [1, 2])
-              if all(op < max(s, d) for s, op, d in zip(*(((v, v) if isinstance(v, int) else v)
-                                                          for v in (c[1], c[3], c[4]))))]
+CONFIGS_2D = [
+    c
+    for c in itertools.product([1, 2, 3, (2, 3)], [1, 2, 3, (2, 1)], [0, 1, (1, 0)], [0, 1], [1, 2])
+    if all(op < max(s, d) for s, op, d in zip(*(((v, v) if isinstance(v, int) else v) for v in (c[1], c[3], c[4]))))
+]
 
 
 def _valid(size, kernel, stride, padding, output_padding, dilation):
@@ -197,9 +202,10 @@ def test_conv_transpose2d_equals_pytorch(kernel, stride, padding, output_padding
         torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("kernel, stride, padding, output_padding, dilation",
-                         [c for c in itertools.product([1, 2, 3, 4], [1, 2, 3], [0, 1, 2], [0, 1, 2], [1, 2])
-                          if c[3] < max(c[1], c[4])])
+@pytest.mark.parametrize(
+    "kernel, stride, padding, output_padding, dilation",
+    [c for c in itertools.product([1, 2, 3, 4], [1, 2, 3], [0, 1, 2], [0, 1, 2], [1, 2]) if c[3] < max(c[1], c[4])],
+)
 def test_conv_transpose1d_equals_pytorch(kernel, stride, padding, output_padding, dilation):
     for length in (1, 2, 5):
         try:
@@ -208,14 +214,17 @@ def test_conv_transpose1d_equals_pytorch(kernel, stride, padding, output_padding
             continue
         x, w, b = _rand(2, 3, length, seed=4), _rand(3, 2, kernel, seed=5), _rand(2, seed=6)
         args = {"stride": stride, "padding": padding, "output_padding": output_padding, "dilation": dilation}
-        torch.testing.assert_close(up.conv_transpose1d(x, w, b, **args), F.conv_transpose1d(x, w, b, **args),
-                                   rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(
+            up.conv_transpose1d(x, w, b, **args), F.conv_transpose1d(x, w, b, **args), rtol=1e-10, atol=1e-10
+        )
 
 
 def test_conv_transpose_float32_matches_too():
     x, w = torch.rand(2, 3, 5, 4), torch.rand(3, 4, 3, 3)
-    torch.testing.assert_close(up.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
-                               F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1))
+    torch.testing.assert_close(
+        up.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+        F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+    )
 
 
 @pytest.mark.parametrize("stride, padding, output_padding", [(1, 0, 0), (2, 1, 1), (3, 2, 2)])
@@ -223,7 +232,10 @@ def test_conv_transpose_gradients(stride, padding, output_padding):
     x = _rand(2, 2, 3, 2, seed=7, requires_grad=True)
     w = _rand(2, 3, 3, 4, seed=8, requires_grad=True)
     b = _rand(3, seed=9, requires_grad=True)
-    fn = lambda x_, w_, b_: up.conv_transpose2d(x_, w_, b_, stride, padding, output_padding)
+
+    def fn(x_, w_, b_):
+        return up.conv_transpose2d(x_, w_, b_, stride, padding, output_padding)
+
     assert gradcheck(fn, (x, w, b))
     x1 = _rand(2, 2, 4, seed=10, requires_grad=True)
     w1 = _rand(2, 1, 3, seed=11, requires_grad=True)
@@ -243,7 +255,7 @@ def test_conv_transpose_is_the_gradient_of_conv(stride, padding):
 
 # --------------------------------------------------------------------------- convolution as a matrix
 
-MATRIX_CONFIGS = [c for c in itertools.product([(4, 4), (5, 3)], [1, 2, 3, (2, 3)], [1, 2, (2, 1)], [0, 1], [1, 2])]
+MATRIX_CONFIGS = list(itertools.product([(4, 4), (5, 3)], [1, 2, 3, (2, 3)], [1, 2, (2, 1)], [0, 1], [1, 2]))
 
 
 def _fits(size, kernel, stride, padding, dilation):
@@ -251,8 +263,7 @@ def _fits(size, kernel, stride, padding, dilation):
     return all(n + 2 * p >= d * (k - 1) + 1 for n, (k, s, p, d) in zip(size, zip(*pairs)))
 
 
-@pytest.mark.parametrize("size, kernel, stride, padding, dilation",
-                         [c for c in MATRIX_CONFIGS if _fits(*c)])
+@pytest.mark.parametrize("size, kernel, stride, padding, dilation", [c for c in MATRIX_CONFIGS if _fits(*c)])
 def test_conv_matrix_is_conv2d_and_its_transpose_is_conv_transpose2d(size, kernel, stride, padding, dilation):
     kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
     w = _rand(3, 2, kh, kw, seed=15)  # (C_out, C_in, k_h, k_w)
@@ -263,8 +274,7 @@ def test_conv_matrix_is_conv2d_and_its_transpose_is_conv_transpose2d(size, kerne
     torch.testing.assert_close((x.flatten(1) @ c.T).view_as(y), y)  # conv = C x
     g = _rand(*y.shape, seed=17)
     pairs = [(v, v) if isinstance(v, int) else v for v in (kernel, stride, padding, dilation)]
-    op = tuple(n - conv_transpose_output_size(m, k, s, p, 0, d)
-               for n, m, k, s, p, d in zip(size, y.shape[-2:], *pairs))
+    op = tuple(n - conv_transpose_output_size(m, k, s, p, 0, d) for n, m, k, s, p, d in zip(size, y.shape[-2:], *pairs))
     expected = F.conv_transpose2d(g, w, stride=stride, padding=padding, output_padding=op, dilation=dilation)
     torch.testing.assert_close((g.flatten(1) @ c).view_as(x), expected)  # transposed conv = C^T y
 
@@ -277,8 +287,9 @@ def test_conv_matrix1d_is_conv1d(kernel, stride, padding):
     torch.testing.assert_close((x.flatten(1) @ c.T).view_as(y), y)
     g = _rand(*y.shape, seed=20)
     op = 7 - conv_transpose_output_size(y.shape[-1], kernel, stride, padding)
-    torch.testing.assert_close((g.flatten(1) @ c).view_as(x),
-                               F.conv_transpose1d(g, w, stride=stride, padding=padding, output_padding=op))
+    torch.testing.assert_close(
+        (g.flatten(1) @ c).view_as(x), F.conv_transpose1d(g, w, stride=stride, padding=padding, output_padding=op)
+    )
 
 
 def test_conv_matrix_single_kernel_and_transpose_is_not_inverse():
@@ -288,20 +299,30 @@ def test_conv_matrix_single_kernel_and_transpose_is_not_inverse():
     assert not torch.allclose(c.T @ c, torch.eye(16, dtype=c.dtype))  # C^T undoes nothing: "deconvolution" misleads
 
 
-@pytest.mark.parametrize("size, kernel, stride, padding, output_padding",
-                         [c for c in itertools.product([1, 2, 4], [1, 2, 3, 4], [1, 2, 3], [0, 1], [0, 1, 2])
-                          if c[4] < c[2] and (c[0] - 1) * c[2] - 2 * c[3] + c[1] + c[4] >= 1])
+@pytest.mark.parametrize(
+    "size, kernel, stride, padding, output_padding",
+    [
+        c
+        for c in itertools.product([1, 2, 4], [1, 2, 3, 4], [1, 2, 3], [0, 1], [0, 1, 2])
+        if c[4] < c[2] and (c[0] - 1) * c[2] - 2 * c[3] + c[1] + c[4] >= 1
+    ],
+)
 def test_coverage_counts_equal_conv_transpose_of_ones(size, kernel, stride, padding, output_padding):
     cover = up.conv_transpose_coverage(size, kernel, stride, padding, output_padding)
-    ones = F.conv_transpose1d(torch.ones(1, 1, size), torch.ones(1, 1, kernel), stride=stride, padding=padding,
-                              output_padding=output_padding)[0, 0]
+    ones = F.conv_transpose1d(
+        torch.ones(1, 1, size), torch.ones(1, 1, kernel), stride=stride, padding=padding, output_padding=output_padding
+    )[0, 0]
     assert torch.equal(cover.sum(0).float(), ones)
     # cell i writes exactly what a one-hot input at i writes
     for i in range(size):
         hot = torch.zeros(1, 1, size)
         hot[0, 0, i] = 1
-        wrote = F.conv_transpose1d(hot, torch.ones(1, 1, kernel), stride=stride, padding=padding,
-                                   output_padding=output_padding)[0, 0] > 0
+        wrote = (
+            F.conv_transpose1d(
+                hot, torch.ones(1, 1, kernel), stride=stride, padding=padding, output_padding=output_padding
+            )[0, 0]
+            > 0
+        )
         assert torch.equal(cover[i], wrote)
 
 
@@ -313,6 +334,7 @@ def test_checkerboard_counts_for_kernel_not_divisible_by_stride():
 
 # --------------------------------------------------------------------------- bilinear initialisation
 
+
 @pytest.mark.parametrize("factor", [1, 2, 3, 4])
 def test_bilinear_transposed_conv_equals_interpolate_inside(factor):
     x = _rand(2, 3, 6, 5, seed=22).float()
@@ -321,11 +343,12 @@ def test_bilinear_transposed_conv_equals_interpolate_inside(factor):
     expected = F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)
     assert got.shape == expected.shape
     border = factor  # zero padding instead of edge replication changes only the border
-    torch.testing.assert_close(got[..., border:-border, border:-border] if factor > 1 else got,
-                               expected[..., border:-border, border:-border] if factor > 1 else expected)
+    torch.testing.assert_close(
+        got[..., border:-border, border:-border] if factor > 1 else got,
+        expected[..., border:-border, border:-border] if factor > 1 else expected,
+    )
     # the package's own scatter implementation gives the same result
-    torch.testing.assert_close(up.conv_transpose2d(x, layer.weight.detach(), stride=factor,
-                                                   padding=layer.padding), got)
+    torch.testing.assert_close(up.conv_transpose2d(x, layer.weight.detach(), stride=factor, padding=layer.padding), got)
 
 
 def test_bilinear_kernel_layout_and_trainable_flag():
@@ -364,55 +387,79 @@ X4 = torch.rand(1, 1, 4, 4)
 IDX = nn.MaxPool2d(2, return_indices=True)(X4)[1]
 
 
-@pytest.mark.parametrize("call, error, words", [
-    (lambda: up.nearest_upsample(torch.rand(4, 4)), ValueError, "x must be 4-D"),
-    (lambda: up.nearest_upsample(X4, 0), ValueError, "scale_factor must be >= 1"),
-    (lambda: up.nearest_upsample(X4, 1.5), TypeError, "scale_factor must be an int"),
-    (lambda: up.bed_of_nails(X4, (2, 2, 2)), ValueError, "scale_factor must be an int or a pair"),
-    (lambda: up.bed_of_nails([[1, 2]], 2), TypeError, "x must be a torch.Tensor"),
-    (lambda: up.max_pool2d_with_indices(torch.ones(1, 1, 4, 4, dtype=torch.int64), 2), TypeError,
-     "x must be a floating-point tensor"),
-    (lambda: up.max_pool2d_with_indices(X4, 2, padding=2), ValueError, "padding must be at most half"),
-    (lambda: up.max_pool2d_with_indices(X4, 5), ValueError, "output would be empty"),
-    (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2), IDX.int(), 2), TypeError, "indices must be a torch.int64"),
-    (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 3), IDX, 2), ValueError, "indices must have the same shape"),
-    (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2), IDX + 16, 2), ValueError, "out of range"),
-    (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2), IDX - 16, 2), ValueError, "out of range"),
-    (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2), IDX, 2, output_size=(6, 4)), ValueError,
-     "output_size height 6 does not fit"),
-    (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2), IDX, 2, output_size=(4,)), ValueError,
-     "output_size must be"),
-    (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2).long(), IDX, 2), TypeError, "x must be a floating-point"),
-    (lambda: up.conv_transpose2d(X4, torch.rand(1, 1, 3, 3), stride=2, output_padding=2), ValueError,
-     "output_padding must be smaller than stride"),
-    (lambda: up.conv_transpose2d(X4, torch.rand(1, 1, 3, 3), output_padding=1), ValueError,
-     "output_padding must be smaller than stride"),
-    (lambda: up.conv_transpose2d(X4, torch.rand(2, 1, 3, 3)), ValueError, "weight has 2 input channels"),
-    (lambda: up.conv_transpose2d(X4, torch.rand(1, 1, 3, 3, dtype=torch.float64)), TypeError,
-     "weight must have the same dtype as x"),
-    (lambda: up.conv_transpose2d(X4.long(), torch.rand(1, 1, 3, 3)), TypeError, "x must be a floating-point"),
-    (lambda: up.conv_transpose2d(X4, torch.rand(1, 3, 3, 3), torch.rand(2)), ValueError, "C_out=3"),
-    (lambda: up.conv_transpose2d(X4, torch.rand(1, 1, 1, 1), padding=2), ValueError, "removes the whole output"),
-    (lambda: up.conv_transpose2d(X4, torch.rand(1, 1, 3)), ValueError, "weight must be 4-D"),
-    (lambda: up.conv_transpose1d(torch.rand(1, 1, 4), torch.rand(1, 1, 3), stride=2, output_padding=3),
-     ValueError, "output_padding must be smaller than stride"),
-    (lambda: up.conv_transpose1d(torch.rand(1, 1, 4), torch.rand(1, 1, 3), stride=0), ValueError,
-     "stride must be >= 1"),
-    (lambda: up.conv_transpose1d(X4, torch.rand(1, 1, 3)), ValueError, "x must be 3-D"),
-    (lambda: up.conv_matrix(torch.rand(5, 5), 2), ValueError, "output would be empty"),
-    (lambda: up.conv_matrix(torch.rand(1, 3, 3), 4), ValueError, "weight must be 2-D or 4-D"),
-    (lambda: up.conv_matrix(torch.ones(3, 3, dtype=torch.int64), 4), TypeError, "weight must be a floating-point"),
-    (lambda: up.conv_matrix1d(torch.rand(3), 0), ValueError, "length must be >= 1"),
-    (lambda: up.conv_transpose_coverage(2, 3, 2, 1, 2), ValueError, "output_padding must be smaller"),
-    (lambda: up.bilinear_kernel(0), ValueError, "scale_factor must be >= 1"),
-    (lambda: up.bilinear_kernel(2, dtype=torch.int64), TypeError, "dtype must be a floating-point"),
-])
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: up.nearest_upsample(torch.rand(4, 4)), ValueError, "x must be 4-D"),
+        (lambda: up.nearest_upsample(X4, 0), ValueError, "scale_factor must be >= 1"),
+        (lambda: up.nearest_upsample(X4, 1.5), TypeError, "scale_factor must be an int"),
+        (lambda: up.bed_of_nails(X4, (2, 2, 2)), ValueError, "scale_factor must be an int or a pair"),
+        (lambda: up.bed_of_nails([[1, 2]], 2), TypeError, "x must be a torch.Tensor"),
+        (
+            lambda: up.max_pool2d_with_indices(torch.ones(1, 1, 4, 4, dtype=torch.int64), 2),
+            TypeError,
+            "x must be a floating-point tensor",
+        ),
+        (lambda: up.max_pool2d_with_indices(X4, 2, padding=2), ValueError, "padding must be at most half"),
+        (lambda: up.max_pool2d_with_indices(X4, 5), ValueError, "output would be empty"),
+        (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2), IDX.int(), 2), TypeError, "indices must be a torch.int64"),
+        (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 3), IDX, 2), ValueError, "indices must have the same shape"),
+        (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2), IDX + 16, 2), ValueError, "out of range"),
+        (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2), IDX - 16, 2), ValueError, "out of range"),
+        (
+            lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2), IDX, 2, output_size=(6, 4)),
+            ValueError,
+            "output_size height 6 does not fit",
+        ),
+        (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2), IDX, 2, output_size=(4,)), ValueError, "output_size must be"),
+        (lambda: up.max_unpool2d(torch.rand(1, 1, 2, 2).long(), IDX, 2), TypeError, "x must be a floating-point"),
+        (
+            lambda: up.conv_transpose2d(X4, torch.rand(1, 1, 3, 3), stride=2, output_padding=2),
+            ValueError,
+            "output_padding must be smaller than stride",
+        ),
+        (
+            lambda: up.conv_transpose2d(X4, torch.rand(1, 1, 3, 3), output_padding=1),
+            ValueError,
+            "output_padding must be smaller than stride",
+        ),
+        (lambda: up.conv_transpose2d(X4, torch.rand(2, 1, 3, 3)), ValueError, "weight has 2 input channels"),
+        (
+            lambda: up.conv_transpose2d(X4, torch.rand(1, 1, 3, 3, dtype=torch.float64)),
+            TypeError,
+            "weight must have the same dtype as x",
+        ),
+        (lambda: up.conv_transpose2d(X4.long(), torch.rand(1, 1, 3, 3)), TypeError, "x must be a floating-point"),
+        (lambda: up.conv_transpose2d(X4, torch.rand(1, 3, 3, 3), torch.rand(2)), ValueError, "C_out=3"),
+        (lambda: up.conv_transpose2d(X4, torch.rand(1, 1, 1, 1), padding=2), ValueError, "removes the whole output"),
+        (lambda: up.conv_transpose2d(X4, torch.rand(1, 1, 3)), ValueError, "weight must be 4-D"),
+        (
+            lambda: up.conv_transpose1d(torch.rand(1, 1, 4), torch.rand(1, 1, 3), stride=2, output_padding=3),
+            ValueError,
+            "output_padding must be smaller than stride",
+        ),
+        (
+            lambda: up.conv_transpose1d(torch.rand(1, 1, 4), torch.rand(1, 1, 3), stride=0),
+            ValueError,
+            "stride must be >= 1",
+        ),
+        (lambda: up.conv_transpose1d(X4, torch.rand(1, 1, 3)), ValueError, "x must be 3-D"),
+        (lambda: up.conv_matrix(torch.rand(5, 5), 2), ValueError, "output would be empty"),
+        (lambda: up.conv_matrix(torch.rand(1, 3, 3), 4), ValueError, "weight must be 2-D or 4-D"),
+        (lambda: up.conv_matrix(torch.ones(3, 3, dtype=torch.int64), 4), TypeError, "weight must be a floating-point"),
+        (lambda: up.conv_matrix1d(torch.rand(3), 0), ValueError, "length must be >= 1"),
+        (lambda: up.conv_transpose_coverage(2, 3, 2, 1, 2), ValueError, "output_padding must be smaller"),
+        (lambda: up.bilinear_kernel(0), ValueError, "scale_factor must be >= 1"),
+        (lambda: up.bilinear_kernel(2, dtype=torch.int64), TypeError, "dtype must be a floating-point"),
+    ],
+)
 def test_bad_input_is_named(call, error, words):
     with pytest.raises(error, match=words):
         call()
 
 
 # --------------------------------------------------------------------------- the chapter's pictures and widget
+
 
 def test_pictures_draw_and_refuse_bad_input():
     import matplotlib
@@ -423,8 +470,11 @@ def test_pictures_draw_and_refuse_bad_input():
     from segbook import viz
     from segbook.viz import widgets
 
-    fig = viz.show_matrices([SLIDE_2X2, up.bed_of_nails(SLIDE_2X2[None, None], 2)[0, 0]], ["input", "bed of nails"],
-                            highlight=[None, up.bed_of_nails(SLIDE_2X2[None, None], 2)[0, 0] != 0])
+    fig = viz.show_matrices(
+        [SLIDE_2X2, up.bed_of_nails(SLIDE_2X2[None, None], 2)[0, 0]],
+        ["input", "bed of nails"],
+        highlight=[None, up.bed_of_nails(SLIDE_2X2[None, None], 2)[0, 0] != 0],
+    )
     assert len(fig.axes) == 2 and "4 x 4" in fig.axes[1].get_title()
     with pytest.raises(ValueError, match="2 matrices but 1 titles"):
         viz.show_matrices([SLIDE_2X2, SLIDE_2X2], ["one"])

@@ -6,9 +6,9 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
-
 from figure_helpers import assert_fits_the_column  # noqa: E402
 from figure_helpers import patch_counts_by_gid as _gids  # noqa: E402
+
 from segbook import viz  # noqa: E402
 from segbook.models import CoupledUNets, StackedUNets  # noqa: E402
 
@@ -36,7 +36,7 @@ def test_coupling_arrows_join_same_level_blocks_of_the_order_previous_unets():
     fig = viz.draw_unet_chain(4, depth=2, order=2)
     arrows = {p.get_label() for p in fig.axes[0].patches if p.get_gid() == "arrow-coupling"}
     assert "E 1,2 -> E 3,2" in arrows and "D 2,0 -> D 3,0" in arrows and "E 0,1 -> E 2,1" in arrows
-    assert "E 0,1 -> E 3,1" not in arrows                     # three U-Nets back: beyond order 2
+    assert "E 0,1 -> E 3,1" not in arrows  # three U-Nets back: beyond order 2
     assert not any(a.split(" ")[1].split(",")[1] != a.split(" ")[-1].split(",")[1] for a in arrows)  # same level
     plt.close(fig)
 
@@ -61,11 +61,13 @@ def test_chain_errors():
 
 
 def test_chain_heads_figure_has_one_panel_per_head_and_rejects_bad_models():
-    from segbook.viz import widgets
     from segbook.models import CoupledUNets as Coupled
+    from segbook.viz import widgets
 
-    torch_models = {"one": StackedUNets(2, width=4, stacks=1, intermediate_supervision=False),
-                    "cu": Coupled(2, width=4, stacks=3, order=1)}
+    torch_models = {
+        "one": StackedUNets(2, width=4, stacks=1, intermediate_supervision=False),
+        "cu": Coupled(2, width=4, stacks=3, order=1),
+    }
     import torch
 
     images, labels = torch.rand(2, 3, 16, 16), torch.randint(0, 2, (2, 16, 16))

@@ -7,8 +7,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-
 from figure_helpers import assert_fits_the_column  # noqa: E402
+
 from segbook import viz  # noqa: E402
 from segbook.env import seed_everything  # noqa: E402
 from segbook.models import FCN  # noqa: E402
@@ -19,7 +19,7 @@ def test_draw_fcn_draws_one_skip_per_pool_and_one_sum_each(variant, skips, sums)
     fig = viz.draw_fcn(FCN(3, variant=variant))
     gids = [p.get_gid() for p in fig.axes[0].patches]
     assert gids.count("arrow-skip") == skips and gids.count("sum") == sums
-    assert gids.count("arrow-up") == 1 + sums            # one up×2 per sum, then the final upsampling
+    assert gids.count("arrow-up") == 1 + sums  # one up×2 per sum, then the final upsampling
     assert variant in fig.axes[0].get_title()
     plt.close(fig)
 
@@ -33,7 +33,7 @@ def test_skip_weight_one_is_the_model_and_zero_removes_the_skip_scores():
     seed_everything(0)
     model = FCN(3, variant="8s")
     for layer in (model.score_pool4, model.score_pool3):
-        torch.nn.init.normal_(layer.weight)                # make the skips matter
+        torch.nn.init.normal_(layer.weight)  # make the skips matter
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         full = model.eval()(x)
@@ -45,7 +45,7 @@ def test_skip_weight_one_is_the_model_and_zero_removes_the_skip_scores():
     assert torch.allclose(viz.fcn_logits_with_skip_weight(model, x, 1.0), full)
     assert torch.allclose(viz.fcn_logits_with_skip_weight(model, x, 0.0), coarse, atol=1e-6)
     assert not torch.allclose(coarse, full, atol=1e-3)
-    assert not model.score_pool4._forward_hooks                # the hooks are removed afterwards
+    assert not model.score_pool4._forward_hooks  # the hooks are removed afterwards
 
 
 def test_plot_fcn_skip_weight_refuses_fcn32s_and_bad_weights():
@@ -70,6 +70,6 @@ def test_draw_fcn_boxes_do_not_overlap():
     fig = viz.draw_fcn(FCN(5, variant="8s"))
     fig.canvas.draw()
     boxes = [p.get_window_extent() for p in fig.axes[0].patches if p.get_gid() in ("box", "sum")]
-    overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if a.overlaps(b)]
     assert not overlapping
     plt.close(fig)

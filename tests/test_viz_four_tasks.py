@@ -6,8 +6,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
-
 from figure_helpers import assert_fits_the_column  # noqa: E402
+
 from segbook import data, viz  # noqa: E402
 
 
@@ -22,8 +22,9 @@ def test_four_tasks_fits_the_column_with_every_panel_drawn():
 
 
 def test_confusion_matrix_fits_the_column_with_readable_cells():
-    fig = viz.plot_confusion(torch.tensor([[5, 1, 0, 0, 0], [2, 7, 0, 0, 1], [0, 0, 3, 0, 0],
-                                           [0, 1, 0, 4, 0], [1, 0, 0, 0, 2]]))
+    fig = viz.plot_confusion(
+        torch.tensor([[5, 1, 0, 0, 0], [2, 7, 0, 0, 1], [0, 0, 3, 0, 0], [0, 1, 0, 4, 0], [1, 0, 0, 0, 2]])
+    )
     try:
         assert_fits_the_column(fig)
     finally:

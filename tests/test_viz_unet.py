@@ -16,8 +16,13 @@ from segbook.models import UNet  # noqa: E402
 
 def test_feature_sizes_of_the_papers_valid_unet():
     sizes = viz.unet_feature_sizes(UNet(2, depth=4, padding="valid"), 572)
-    assert sizes == {"contracting": [568, 280, 136, 64], "bottom": 28, "up": [56, 104, 200, 392],
-                     "expanding": [52, 100, 196, 388], "output": 388}
+    assert sizes == {
+        "contracting": [568, 280, 136, 64],
+        "bottom": 28,
+        "up": [56, 104, 200, 392],
+        "expanding": [52, 100, 196, 388],
+        "output": 388,
+    }
 
 
 def test_feature_sizes_match_a_forward_pass_of_the_model_itself():
@@ -32,11 +37,17 @@ def test_feature_sizes_match_a_forward_pass_of_the_model_itself():
 def test_draw_unet_has_one_box_per_feature_map_and_one_arrow_per_operation(depth):
     fig = viz.draw_unet(UNet(5, width=8, depth=depth), input_size=64)
     # input + depth contracting + bottom + depth x (two-part concat box + block output) + output
-    assert _gids(fig) == {"box": 3 + 4 * depth, "arrow-conv": 1 + depth, "arrow-pool": depth, "arrow-up": depth,
-                          "arrow-skip": depth, "arrow-head": 1}
+    assert _gids(fig) == {
+        "box": 3 + 4 * depth,
+        "arrow-conv": 1 + depth,
+        "arrow-pool": depth,
+        "arrow-up": depth,
+        "arrow-skip": depth,
+        "arrow-head": 1,
+    }
     texts = [t.get_text() for t in fig.axes[0].texts]
     for level in range(depth + 1):
-        assert str(8 * 2 ** level) in texts
+        assert str(8 * 2**level) in texts
     assert "5" in texts and "64²" in texts  # the classes and the input size
     plt.close(fig)
 

@@ -7,14 +7,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-
 from figure_helpers import MIN_POINTS, assert_fits_the_column  # noqa: E402
+
 from segbook import viz  # noqa: E402
+
 
 @pytest.mark.parametrize("count, side", [(1, 4), (3, 4), (4, 5), (6, 5)])
 def test_show_matrices_fits_the_column(count, side):
-    fig = viz.show_matrices([torch.arange(side * side).view(side, side)] * count,
-                            [f"m{k}" for k in range(count)], suptitle="a title")
+    fig = viz.show_matrices(
+        [torch.arange(side * side).view(side, side)] * count, [f"m{k}" for k in range(count)], suptitle="a title"
+    )
     assert_fits_the_column(fig)
     assert all(ax.images for ax in fig.axes)  # no empty panel
     plt.close(fig)

@@ -20,7 +20,7 @@ def reference_weight_map(ids, w0, sigma, class_weights):
             if ids[y, x] != 0 or len(cells) < 2:
                 continue
             dists = sorted(min(math.hypot(y - py, x - px) for py, px in zip(*np.nonzero(ids == k))) for k in cells)
-            out[y, x] += w0 * math.exp(-((dists[0] + dists[1]) ** 2) / (2 * sigma ** 2))
+            out[y, x] += w0 * math.exp(-((dists[0] + dists[1]) ** 2) / (2 * sigma**2))
     return out
 
 
@@ -29,7 +29,7 @@ def test_gap_between_two_squares_has_d1_equal_d2_equal_one():
     ids[2:5, 1:4] = 1
     ids[2:5, 5:8] = 2  # column 4 is a one-pixel gap between the two squares
     w = unet_weight_map(ids, w0=10.0, sigma=5.0, class_weights=None)
-    expected = 1 + 10.0 * math.exp(-4 / (2 * 5.0 ** 2))
+    expected = 1 + 10.0 * math.exp(-4 / (2 * 5.0**2))
     assert torch.allclose(w[2:5, 4], torch.full((3,), expected))
     assert torch.all(w[3, 1:4] == 1) and torch.all(w[3, 5:8] == 1)  # cell pixels: w_c only
     assert w[3, 4] == w.max()  # the gap is where the weight is largest
@@ -97,10 +97,18 @@ def test_cells_dataset_weights_are_largest_on_membranes():
         (torch.tensor([[0, -1]]), {}, ValueError, "positive cell id, got the value -1"),
         (torch.zeros(2, 2, dtype=torch.long), {"w0": -1.0}, ValueError, "w0 must be >= 0"),
         (torch.zeros(2, 2, dtype=torch.long), {"sigma": 0.0}, ValueError, "sigma must be > 0"),
-        (torch.zeros(2, 2, dtype=torch.long), {"class_weights": "inverse"}, ValueError,
-         "class_weights must be one of 'balanced'"),
-        (torch.zeros(2, 2, dtype=torch.long), {"class_weights": (1.0, 2.0, 3.0)}, ValueError,
-         "one entry per class \\(C=2\\)"),
+        (
+            torch.zeros(2, 2, dtype=torch.long),
+            {"class_weights": "inverse"},
+            ValueError,
+            "class_weights must be one of 'balanced'",
+        ),
+        (
+            torch.zeros(2, 2, dtype=torch.long),
+            {"class_weights": (1.0, 2.0, 3.0)},
+            ValueError,
+            "one entry per class \\(C=2\\)",
+        ),
         (torch.zeros(2, 2, dtype=torch.long), {"class_weights": (1.0, -2.0)}, ValueError, "finite numbers >= 0"),
     ],
 )
@@ -110,6 +118,7 @@ def test_weight_map_bad_inputs_say_what_was_expected(instances, kwargs, error, m
 
 
 # ------------------------------------------------------------------------------ weighted pixel cross entropy
+
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_weighted_ce_equals_torch_ce_times_weights(reduction):
@@ -145,8 +154,9 @@ def test_module_matches_function_and_checks_options_at_construction():
     torch.manual_seed(3)
     logits, target, weights = torch.randn(2, 2, 4, 4), torch.randint(0, 2, (2, 4, 4)), torch.rand(2, 4, 4)
     loss = WeightedPixelCrossEntropyLoss(reduction="sum")
-    assert torch.equal(loss(logits, target, weights),
-                       weighted_pixel_cross_entropy(logits, target, weights, reduction="sum"))
+    assert torch.equal(
+        loss(logits, target, weights), weighted_pixel_cross_entropy(logits, target, weights, reduction="sum")
+    )
     with pytest.raises(ValueError, match="reduction must be one of"):
         WeightedPixelCrossEntropyLoss(reduction="average")
 

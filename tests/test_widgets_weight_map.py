@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from segbook.viz import widgets  # noqa: E402
 from segbook.losses.weight_map import unet_weight_map  # noqa: E402
+from segbook.viz import widgets  # noqa: E402
 
 IDS = torch.tensor([[1, 1, 0, 2, 2, 0, 0, 0]] * 4)
 
@@ -18,7 +18,7 @@ def test_grid_shows_the_weight_map_of_every_setting():
     fig = widgets.plot_weight_map_grid(IDS, w0s=(5.0, 10.0), sigmas=(2.0, 5.0, 8.0))
     panels = [ax for ax in fig.axes if ax.get_images()]
     assert len(panels) == 6
-    shown = panels[1 * 3 + 1].get_images()[0].get_array()           # row w0 = 10, column sigma = 5
+    shown = panels[1 * 3 + 1].get_images()[0].get_array()  # row w0 = 10, column sigma = 5
     assert torch.allclose(torch.as_tensor(shown.data), unet_weight_map(IDS, w0=10.0, sigma=5.0))
     assert panels[4].get_title() == "w0 = 10, σ = 5"
     plt.close(fig)

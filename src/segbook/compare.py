@@ -44,7 +44,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -54,13 +54,36 @@ from segbook.data.real import DATASET_NAMES, load_dataset
 from segbook.env import pick_device, seed_everything
 from segbook.losses import CrossEntropyLoss, DeepSupervisionLoss, DiceCELoss
 from segbook.metrics import SegmentationMetrics, boundary_f1
-from segbook.models import (CoupledUNets, EncoderDecoder, FullResolutionFCN, SmallSegNet, StackedUNets, UNet,
-                            UNetPlusPlus, fcn8s, fcn16s, fcn32s, model_cost)
+from segbook.models import (
+    CoupledUNets,
+    EncoderDecoder,
+    FullResolutionFCN,
+    SmallSegNet,
+    StackedUNets,
+    UNet,
+    UNetPlusPlus,
+    fcn8s,
+    fcn16s,
+    fcn32s,
+    model_cost,
+)
 from segbook.training import fit, predict
 
-__all__ = ["Architecture", "ARCHITECTURES", "ComparisonRow", "Comparison", "compare_architectures",
-           "pareto_front", "plot_comparison", "COST_COLUMNS", "ACCURACY_COLUMNS", "LOSSES", "TARGETS",
-           "foreground_target", "main"]
+__all__ = [
+    "Architecture",
+    "ARCHITECTURES",
+    "ComparisonRow",
+    "Comparison",
+    "compare_architectures",
+    "pareto_front",
+    "plot_comparison",
+    "COST_COLUMNS",
+    "ACCURACY_COLUMNS",
+    "LOSSES",
+    "TARGETS",
+    "foreground_target",
+    "main",
+]
 
 #: Columns that measure what a model costs, and what it buys (x and y of :func:`plot_comparison`).
 COST_COLUMNS = ("flops", "parameters", "latency_ms")
@@ -91,24 +114,52 @@ class Architecture:
 
 
 _LIST = [
-    Architecture("SmallSegNet", 1, lambda c: SmallSegNet(c, width=8),
-                 "two poolings, bilinear upsampling, one full-resolution skip"),
-    Architecture("FullResolutionFCN", 3, lambda c: FullResolutionFCN(c, width=16, layers=4),
-                 "four 3x3 convolutions at full resolution, no downsampling"),
-    Architecture("EncoderDecoder", 3, lambda c: EncoderDecoder(c, width=8, depth=2, up="bilinear"),
-                 "down twice, bilinear up twice, no skips"),
-    Architecture("EncoderDecoder-unpool", 4, lambda c: EncoderDecoder(c, width=8, depth=2, up="max_unpool"),
-                 "SegNet-style: max unpooling at the remembered argmax positions, no skips"),
+    Architecture(
+        "SmallSegNet",
+        1,
+        lambda c: SmallSegNet(c, width=8),
+        "two poolings, bilinear upsampling, one full-resolution skip",
+    ),
+    Architecture(
+        "FullResolutionFCN",
+        3,
+        lambda c: FullResolutionFCN(c, width=16, layers=4),
+        "four 3x3 convolutions at full resolution, no downsampling",
+    ),
+    Architecture(
+        "EncoderDecoder",
+        3,
+        lambda c: EncoderDecoder(c, width=8, depth=2, up="bilinear"),
+        "down twice, bilinear up twice, no skips",
+    ),
+    Architecture(
+        "EncoderDecoder-unpool",
+        4,
+        lambda c: EncoderDecoder(c, width=8, depth=2, up="max_unpool"),
+        "SegNet-style: max unpooling at the remembered argmax positions, no skips",
+    ),
     Architecture("FCN-32s", 7, lambda c: fcn32s(c, **_FCN_WIDTHS), "stride-32 scores upsampled 32x at once"),
     Architecture("FCN-16s", 7, lambda c: fcn16s(c, **_FCN_WIDTHS), "+ a skip from pool4"),
     Architecture("FCN-8s", 7, lambda c: fcn8s(c, **_FCN_WIDTHS), "+ skips from pool4 and pool3"),
     Architecture("UNet", 8, lambda c: UNet(c, width=8, depth=3), "concatenation skips at every level"),
-    Architecture("UNet++", 9, lambda c: UNetPlusPlus(c, width=8, depth=3),
-                 "nested dense skips, deep supervision (scored on the last head)"),
-    Architecture("StackedUNets", 10, lambda c: StackedUNets(c, width=8, depth=3, stacks=2),
-                 "two residual U-Nets in series, intermediate supervision"),
-    Architecture("CoupledUNets", 10, lambda c: CoupledUNets(c, width=8, depth=3, stacks=2),
-                 "two U-Nets coupled level by level, intermediate supervision"),
+    Architecture(
+        "UNet++",
+        9,
+        lambda c: UNetPlusPlus(c, width=8, depth=3),
+        "nested dense skips, deep supervision (scored on the last head)",
+    ),
+    Architecture(
+        "StackedUNets",
+        10,
+        lambda c: StackedUNets(c, width=8, depth=3, stacks=2),
+        "two residual U-Nets in series, intermediate supervision",
+    ),
+    Architecture(
+        "CoupledUNets",
+        10,
+        lambda c: CoupledUNets(c, width=8, depth=3, stacks=2),
+        "two U-Nets coupled level by level, intermediate supervision",
+    ),
 ]
 #: name → :class:`Architecture`, in the book's order.
 ARCHITECTURES: Dict[str, Architecture] = {a.name: a for a in _LIST}
@@ -144,13 +195,17 @@ class Comparison:
 
     def to_markdown(self) -> str:
         """The table in Markdown: parameters in thousands, FLOPs in millions, latency in ms, accuracies."""
-        lines = ["| architecture | chapter | parameters (k) | trainable (k) | MFLOPs | CPU latency (ms) | mIoU "
-                 "| boundary F1 | training (s) |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines = [
+            "| architecture | chapter | parameters (k) | trainable (k) | MFLOPs | CPU latency (ms) | mIoU "
+            "| boundary F1 | training (s) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in self.rows:
-            lines.append(f"| {r.name} | {r.chapter} | {r.parameters / 1e3:.1f} | {r.trainable / 1e3:.1f} "
-                         f"| {r.flops / 1e6:.1f} | {r.latency_ms:.2f} | {r.miou:.3f} | {r.boundary_f1:.3f} "
-                         f"| {r.train_seconds:.1f} |")
+            lines.append(
+                f"| {r.name} | {r.chapter} | {r.parameters / 1e3:.1f} | {r.trainable / 1e3:.1f} "
+                f"| {r.flops / 1e6:.1f} | {r.latency_ms:.2f} | {r.miou:.3f} | {r.boundary_f1:.3f} "
+                f"| {r.train_seconds:.1f} |"
+            )
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -164,15 +219,20 @@ def _resolve_names(names: Optional[Sequence[str]]) -> List[str]:
         raise TypeError(f"names must be a list of architecture names, got {type(names).__name__}")
     unknown = [n for n in names if n not in ARCHITECTURES]
     if unknown or not names:
-        raise ValueError(f"unknown architecture name(s) {unknown}: choose from {', '.join(ARCHITECTURES)}"
-                         if unknown else f"names is empty: choose from {', '.join(ARCHITECTURES)}")
+        raise ValueError(
+            f"unknown architecture name(s) {unknown}: choose from {', '.join(ARCHITECTURES)}"
+            if unknown
+            else f"names is empty: choose from {', '.join(ARCHITECTURES)}"
+        )
     if len(set(names)) != len(names):
         raise ValueError(f"names has duplicates: {list(names)}")
     return list(names)
 
 
-def foreground_target(masks: torch.Tensor,
-                      ignore_index: Optional[int] = 255) -> torch.Tensor:
+def foreground_target(
+    masks: torch.Tensor,
+    ignore_index: Optional[int] = 255,
+) -> torch.Tensor:
     """Class masks → foreground masks: 0 stays 0 (background), every other class becomes 1, ``ignore_index``
     stays ``ignore_index`` (still ignored by the loss and the metrics).
 
@@ -187,8 +247,13 @@ def foreground_target(masks: torch.Tensor,
         >>> foreground_target(torch.tensor([[0, 3], [1, 255]])).tolist()
         [[0, 1], [1, 255]]
     """
-    check_tensor(masks, "masks", ndim=(2, 3), dtype=torch.int64,
-                 shape_hint="(N, H, W) or (H, W) of class ids")
+    check_tensor(
+        masks,
+        "masks",
+        ndim=(2, 3),
+        dtype=torch.int64,
+        shape_hint="(N, H, W) or (H, W) of class ids",
+    )
     binary = (masks != 0).long()
     if ignore_index is not None:
         binary = torch.where(masks == ignore_index, masks, binary)
@@ -208,11 +273,23 @@ def _latency_ms(model: nn.Module, image: torch.Tensor, repeats: int, warmup: int
     return statistics.median(times)
 
 
-def compare_architectures(names: Optional[Sequence[str]] = None, *, dataset: str = "scenes",
-                          target: str = "classes", size: int = 64, train_images: int = 256, val_images: int = 64,
-                          epochs: int = 8, batch_size: int = 16, lr: float = 1e-2, loss: str = "dice_ce",
-                          seed: int = 0, latency_repeats: int = 10,
-                          device: Union[str, torch.device, None] = None, progress: bool = False) -> Comparison:
+def compare_architectures(
+    names: Optional[Sequence[str]] = None,
+    *,
+    dataset: str = "scenes",
+    target: str = "classes",
+    size: int = 64,
+    train_images: int = 256,
+    val_images: int = 64,
+    epochs: int = 8,
+    batch_size: int = 16,
+    lr: float = 1e-2,
+    loss: str = "dice_ce",
+    seed: int = 0,
+    latency_repeats: int = 10,
+    device: Union[str, torch.device, None] = None,
+    progress: bool = False,
+) -> Comparison:
     """Train every architecture in ``names`` on the same data with the same budget and tabulate cost and accuracy.
 
     The budget: one loss, Adam with a one-cycle schedule (peak learning rate ``lr``, stepped every batch), ``epochs``
@@ -246,8 +323,10 @@ def compare_architectures(names: Optional[Sequence[str]] = None, *, dataset: str
     check_choice(dataset, "dataset", DATASET_NAMES)
     check_choice(target, "target", TARGETS)
     size = check_int(size, "size", minimum=8)
-    train_images, val_images = check_positive_int(train_images, "train_images"), check_positive_int(val_images,
-                                                                                                     "val_images")
+    train_images, val_images = (
+        check_positive_int(train_images, "train_images"),
+        check_positive_int(val_images, "val_images"),
+    )
     epochs, batch_size = check_positive_int(epochs, "epochs"), check_positive_int(batch_size, "batch_size")
     lr = check_float(lr, "lr", minimum=0.0, strict_minimum=True)
     check_choice(loss, "loss", LOSSES)
@@ -265,40 +344,76 @@ def compare_architectures(names: Optional[Sequence[str]] = None, *, dataset: str
     steps = epochs * math.ceil(len(train_x) / batch_size)
     rows = []
     for k, name in enumerate(chosen):
-        seed_everything(seed)                                            # the same initial weights for each
+        seed_everything(seed)  # the same initial weights for each
         model = ARCHITECTURES[name](num_classes)
         cost = model_cost(model, (train_x.shape[1], size, size))
         with torch.no_grad():
             supervised_heads = isinstance(model.eval()(train_x[:1]), (list, tuple))  # a list: one loss per head
-        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(train_x, train_y),
-                                             batch_size=batch_size, shuffle=True,
-                                             generator=torch.Generator().manual_seed(seed))  # the same batches
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(train_x, train_y),
+            batch_size=batch_size,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(seed),
+        )  # the same batches
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
         start = time.perf_counter()
         loss_fn = LOSSES[loss](ignore)
         if supervised_heads:
-            loss_fn = DeepSupervisionLoss(loss=loss_fn)                   # the same loss on every head, averaged
-        fit(model, loader, num_classes=num_classes, loss_fn=loss_fn,
-            optimizer=optimizer, scheduler=schedule, scheduler_step="batch", epochs=epochs, device=device,
-            seed=seed, progress=False, ignore_index=ignore)
+            loss_fn = DeepSupervisionLoss(loss=loss_fn)  # the same loss on every head, averaged
+        fit(
+            model,
+            loader,
+            num_classes=num_classes,
+            loss_fn=loss_fn,
+            optimizer=optimizer,
+            scheduler=schedule,
+            scheduler_step="batch",
+            epochs=epochs,
+            device=device,
+            seed=seed,
+            progress=False,
+            ignore_index=ignore,
+        )
         train_seconds = time.perf_counter() - start
-        predicted = predict(model, val_x)                                 # the last head of a list, (N, H, W)
+        predicted = predict(model, val_x)  # the last head of a list, (N, H, W)
         scores = SegmentationMetrics(num_classes, ignore_index=ignore)
         scores.update(predicted, val_y)
         bf = boundary_f1(predicted, val_y, num_classes, tolerance=1.0, ignore_index=ignore)
-        row = ComparisonRow(name=name, chapter=ARCHITECTURES[name].chapter, parameters=cost.parameters,
-                            trainable=cost.trainable, flops=cost.flops,
-                            latency_ms=_latency_ms(model, val_x[:1].cpu(), latency_repeats),
-                            miou=float(scores.compute()["miou"]), boundary_f1=float(torch.nanmean(bf)),
-                            train_seconds=train_seconds)
+        row = ComparisonRow(
+            name=name,
+            chapter=ARCHITECTURES[name].chapter,
+            parameters=cost.parameters,
+            trainable=cost.trainable,
+            flops=cost.flops,
+            latency_ms=_latency_ms(model, val_x[:1].cpu(), latency_repeats),
+            miou=float(scores.compute()["miou"]),
+            boundary_f1=float(torch.nanmean(bf)),
+            train_seconds=train_seconds,
+        )
         rows.append(row)
         if progress:
-            print(f"[{k + 1}/{len(chosen)}] {name}: mIoU {row.miou:.3f}, boundary F1 {row.boundary_f1:.3f}, "
-                  f"{row.flops / 1e6:.1f} MFLOPs, trained in {train_seconds:.1f} s", file=sys.stderr, flush=True)
-    settings = dict(dataset=train_set.name, target=target, size=size, train_images=len(train_x), val_images=len(val_x),
-                    num_classes=num_classes, epochs=epochs, batch_size=batch_size, lr=lr, loss=loss, seed=seed,
-                    device=str(device), threads=torch.get_num_threads())
+            print(
+                f"[{k + 1}/{len(chosen)}] {name}: mIoU {row.miou:.3f}, boundary F1 {row.boundary_f1:.3f}, "
+                f"{row.flops / 1e6:.1f} MFLOPs, trained in {train_seconds:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    settings = dict(
+        dataset=train_set.name,
+        target=target,
+        size=size,
+        train_images=len(train_x),
+        val_images=len(val_x),
+        num_classes=num_classes,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        loss=loss,
+        seed=seed,
+        device=str(device),
+        threads=torch.get_num_threads(),
+    )
     return Comparison(rows, settings)
 
 
@@ -317,14 +432,19 @@ def pareto_front(costs: Sequence[float], scores: Sequence[float]) -> List[int]:
     if len(costs) != len(scores):
         raise ValueError(f"costs and scores must have the same length, got {len(costs)} and {len(scores)}")
     points = list(zip(costs, scores))
-    front = [i for i, (c, s) in enumerate(points)
-             if not any(c2 <= c and s2 >= s and (c2 < c or s2 > s) for c2, s2 in points)]
+    front = [
+        i for i, (c, s) in enumerate(points) if not any(c2 <= c and s2 >= s and (c2 < c or s2 > s) for c2, s2 in points)
+    ]
     return sorted(front, key=lambda i: (costs[i], i))
 
 
-_AXIS_LABELS = {"flops": "FLOPs per image (log scale)", "parameters": "parameters (log scale)",
-                "latency_ms": "CPU latency per image, ms (log scale)", "miou": "mIoU on held-out images",
-                "boundary_f1": "boundary F1 (tolerance 1 px)"}
+_AXIS_LABELS = {
+    "flops": "FLOPs per image (log scale)",
+    "parameters": "parameters (log scale)",
+    "latency_ms": "CPU latency per image, ms (log scale)",
+    "miou": "mIoU on held-out images",
+    "boundary_f1": "boundary F1 (tolerance 1 px)",
+}
 
 
 def plot_comparison(comparison: Comparison, x: str = "flops", y: str = "miou", *, ax=None, front: bool = True):
@@ -343,8 +463,9 @@ def plot_comparison(comparison: Comparison, x: str = "flops", y: str = "miou", *
     import matplotlib.pyplot as plt
 
     if not isinstance(comparison, Comparison):
-        raise TypeError(f"comparison must be a Comparison (from compare_architectures), got "
-                        f"{type(comparison).__name__}")
+        raise TypeError(
+            f"comparison must be a Comparison (from compare_architectures), got {type(comparison).__name__}"
+        )
     check_choice(x, "x", COST_COLUMNS)
     check_choice(y, "y", ACCURACY_COLUMNS)
     if ax is None:
@@ -354,14 +475,13 @@ def plot_comparison(comparison: Comparison, x: str = "flops", y: str = "miou", *
     cmap = plt.get_cmap("tab10")
     chapters = sorted({r.chapter for r in comparison.rows})
     for k, (r, xv, yv) in enumerate(zip(comparison.rows, xs, ys)):
-        ax.scatter(xv, yv, s=45, color=cmap(chapters.index(r.chapter) % 10), zorder=3,
-                   label=f"chapter {r.chapter}")
-        ax.annotate(r.name, (xv, yv), textcoords="offset points", xytext=(5, 4 if k % 2 == 0 else -11),
-                    fontsize=8)  # alternate above/below: models of one family often share a cost
+        ax.scatter(xv, yv, s=45, color=cmap(chapters.index(r.chapter) % 10), zorder=3, label=f"chapter {r.chapter}")
+        ax.annotate(
+            r.name, (xv, yv), textcoords="offset points", xytext=(5, 4 if k % 2 == 0 else -11), fontsize=8
+        )  # alternate above/below: models of one family often share a cost
     if front and comparison.rows:
         best = pareto_front(xs, ys)
-        ax.plot([xs[i] for i in best], [ys[i] for i in best], "--", color="grey", lw=1, zorder=2,
-                label="Pareto front")
+        ax.plot([xs[i] for i in best], [ys[i] for i in best], "--", color="grey", lw=1, zorder=2, label="Pareto front")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     ax.legend(unique.values(), unique.keys(), fontsize=8, loc="best")
@@ -370,8 +490,10 @@ def plot_comparison(comparison: Comparison, x: str = "flops", y: str = "miou", *
     ax.set_ylabel(_AXIS_LABELS[y])
     s = comparison.settings
     task = "" if s.get("target", "classes") == "classes" else f" ({s['target']})"
-    ax.set_title(f"Accuracy against cost: {s.get('dataset', '?')}{task}, {s.get('size', '?')} px, "
-                 f"{s.get('epochs', '?')} epochs", fontsize=10)
+    ax.set_title(
+        f"Accuracy against cost: {s.get('dataset', '?')}{task}, {s.get('size', '?')} px, {s.get('epochs', '?')} epochs",
+        fontsize=10,
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.figure.tight_layout()
     return ax.figure
@@ -380,14 +502,23 @@ def plot_comparison(comparison: Comparison, x: str = "flops", y: str = "miou", *
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``python -m segbook.compare`` / ``segbook-compare``: print the Markdown table; optionally save it and the
     figure."""
-    parser = argparse.ArgumentParser(prog="segbook-compare", description=(
-        "Train every architecture of the book on the same data with the same budget and print a table of "
-        "parameters, FLOPs, CPU latency, mIoU and boundary F1."))
-    parser.add_argument("--names", nargs="+", metavar="NAME", help=f"architectures (default: all): "
-                        f"{', '.join(ARCHITECTURES)}")
+    parser = argparse.ArgumentParser(
+        prog="segbook-compare",
+        description=(
+            "Train every architecture of the book on the same data with the same budget and print a table of "
+            "parameters, FLOPs, CPU latency, mIoU and boundary F1."
+        ),
+    )
+    parser.add_argument(
+        "--names", nargs="+", metavar="NAME", help=f"architectures (default: all): {', '.join(ARCHITECTURES)}"
+    )
     parser.add_argument("--dataset", default="scenes", choices=DATASET_NAMES)
-    parser.add_argument("--target", default="classes", choices=TARGETS,
-                        help="the data set's classes, or foreground (every class but 0) against background")
+    parser.add_argument(
+        "--target",
+        default="classes",
+        choices=TARGETS,
+        help="the data set's classes, or foreground (every class but 0) against background",
+    )
     parser.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--train-images", type=int, default=256)
@@ -404,8 +535,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     for option in ("size", "epochs", "train_images", "val_images", "batch_size"):
         if getattr(args, option) < (8 if option == "size" else 1):
-            parser.error(f"--{option.replace('_', '-')} must be >= {8 if option == 'size' else 1}, "
-                         f"got {getattr(args, option)}")
+            parser.error(
+                f"--{option.replace('_', '-')} must be >= {8 if option == 'size' else 1}, got {getattr(args, option)}"
+            )
     if not args.lr > 0:
         parser.error(f"--lr must be > 0, got {args.lr}")
     if args.names:
@@ -413,16 +545,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _resolve_names(args.names)
         except ValueError as error:
             parser.error(str(error))
-    comparison = compare_architectures(args.names, dataset=args.dataset, target=args.target, size=args.size,
-                                       epochs=args.epochs, train_images=args.train_images, val_images=args.val_images,
-                                       batch_size=args.batch_size, lr=args.lr, loss=args.loss, seed=args.seed,
-                                       device=args.device, progress=not args.quiet)
+    comparison = compare_architectures(
+        args.names,
+        dataset=args.dataset,
+        target=args.target,
+        size=args.size,
+        epochs=args.epochs,
+        train_images=args.train_images,
+        val_images=args.val_images,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        loss=args.loss,
+        seed=args.seed,
+        device=args.device,
+        progress=not args.quiet,
+    )
     table = comparison.to_markdown()
     s = comparison.settings
-    caption = (f"Data: {s['dataset']}, target {s['target']} ({s['num_classes']} classes; {s['train_images']} "
-               f"training and {s['val_images']} validation images, {s['size']} px); {s['epochs']} epochs, "
-               f"batch {s['batch_size']}, Adam one-cycle lr {s['lr']}, loss {s['loss']}, seed {s['seed']}; "
-               f"latency on the CPU with {s['threads']} thread(s).")
+    caption = (
+        f"Data: {s['dataset']}, target {s['target']} ({s['num_classes']} classes; {s['train_images']} "
+        f"training and {s['val_images']} validation images, {s['size']} px); {s['epochs']} epochs, "
+        f"batch {s['batch_size']}, Adam one-cycle lr {s['lr']}, loss {s['loss']}, seed {s['seed']}; "
+        f"latency on the CPU with {s['threads']} thread(s)."
+    )
     print(table + "\n\n" + caption)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:

@@ -77,8 +77,13 @@ def _kind_name(kind: Union[str, torch.dtype, Sequence[torch.dtype]]) -> str:
     if isinstance(kind, torch.dtype):
         return str(kind)
     if isinstance(kind, str):
-        return {"float": "floating-point", "floating": "floating-point", "int": "integer",
-                "integer": "integer", "bool": "boolean"}[kind]
+        return {
+            "float": "floating-point",
+            "floating": "floating-point",
+            "int": "integer",
+            "integer": "integer",
+            "bool": "boolean",
+        }[kind]
     return " or ".join(str(k) for k in kind)
 
 
@@ -121,8 +126,7 @@ def check_tensor(
     return x
 
 
-def check_int(value: object, name: str, *, minimum: Optional[int] = None,
-              maximum: Optional[int] = None) -> int:
+def check_int(value: object, name: str, *, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
     """Check that ``value`` is a Python ``int`` (not a bool) within ``[minimum, maximum]``."""
     if isinstance(value, bool) or not isinstance(value, int):
         # numpy / torch integer scalars are accepted when they hold an integer
@@ -149,8 +153,14 @@ def check_positive_int(value: object, name: str) -> int:
     return check_int(value, name, minimum=1)
 
 
-def check_float(value: object, name: str, *, minimum: Optional[float] = None,
-                maximum: Optional[float] = None, strict_minimum: bool = False) -> float:
+def check_float(
+    value: object,
+    name: str,
+    *,
+    minimum: Optional[float] = None,
+    maximum: Optional[float] = None,
+    strict_minimum: bool = False,
+) -> float:
     """Check that ``value`` is a real number within the given bounds and return it as ``float``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         if isinstance(value, torch.Tensor) and value.numel() == 1 and value.dtype.is_floating_point:
@@ -188,13 +198,10 @@ def check_choice(value: object, name: str, choices: Sequence[object]) -> object:
 def check_same_shape(a: torch.Tensor, a_name: str, b: torch.Tensor, b_name: str) -> None:
     """Check that two tensors have the same shape."""
     if a.shape != b.shape:
-        raise ValueError(
-            f"{a_name} and {b_name} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
-        )
+        raise ValueError(f"{a_name} and {b_name} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
 
 
-def check_class_indices(target: torch.Tensor, name: str, num_classes: int,
-                        ignore_index: Optional[int] = None) -> None:
+def check_class_indices(target: torch.Tensor, name: str, num_classes: int, ignore_index: Optional[int] = None) -> None:
     """Check that every value of an integer class map lies in ``[0, num_classes)`` or is ``ignore_index``."""
     values = target
     if ignore_index is not None:
@@ -203,12 +210,16 @@ def check_class_indices(target: torch.Tensor, name: str, num_classes: int,
         return
     low, high = int(values.min()), int(values.max())
     if low < 0:
-        raise ValueError(f"{name} has class {low}, but class indices must be >= 0"
-                         + (f" (or the ignore index {ignore_index})" if ignore_index is not None else ""))
+        raise ValueError(
+            f"{name} has class {low}, but class indices must be >= 0"
+            + (f" (or the ignore index {ignore_index})" if ignore_index is not None else "")
+        )
     if high >= num_classes:
         extra = f" and is not the ignore index {ignore_index}" if ignore_index is not None else ""
-        raise ValueError(f"{name} has class {high}{extra}, but there are only {num_classes} classes "
-                         f"(C={num_classes}, valid indices 0..{num_classes - 1})")
+        raise ValueError(
+            f"{name} has class {high}{extra}, but there are only {num_classes} classes "
+            f"(C={num_classes}, valid indices 0..{num_classes - 1})"
+        )
 
 
 def safe_divide(num: torch.Tensor, den: torch.Tensor, *, empty: float = float("nan")) -> torch.Tensor:
@@ -259,10 +270,10 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
 def check_pair(value: object, name: str, *, minimum: int = 0) -> Tuple[int, int]:
     """An int or a pair of ints (height, width), as ``torch.nn.Conv2d`` takes its sizes, as a tuple.
 
-        >>> check_pair(3, "kernel_size")
-        (3, 3)
-        >>> check_pair((2, 4), "stride", minimum=1)
-        (2, 4)
+    >>> check_pair(3, "kernel_size")
+    (3, 3)
+    >>> check_pair((2, 4), "stride", minimum=1)
+    (2, 4)
     """
     if isinstance(value, (tuple, list)):
         if len(value) != 2:

@@ -40,8 +40,15 @@ from segbook.conventions import check_float, check_int, check_positive_int, chec
 from segbook.metrics import SegmentationMetrics
 from segbook.training import fit
 
-__all__ = ["CheckReport", "overfit_one_batch", "check_masks", "check_collapse", "check_input_size",
-           "probe_input_sizes", "check_ignore_index"]
+__all__ = [
+    "CheckReport",
+    "overfit_one_batch",
+    "check_masks",
+    "check_collapse",
+    "check_input_size",
+    "probe_input_sizes",
+    "check_ignore_index",
+]
 
 
 @dataclass
@@ -62,18 +69,32 @@ class CheckReport:
     def __str__(self) -> str:
         """``[PASS] check: message`` (or ``[FAIL]``), wrapped at 88 columns like the book's code."""
         line = f"[{'PASS' if self.passed else 'FAIL'}] {self.check}: {self.message}"
-        return textwrap.fill(line, width=88, subsequent_indent="    ",
-                             break_on_hyphens=False)
+        return textwrap.fill(
+            line,
+            width=88,
+            subsequent_indent="    ",
+            break_on_hyphens=False,
+        )
 
 
 # ---------------------------------------------------------------------------------------------- overfit one batch
 
 
-def overfit_one_batch(model: nn.Module, images: torch.Tensor, masks: torch.Tensor, *, num_classes: int,
-                      steps: int = 60, lr: float = 1e-2, threshold: float = 0.1,
-                      loss_fn: Optional[Callable] = None, optimizer: Optional[torch.optim.Optimizer] = None,
-                      ignore_index: int = 255, device: Union[str, torch.device, None] = None,
-                      seed: Optional[int] = 0) -> CheckReport:
+def overfit_one_batch(
+    model: nn.Module,
+    images: torch.Tensor,
+    masks: torch.Tensor,
+    *,
+    num_classes: int,
+    steps: int = 60,
+    lr: float = 1e-2,
+    threshold: float = 0.1,
+    loss_fn: Optional[Callable] = None,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+    ignore_index: int = 255,
+    device: Union[str, torch.device, None] = None,
+    seed: Optional[int] = 0,
+) -> CheckReport:
     """Train ``model`` on one batch for ``steps`` steps and check that the loss falls below ``threshold``.
 
     A model that cannot memorise 2-8 images has a bug, not a capacity problem: this is the first check to run
@@ -111,44 +132,83 @@ def overfit_one_batch(model: nn.Module, images: torch.Tensor, masks: torch.Tenso
     params = [p for p in model.parameters() if p.requires_grad]
     total = sum(1 for _ in model.parameters())
     if not params:
-        return CheckReport("overfit one batch", False,
-                           f"the model has no trainable parameter ({total} tensors, all with requires_grad=False): "
-                           "unfreeze them (model.requires_grad_(True)) before training",
-                           {"trainable": 0, "changed": 0, "losses": [], "initial_loss": math.nan,
-                            "final_loss": math.nan, "threshold": threshold})
+        return CheckReport(
+            "overfit one batch",
+            False,
+            f"the model has no trainable parameter ({total} tensors, all with requires_grad=False): "
+            "unfreeze them (model.requires_grad_(True)) before training",
+            {
+                "trainable": 0,
+                "changed": 0,
+                "losses": [],
+                "initial_loss": math.nan,
+                "final_loss": math.nan,
+                "threshold": threshold,
+            },
+        )
     before = [p.detach().clone() for p in params]
     if optimizer is None:
         optimizer = torch.optim.Adam(params, lr=lr)
-    history = fit(model, [(images, masks)], num_classes=num_classes, loss_fn=loss_fn, optimizer=optimizer,
-                  epochs=steps, device=device, seed=seed, progress=False, ignore_index=ignore_index)
+    history = fit(
+        model,
+        [(images, masks)],
+        num_classes=num_classes,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        epochs=steps,
+        device=device,
+        seed=seed,
+        progress=False,
+        ignore_index=ignore_index,
+    )
     losses = [record["train_loss"] for record in history.records]
     changed = sum(not torch.equal(b.to(p.device), p.detach()) for b, p in zip(before, params))
     final = losses[-1]
-    details = {"losses": losses, "initial_loss": losses[0], "final_loss": final, "threshold": threshold,
-               "trainable": len(params), "changed": changed, "steps": steps}
+    details = {
+        "losses": losses,
+        "initial_loss": losses[0],
+        "final_loss": final,
+        "threshold": threshold,
+        "trainable": len(params),
+        "changed": changed,
+        "steps": steps,
+    }
     if final < threshold:
-        return CheckReport("overfit one batch", True,
-                           f"the loss fell from {losses[0]:.3f} to {final:.4f} < {threshold} in {steps} steps",
-                           details)
+        return CheckReport(
+            "overfit one batch",
+            True,
+            f"the loss fell from {losses[0]:.3f} to {final:.4f} < {threshold} in {steps} steps",
+            details,
+        )
     if changed == 0:
-        hint = ("no parameter of the model changed: is the optimizer built over this model's parameters, "
-                "and is the learning rate > 0?")
+        hint = (
+            "no parameter of the model changed: is the optimizer built over this model's parameters, "
+            "and is the learning rate > 0?"
+        )
     elif changed < len(params):
-        hint = (f"only {changed} of {len(params)} trainable parameter tensors changed: part of the model gets no "
-                "gradient (a .detach(), torch.no_grad() or a branch that is not used in forward?)")
+        hint = (
+            f"only {changed} of {len(params)} trainable parameter tensors changed: part of the model gets no "
+            "gradient (a .detach(), torch.no_grad() or a branch that is not used in forward?)"
+        )
     else:
-        hint = ("every parameter changed but the loss stayed high: raise the learning rate or the number of "
-                "steps, and check the loss function and the labels (check_masks)")
-    return CheckReport("overfit one batch", False,
-                       f"the loss went from {losses[0]:.3f} to {final:.3f}, not below {threshold} in {steps} steps; "
-                       + hint, details)
+        hint = (
+            "every parameter changed but the loss stayed high: raise the learning rate or the number of "
+            "steps, and check the loss function and the labels (check_masks)"
+        )
+    return CheckReport(
+        "overfit one batch",
+        False,
+        f"the loss went from {losses[0]:.3f} to {final:.3f}, not below {threshold} in {steps} steps; " + hint,
+        details,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- masks
 
 
-def check_masks(masks: Union[torch.Tensor, np.ndarray], num_classes: int, *,
-                ignore_index: Optional[int] = 255) -> CheckReport:
+def check_masks(
+    masks: Union[torch.Tensor, np.ndarray], num_classes: int, *, ignore_index: Optional[int] = 255
+) -> CheckReport:
     """Check that ``masks`` are what a segmentation loss expects: integer class indices in ``[0, C)`` or
     ``ignore_index``, shaped (N, H, W) or (H, W).
 
@@ -181,18 +241,23 @@ def check_masks(masks: Union[torch.Tensor, np.ndarray], num_classes: int, *,
     values = torch.unique(masks.detach().cpu().to(torch.float64)) if masks.numel() else torch.empty(0)
     shown = [int(v) if float(v).is_integer() else round(float(v), 4) for v in values[:20].tolist()]
     details: Dict[str, Any] = {"dtype": str(masks.dtype), "shape": shape, "values": shown}
-    rgb = (masks.ndim in (3, 4) and (shape[-1] == 3 or (masks.ndim == 4 and shape[1] == 3)
-                                      or (masks.ndim == 3 and shape[0] == 3 and shape[1] > 3)))
+    rgb = masks.ndim in (3, 4) and (
+        shape[-1] == 3 or (masks.ndim == 4 and shape[1] == 3) or (masks.ndim == 3 and shape[0] == 3 and shape[1] > 3)
+    )
     if rgb:
-        problems.append(f"shape {shape} looks like an RGB colour image: map each colour to its class index with "
-                        "the data set's palette (or open a palette PNG with PIL without .convert('RGB'))")
+        problems.append(
+            f"shape {shape} looks like an RGB colour image: map each colour to its class index with "
+            "the data set's palette (or open a palette PNG with PIL without .convert('RGB'))"
+        )
     elif masks.ndim not in (2, 3):
         problems.append(f"masks must be (N, H, W) or (H, W), got shape {shape}")
     if masks.dtype.is_floating_point:
         if values.numel() and bool((values != values.round()).any()):
-            problems.append(f"masks are {masks.dtype} with fractional values (e.g. {shown[:4]}): they were "
-                            "resized with bilinear interpolation or scaled by ToTensor(); resize masks with "
-                            "nearest-neighbour and build them with torch.as_tensor(np.array(png), dtype=torch.long)")
+            problems.append(
+                f"masks are {masks.dtype} with fractional values (e.g. {shown[:4]}): they were "
+                "resized with bilinear interpolation or scaled by ToTensor(); resize masks with "
+                "nearest-neighbour and build them with torch.as_tensor(np.array(png), dtype=torch.long)"
+            )
         else:
             problems.append(f"masks are {masks.dtype}; losses want int64 class indices: masks.long()")
     elif masks.dtype == torch.bool:
@@ -208,28 +273,42 @@ def check_masks(masks: Union[torch.Tensor, np.ndarray], num_classes: int, *,
         if float(values.min()) < 0:
             problems.append(f"masks have negative values ({int(values.min())}); class indices start at 0")
         positive_stray = [v for v in stray if v >= 0]
-        as_set = set(int(v) for v in ints.tolist())
+        as_set = {int(v) for v in ints.tolist()}
         if 255 in as_set and as_set <= {0, 255} and (num_classes == 2 or ignore_index != 255):
             # No pixel of class 1 at all, only 0 and 255: a binary mask stored as an 8-bit PNG.
-            problems.append("values are 0/255: a binary mask saved as an 8-bit PNG; use (mask > 127).long() "
-                            "for classes 0/1")
+            problems.append(
+                "values are 0/255: a binary mask saved as an 8-bit PNG; use (mask > 127).long() for classes 0/1"
+            )
         elif positive_stray:
             extra = f" and are not the ignore index {ignore_index}" if ignore_index is not None else ""
-            problems.append(f"values {positive_stray[:10]} are >= num_classes={num_classes}{extra}: wrong "
-                            "num_classes, a palette not mapped, or an ignore label other than "
-                            f"{ignore_index}")
+            problems.append(
+                f"values {positive_stray[:10]} are >= num_classes={num_classes}{extra}: wrong "
+                "num_classes, a palette not mapped, or an ignore label other than "
+                f"{ignore_index}"
+            )
     details["problems"] = problems
     if problems:
         return CheckReport("masks", False, "; ".join(problems), details)
-    return CheckReport("masks", True, f"{masks.dtype} {shape}, values {shown} are classes 0..{num_classes - 1}"
-                       + (f" or the ignore index {ignore_index}" if ignore_index is not None else ""), details)
+    return CheckReport(
+        "masks",
+        True,
+        f"{masks.dtype} {shape}, values {shown} are classes 0..{num_classes - 1}"
+        + (f" or the ignore index {ignore_index}" if ignore_index is not None else ""),
+        details,
+    )
 
 
 # ------------------------------------------------------------------------------------------------- collapse
 
 
-def check_collapse(pred: torch.Tensor, target: torch.Tensor, num_classes: int, *, ignore_index: Optional[int] = 255,
-                   max_share: float = 0.98) -> CheckReport:
+def check_collapse(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    num_classes: int,
+    *,
+    ignore_index: Optional[int] = 255,
+    max_share: float = 0.98,
+) -> CheckReport:
     """Check that a model does not predict (almost) one class everywhere while the target has several.
 
     On an imbalanced task a model can reach a high pixel accuracy by answering "background" everywhere; the
@@ -259,28 +338,40 @@ def check_collapse(pred: torch.Tensor, target: torch.Tensor, num_classes: int, *
     max_share = check_float(max_share, "max_share", minimum=0.0, maximum=1.0, strict_minimum=True)
     labels = pred.argmax(1) if pred.ndim == 4 else pred
     if labels.shape != target.shape:
-        raise ValueError(f"pred gives labels of shape {tuple(labels.shape)} but target has shape "
-                         f"{tuple(target.shape)}")
+        raise ValueError(f"pred gives labels of shape {tuple(labels.shape)} but target has shape {tuple(target.shape)}")
     metrics = SegmentationMetrics(num_classes, ignore_index=ignore_index)
     metrics.update(labels.cpu(), target.cpu())
     scores = metrics.compute()
     keep = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
     n = max(int(keep.sum()), 1)
-    pred_share = (torch.bincount(labels[keep].cpu().long(), minlength=num_classes)[:num_classes].double() / n)
+    pred_share = torch.bincount(labels[keep].cpu().long(), minlength=num_classes)[:num_classes].double() / n
     target_share = torch.bincount(target[keep].cpu().long(), minlength=num_classes)[:num_classes].double() / n
     dominant = int(pred_share.argmax())
-    details = {"pred_share": [round(float(s), 4) for s in pred_share],
-               "target_share": [round(float(s), 4) for s in target_share], "dominant": dominant,
-               "pixel_accuracy": float(scores["pixel_accuracy"]), "miou": float(scores["miou"])}
+    details = {
+        "pred_share": [round(float(s), 4) for s in pred_share],
+        "target_share": [round(float(s), 4) for s in target_share],
+        "dominant": dominant,
+        "pixel_accuracy": float(scores["pixel_accuracy"]),
+        "miou": float(scores["miou"]),
+    }
     share, true_share = float(pred_share[dominant]), float(target_share[dominant])
     if share > max_share and true_share < max_share:
-        return CheckReport("collapse", False,
-                           f"class {dominant} is predicted on {share:.1%} of the pixels but covers only "
-                           f"{true_share:.1%} of the target (pixel accuracy {details['pixel_accuracy']:.3f}, "
-                           f"mIoU {details['miou']:.3f}): the model collapsed to one class; use a class-weighted "
-                           "or focal/Dice loss, train longer, or check the labels", details)
-    return CheckReport("collapse", True, f"the most predicted class ({dominant}) takes {share:.1%} of the pixels "
-                       f"(target: {true_share:.1%}); mIoU {details['miou']:.3f}", details)
+        return CheckReport(
+            "collapse",
+            False,
+            f"class {dominant} is predicted on {share:.1%} of the pixels but covers only "
+            f"{true_share:.1%} of the target (pixel accuracy {details['pixel_accuracy']:.3f}, "
+            f"mIoU {details['miou']:.3f}): the model collapsed to one class; use a class-weighted "
+            "or focal/Dice loss, train longer, or check the labels",
+            details,
+        )
+    return CheckReport(
+        "collapse",
+        True,
+        f"the most predicted class ({dominant}) takes {share:.1%} of the pixels "
+        f"(target: {true_share:.1%}); mIoU {details['miou']:.3f}",
+        details,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- sizes
@@ -309,22 +400,36 @@ def check_input_size(size: Sequence[int], depth: int) -> CheckReport:
         raise TypeError(f"size must be a pair (H, W), got {size!r}")
     h, w = (check_positive_int(s, name) for s, name in zip(size, ("size[0] (H)", "size[1] (W)")))
     depth = check_int(depth, "depth", minimum=0)
-    multiple = 2 ** depth
+    multiple = 2**depth
     pad_to = (h + (-h % multiple), w + (-w % multiple))
     crop_to = (h - h % multiple, w - w % multiple)
-    details = {"size": (h, w), "multiple": multiple, "pad_to": pad_to,
-               "pad": (pad_to[0] - h, pad_to[1] - w), "crop_to": crop_to}
+    details = {
+        "size": (h, w),
+        "multiple": multiple,
+        "pad_to": pad_to,
+        "pad": (pad_to[0] - h, pad_to[1] - w),
+        "crop_to": crop_to,
+    }
     if pad_to == (h, w):
         return CheckReport("input size", True, f"{h}x{w} is divisible by 2**{depth} = {multiple}", details)
-    crop = (f"or crop to {crop_to[0]}x{crop_to[1]}" if min(crop_to) > 0 else "(cropping would leave nothing)")
-    return CheckReport("input size", False,
-                       f"{h}x{w} is not divisible by 2**{depth} = {multiple}: pad to {pad_to[0]}x{pad_to[1]} "
-                       f"(add {details['pad'][0]} rows at the bottom, {details['pad'][1]} columns at the right, "
-                       f"then crop the output back to {h}x{w}) {crop}", details)
+    crop = f"or crop to {crop_to[0]}x{crop_to[1]}" if min(crop_to) > 0 else "(cropping would leave nothing)"
+    return CheckReport(
+        "input size",
+        False,
+        f"{h}x{w} is not divisible by 2**{depth} = {multiple}: pad to {pad_to[0]}x{pad_to[1]} "
+        f"(add {details['pad'][0]} rows at the bottom, {details['pad'][1]} columns at the right, "
+        f"then crop the output back to {h}x{w}) {crop}",
+        details,
+    )
 
 
-def probe_input_sizes(model: nn.Module, sizes: Sequence[Sequence[int]], *, in_channels: int = 3,
-                      device: Union[str, torch.device, None] = None) -> Dict[Tuple[int, int], str]:
+def probe_input_sizes(
+    model: nn.Module,
+    sizes: Sequence[Sequence[int]],
+    *,
+    in_channels: int = 3,
+    device: Union[str, torch.device, None] = None,
+) -> Dict[Tuple[int, int], str]:
     """Run ``model`` on a zero image of each size and return ``{(H, W): "ok" or the error message}``.
 
     Shows which sizes a model really accepts, e.g. to confirm :func:`check_input_size` on an
@@ -364,8 +469,14 @@ def probe_input_sizes(model: nn.Module, sizes: Sequence[Sequence[int]], *, in_ch
 # ---------------------------------------------------------------------------------------------- ignore index
 
 
-def check_ignore_index(loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], num_classes: int, *,
-                       ignore_index: int = 255, size: int = 8, seed: int = 0) -> CheckReport:
+def check_ignore_index(
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    num_classes: int,
+    *,
+    ignore_index: int = 255,
+    size: int = 8,
+    seed: int = 0,
+) -> CheckReport:
     """Check that ``loss_fn(logits, target)`` really ignores the pixels labelled ``ignore_index``.
 
     Three probes on random logits (2, C, size, size) and a target with a quarter of its pixels set to
@@ -396,8 +507,10 @@ def check_ignore_index(loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Ten
     ignore_index = check_int(ignore_index, "ignore_index")
     size = check_int(size, "size", minimum=2)
     if 0 <= ignore_index < num_classes:
-        raise ValueError(f"ignore_index={ignore_index} is a class index (C={num_classes}); use a value outside "
-                         f"0..{num_classes - 1}, e.g. 255")
+        raise ValueError(
+            f"ignore_index={ignore_index} is a class index (C={num_classes}); use a value outside "
+            f"0..{num_classes - 1}, e.g. 255"
+        )
     gen = torch.Generator().manual_seed(seed)
     target = torch.randint(0, num_classes, (2, size, size), generator=gen)
     ignored = torch.rand(2, size, size, generator=gen) < 0.25
@@ -405,10 +518,13 @@ def check_ignore_index(loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Ten
     target[ignored] = ignore_index
     logits = torch.randn(2, num_classes, size, size, generator=gen, requires_grad=True)
     changed = logits.detach().clone()
-    changed[ignored.unsqueeze(1).expand_as(changed)] = 10 * torch.randn(int(ignored.sum()) * num_classes,
-                                                                         generator=gen)
-    details: Dict[str, Any] = {"loss": math.nan, "loss_changed_logits": math.nan, "max_ignored_grad": math.nan,
-                               "error": None}
+    changed[ignored.unsqueeze(1).expand_as(changed)] = 10 * torch.randn(int(ignored.sum()) * num_classes, generator=gen)
+    details: Dict[str, Any] = {
+        "loss": math.nan,
+        "loss_changed_logits": math.nan,
+        "max_ignored_grad": math.nan,
+        "error": None,
+    }
     try:
         loss = loss_fn(logits, target)
         loss.backward()
@@ -416,22 +532,36 @@ def check_ignore_index(loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Ten
             loss_changed = loss_fn(changed, target)
     except (RuntimeError, IndexError, ValueError) as error:
         details["error"] = f"{type(error).__name__}: {error}"
-        return CheckReport("ignore index", False,
-                           f"the loss crashed on pixels labelled {ignore_index} ({details['error'].splitlines()[0]}): "
-                           f"pass ignore_index={ignore_index} to F.cross_entropy, and mask the ignored pixels "
-                           "before one-hot encoding", details)
+        return CheckReport(
+            "ignore index",
+            False,
+            f"the loss crashed on pixels labelled {ignore_index} ({details['error'].splitlines()[0]}): "
+            f"pass ignore_index={ignore_index} to F.cross_entropy, and mask the ignored pixels "
+            "before one-hot encoding",
+            details,
+        )
     grad = logits.grad.abs().amax(1)[ignored] if logits.grad is not None else torch.zeros(1)
-    details.update(loss=float(loss.detach()), loss_changed_logits=float(loss_changed), max_ignored_grad=float(grad.max()))
+    details.update(
+        loss=float(loss.detach()), loss_changed_logits=float(loss_changed), max_ignored_grad=float(grad.max())
+    )
     if not math.isfinite(details["loss"]):
-        return CheckReport("ignore index", False, f"the loss is {details['loss']} on a target with ignored pixels",
-                           details)
+        return CheckReport(
+            "ignore index", False, f"the loss is {details['loss']} on a target with ignored pixels", details
+        )
     same = math.isclose(details["loss"], details["loss_changed_logits"], rel_tol=1e-5, abs_tol=1e-6)
     if same and details["max_ignored_grad"] == 0.0:
-        return CheckReport("ignore index", True,
-                           f"pixels labelled {ignore_index} change neither the loss ({details['loss']:.4f}) nor "
-                           "the gradient", details)
-    return CheckReport("ignore index", False,
-                       f"the loss uses the pixels labelled {ignore_index}: changing only their logits moved it from "
-                       f"{details['loss']:.4f} to {details['loss_changed_logits']:.4f} and their largest gradient "
-                       f"is {details['max_ignored_grad']:.2g}; the loss treats {ignore_index} as a class (e.g. "
-                       "clamped or mapped to background): mask those pixels out of the loss", details)
+        return CheckReport(
+            "ignore index",
+            True,
+            f"pixels labelled {ignore_index} change neither the loss ({details['loss']:.4f}) nor the gradient",
+            details,
+        )
+    return CheckReport(
+        "ignore index",
+        False,
+        f"the loss uses the pixels labelled {ignore_index}: changing only their logits moved it from "
+        f"{details['loss']:.4f} to {details['loss_changed_logits']:.4f} and their largest gradient "
+        f"is {details['max_ignored_grad']:.2g}; the loss treats {ignore_index} as a class (e.g. "
+        "clamped or mapped to background): mask those pixels out of the loss",
+        details,
+    )

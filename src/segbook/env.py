@@ -72,28 +72,37 @@ def pick_device(prefer: Union[str, torch.device, None] = None) -> torch.device:
         try:
             device = torch.device(prefer)
         except RuntimeError:
-            raise ValueError(f"prefer must name a device such as 'cuda', 'cuda:0', 'mps' or 'cpu', "
-                             f"got {prefer!r}") from None
+            raise ValueError(
+                f"prefer must name a device such as 'cuda', 'cuda:0', 'mps' or 'cpu', got {prefer!r}"
+            ) from None
     elif isinstance(prefer, torch.device):
         device = prefer
     else:
-        raise TypeError(f"prefer must be None, a string such as 'cuda' or a torch.device, "
-                        f"got {type(prefer).__name__} {prefer!r}")
+        raise TypeError(
+            f"prefer must be None, a string such as 'cuda' or a torch.device, got {type(prefer).__name__} {prefer!r}"
+        )
     if device.type not in _DEVICE_TYPES:
-        raise ValueError(f"prefer must be one of {', '.join(map(repr, _DEVICE_TYPES))} "
-                         f"(optionally with an index, e.g. 'cuda:0'), got {prefer!r}")
+        raise ValueError(
+            f"prefer must be one of {', '.join(map(repr, _DEVICE_TYPES))} "
+            f"(optionally with an index, e.g. 'cuda:0'), got {prefer!r}"
+        )
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"prefer={prefer!r} but no CUDA GPU is available "
-                             "(torch.cuda.is_available() is False); use prefer='cpu' or prefer=None. "
-                             "In Colab: Runtime > Change runtime type > GPU.")
+            raise ValueError(
+                f"prefer={prefer!r} but no CUDA GPU is available "
+                "(torch.cuda.is_available() is False); use prefer='cpu' or prefer=None. "
+                "In Colab: Runtime > Change runtime type > GPU."
+            )
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
-            raise ValueError(f"prefer={prefer!r} but this machine has only {count} CUDA device(s) "
-                             f"(indices 0..{count - 1})")
+            raise ValueError(
+                f"prefer={prefer!r} but this machine has only {count} CUDA device(s) (indices 0..{count - 1})"
+            )
     if device.type == "mps" and not _mps_available():
-        raise ValueError(f"prefer={prefer!r} but Apple's MPS backend is not available on this machine; "
-                         "use prefer='cpu' or prefer=None")
+        raise ValueError(
+            f"prefer={prefer!r} but Apple's MPS backend is not available on this machine; "
+            "use prefer='cpu' or prefer=None"
+        )
     return device
 
 
@@ -133,10 +142,11 @@ def seed_everything(seed: int, *, deterministic: Optional[bool] = None) -> None:
     """
     seed = check_int(seed, "seed", minimum=0, maximum=2**32 - 1)
     if deterministic is not None and not isinstance(deterministic, bool):
-        raise TypeError(f"deterministic must be None, True or False, got {type(deterministic).__name__} "
-                        f"{deterministic!r}")
+        raise TypeError(
+            f"deterministic must be None, True or False, got {type(deterministic).__name__} {deterministic!r}"
+        )
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 -- seeding numpy's global generator is this function's job
     torch.manual_seed(seed)  # also seeds every CUDA and MPS device
     if deterministic is not None:
         if deterministic:

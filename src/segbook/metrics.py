@@ -74,13 +74,16 @@ def _check_ignore_index(ignore_index: Optional[int], num_classes: int) -> Option
         return None
     ignore_index = check_int(ignore_index, "ignore_index")
     if 0 <= ignore_index < num_classes:
-        raise ValueError(f"ignore_index={ignore_index} is a class index (C={num_classes}, classes "
-                         f"0..{num_classes - 1}); use a value outside that range such as 255, or None")
+        raise ValueError(
+            f"ignore_index={ignore_index} is a class index (C={num_classes}, classes "
+            f"0..{num_classes - 1}); use a value outside that range such as 255, or None"
+        )
     return ignore_index
 
 
-def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int, *,
-                     ignore_index: Optional[int] = 255) -> torch.Tensor:
+def confusion_matrix(
+    pred: torch.Tensor, target: torch.Tensor, num_classes: int, *, ignore_index: Optional[int] = 255
+) -> torch.Tensor:
     """Count :math:`n_{ij}`, the pixels of true class ``i`` predicted as class ``j``.
 
     .. math::
@@ -125,18 +128,26 @@ def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int,
         raise ValueError(f"pred and target must be on the same device, got {pred.device} and {target.device}")
     if pred.ndim == target.ndim + 1:  # logits: (N, C, H, W) -> (N, H, W)
         if pred.shape[-3] != num_classes:
-            raise ValueError(f"pred looks like logits {tuple(pred.shape)} with {pred.shape[-3]} channels, "
-                             f"but num_classes is {num_classes} (C={num_classes})")
+            raise ValueError(
+                f"pred looks like logits {tuple(pred.shape)} with {pred.shape[-3]} channels, "
+                f"but num_classes is {num_classes} (C={num_classes})"
+            )
         if pred.shape[:-3] + pred.shape[-2:] != target.shape:
-            raise ValueError(f"logits {tuple(pred.shape)} do not match target {tuple(target.shape)}: "
-                             f"expected {tuple(target.shape[:-2])} + (C,) + {tuple(target.shape[-2:])}")
+            raise ValueError(
+                f"logits {tuple(pred.shape)} do not match target {tuple(target.shape)}: "
+                f"expected {tuple(target.shape[:-2])} + (C,) + {tuple(target.shape[-2:])}"
+            )
         pred = pred.argmax(dim=-3)
     elif pred.shape != target.shape:
-        raise ValueError(f"pred must have target's shape {tuple(target.shape)} (class indices) or "
-                         f"one more dimension for C (logits), got {tuple(pred.shape)}")
+        raise ValueError(
+            f"pred must have target's shape {tuple(target.shape)} (class indices) or "
+            f"one more dimension for C (logits), got {tuple(pred.shape)}"
+        )
     elif pred.dtype.is_floating_point or pred.dtype == torch.bool:
-        raise TypeError(f"pred has target's shape, so it must hold integer class indices, got {pred.dtype}; "
-                        "pass logits with a class dimension, (N, C, H, W)")
+        raise TypeError(
+            f"pred has target's shape, so it must hold integer class indices, got {pred.dtype}; "
+            "pass logits with a class dimension, (N, C, H, W)"
+        )
     keep = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
     t, p = target[keep].long(), pred[keep].long()  # (P,) the counted pixels; long: uint8 would overflow
     check_class_indices(t, "target", num_classes, ignore_index)
@@ -164,7 +175,7 @@ def _divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
 
 def _parts(cm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     cm = _as_matrix(cm)
-    tp = cm.diagonal()              # n_ii
+    tp = cm.diagonal()  # n_ii
     return tp, cm.sum(1) - tp, cm.sum(0) - tp  # TP, FN (rest of row i), FP (rest of column i)
 
 
@@ -308,7 +319,7 @@ def frequency_weighted_iou(cm: torch.Tensor) -> float:
         0.775
     """
     tp, fn, _ = _parts(cm)
-    support = tp + fn                                   # t_i
+    support = tp + fn  # t_i
     iou = iou_per_class(cm)
     present = support > 0
     return float(_divide((support[present] * iou[present]).sum(), support.sum()))
@@ -356,8 +367,9 @@ class SegmentationMetrics:
         0
     """
 
-    def __init__(self, num_classes: int, *, ignore_index: Optional[int] = 255,
-                 class_names: Optional[Sequence[str]] = None) -> None:
+    def __init__(
+        self, num_classes: int, *, ignore_index: Optional[int] = 255, class_names: Optional[Sequence[str]] = None
+    ) -> None:
         self.num_classes = check_positive_int(num_classes, "num_classes")
         self.ignore_index = _check_ignore_index(ignore_index, self.num_classes)
         if class_names is None:
@@ -391,8 +403,10 @@ class SegmentationMetrics:
         """
         cm = self.confusion
         if int(cm.sum()) == 0:
-            raise ValueError("SegmentationMetrics.compute() has counted no pixels: call update(pred, target) "
-                             f"first (pixels whose target is the ignore index {self.ignore_index} are not counted)")
+            raise ValueError(
+                "SegmentationMetrics.compute() has counted no pixels: call update(pred, target) "
+                f"first (pixels whose target is the ignore index {self.ignore_index} are not counted)"
+            )
         dice = dice_per_class(cm)
         return {
             "pixel_accuracy": pixel_accuracy(cm),
@@ -420,14 +434,18 @@ class SegmentationMetrics:
         for c, name in enumerate(self.class_names):
             values = [f"{float(r[k][c]):>9.{digits}f}" for k in ("iou", "dice", "precision", "recall")]
             lines.append(f"{name:<{width}}  " + "  ".join(values) + f"  {int(support[c]):>9d}")
-        lines.append(f"pixel accuracy {r['pixel_accuracy']:.{digits}f} | mean accuracy "
-                     f"{r['mean_accuracy']:.{digits}f} | mIoU {r['miou']:.{digits}f} | "
-                     f"f.w. IoU {r['fwiou']:.{digits}f}")
+        lines.append(
+            f"pixel accuracy {r['pixel_accuracy']:.{digits}f} | mean accuracy "
+            f"{r['mean_accuracy']:.{digits}f} | mIoU {r['miou']:.{digits}f} | "
+            f"f.w. IoU {r['fwiou']:.{digits}f}"
+        )
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        header = (f"SegmentationMetrics(num_classes={self.num_classes}, ignore_index={self.ignore_index}, "
-                  f"pixels={int(self.confusion.sum())})")
+        header = (
+            f"SegmentationMetrics(num_classes={self.num_classes}, ignore_index={self.ignore_index}, "
+            f"pixels={int(self.confusion.sum())})"
+        )
         return header + "\n" + self.table()
 
 
@@ -440,13 +458,19 @@ def _mask_boundary(mask):
     """Pixels of a numpy bool mask (H, W) with a 4-neighbour outside it; the image edge is not a boundary."""
     import numpy as np
 
-    padded = np.pad(mask, 1, mode="edge")                 # replicate: the frame of the image is not an edge
+    padded = np.pad(mask, 1, mode="edge")  # replicate: the frame of the image is not an edge
     interior = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     return mask & ~interior
 
 
-def boundary_f1(pred: torch.Tensor, target: torch.Tensor, num_classes: int, *, tolerance: float = 2.0,
-                ignore_index: Optional[int] = 255) -> torch.Tensor:
+def boundary_f1(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    num_classes: int,
+    *,
+    tolerance: float = 2.0,
+    ignore_index: Optional[int] = 255,
+) -> torch.Tensor:
     """Boundary F1 (BF) score per class (Csurka et al., BMVC 2013): how well the predicted *contours* match.
 
     For one image and class :math:`c`, let :math:`B_p` and :math:`B_g` be the boundary pixels of the predicted
@@ -501,7 +525,7 @@ def boundary_f1(pred: torch.Tensor, target: torch.Tensor, num_classes: int, *, t
     num_classes = check_positive_int(num_classes, "num_classes")
     if pred.ndim == target.ndim + 1:
         pred = pred.argmax(dim=-3)
-    labels_p = (pred[None] if pred.ndim == 2 else pred).detach().cpu().long().numpy()     # (N, H, W)
+    labels_p = (pred[None] if pred.ndim == 2 else pred).detach().cpu().long().numpy()  # (N, H, W)
     labels_t = (target[None] if target.ndim == 2 else target).detach().cpu().long().numpy()
     counted = labels_t != ignore_index if ignore_index is not None else np.ones_like(labels_t, dtype=bool)
     totals, images = np.zeros(num_classes), np.zeros(num_classes)
@@ -510,10 +534,10 @@ def boundary_f1(pred: torch.Tensor, target: torch.Tensor, num_classes: int, *, t
             b_p = _mask_boundary(p_img == c) & keep
             b_g = _mask_boundary(t_img == c) & keep
             if not b_p.any() and not b_g.any():
-                continue                                    # undefined for this image: not counted
+                continue  # undefined for this image: not counted
             images[c] += 1
             if not b_p.any() or not b_g.any():
-                continue                                    # only one has a contour: BF = 0
+                continue  # only one has a contour: BF = 0
             precision = (distance_transform_edt(~b_g)[b_p] <= tolerance).mean()
             recall = (distance_transform_edt(~b_p)[b_g] <= tolerance).mean()
             if precision + recall > 0:
@@ -527,8 +551,9 @@ def boundary_f1(pred: torch.Tensor, target: torch.Tensor, num_classes: int, *, t
 __all__.append("instance_separation")
 
 
-def instance_separation(foreground: torch.Tensor, instances: torch.Tensor, *, iou_threshold: float = 0.5,
-                        touch_distance: float = 2.0) -> dict:
+def instance_separation(
+    foreground: torch.Tensor, instances: torch.Tensor, *, iou_threshold: float = 0.5, touch_distance: float = 2.0
+) -> dict:
     """How well a *semantic* foreground mask keeps touching objects apart (the U-Net paper's touching cells).
 
     A semantic segmentation has no instances; the instances a user gets are the **connected components** of the
@@ -571,8 +596,10 @@ def instance_separation(foreground: torch.Tensor, instances: torch.Tensor, *, io
 
     check_tensor(foreground, "foreground", ndim=(2, 3), shape_hint="(N, H, W) or (H, W)")
     if foreground.dtype.is_floating_point or foreground.dtype.is_complex:
-        raise TypeError(f"foreground must be a bool or integer mask (non-zero = foreground), got {foreground.dtype}: "
-                        "threshold probabilities first, e.g. probs > 0.5")
+        raise TypeError(
+            f"foreground must be a bool or integer mask (non-zero = foreground), got {foreground.dtype}: "
+            "threshold probabilities first, e.g. probs > 0.5"
+        )
     check_tensor(instances, "instances", ndim=(2, 3), dtype="int", shape_hint="(N, H, W) or (H, W)")
     check_same_shape(foreground, "foreground", instances, "instances")
     iou_threshold = check_float(iou_threshold, "iou_threshold", minimum=0.5)
@@ -585,7 +612,7 @@ def instance_separation(foreground: torch.Tensor, instances: torch.Tensor, *, io
     ids_all = (instances[None] if instances.ndim == 2 else instances).detach().cpu().long().numpy()
     counts = {"objects": 0, "matched": 0, "pairs": 0, "separated": 0, "components": 0}
     for fg, ids in zip(fg_all, ids_all):
-        components, n_comp = ndimage.label(fg)            # (H, W): 0 = background, 1..n_comp
+        components, n_comp = ndimage.label(fg)  # (H, W): 0 = background, 1..n_comp
         counts["components"] += n_comp
         objects = [k for k in np.unique(ids) if k != 0]
         dominant = {}
@@ -600,12 +627,15 @@ def instance_separation(foreground: torch.Tensor, instances: torch.Tensor, *, io
                 counts["matched"] += int(iou > iou_threshold)
         counts["objects"] += len(objects)
         for a_i, a in enumerate(objects):
-            near_a = ndimage.distance_transform_edt(ids != a) <= touch_distance   # pixels within reach of a
-            for b in objects[a_i + 1:]:
+            near_a = ndimage.distance_transform_edt(ids != a) <= touch_distance  # pixels within reach of a
+            for b in objects[a_i + 1 :]:
                 if (near_a & (ids == b)).any():
                     counts["pairs"] += 1
-                    counts["separated"] += int(dominant[a] is not None and dominant[b] is not None
-                                               and dominant[a] != dominant[b])
-    return {"recovered": counts["matched"] / counts["objects"] if counts["objects"] else float("nan"),
-            "pairs_separated": counts["separated"] / counts["pairs"] if counts["pairs"] else float("nan"),
-            **counts}
+                    counts["separated"] += int(
+                        dominant[a] is not None and dominant[b] is not None and dominant[a] != dominant[b]
+                    )
+    return {
+        "recovered": counts["matched"] / counts["objects"] if counts["objects"] else float("nan"),
+        "pairs_separated": counts["separated"] / counts["pairs"] if counts["pairs"] else float("nan"),
+        **counts,
+    }

@@ -12,7 +12,7 @@ Example:
     >>> from segbook.notebook import show_source
     >>> from segbook.ops.shapes import conv_output_size
     >>> show_source(conv_output_size).where
-    'segbook/ops/shapes.py, lines 31-43'
+    'segbook/ops/shapes.py, lines 31-45'
 """
 
 from __future__ import annotations
@@ -91,8 +91,11 @@ def _docstring_lines(tree: ast.AST) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-                    and isinstance(first.value.value, str)):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 lines.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
                 if len(node.body) == 1:  # a body that is only a docstring would become invalid code
                     lines.discard(first.lineno)
@@ -129,8 +132,9 @@ def show_source(obj: Any, *, docstring: bool = False) -> Source:
         lines, start = inspect.getsourcelines(target)
         path = inspect.getsourcefile(target)
     except (TypeError, OSError) as exc:
-        raise TypeError(f"show_source needs a function, method, class or module written in Python, "
-                        f"got {obj!r} ({exc})") from None
+        raise TypeError(
+            f"show_source needs a function, method, class or module written in Python, got {obj!r} ({exc})"
+        ) from None
     start = max(start, 1)  # a module starts at line 0
     code = textwrap.dedent("".join(lines))
     if not docstring:
@@ -138,8 +142,7 @@ def show_source(obj: Any, *, docstring: bool = False) -> Source:
         code = "".join(line for number, line in enumerate(code.splitlines(True), start=1) if number not in drop)
     module = inspect.getmodule(target)
     if module is not None and module.__name__ != "__main__":
-        shown = module.__name__.replace(".", "/") + (
-            "/__init__.py" if path and path.endswith("__init__.py") else ".py")
+        shown = module.__name__.replace(".", "/") + ("/__init__.py" if path and path.endswith("__init__.py") else ".py")
     else:
         shown = path.replace("\\", "/").rsplit("/", 1)[-1] if path else "?"
     where = f"{shown}, lines {start}-{start + len(lines) - 1}"

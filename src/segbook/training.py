@@ -30,8 +30,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from segbook.conventions import (check_choice, check_float, check_int, check_positive_int, check_same_shape,
-                               check_tensor)
+from segbook.conventions import check_choice, check_float, check_int, check_positive_int, check_same_shape, check_tensor
 from segbook.env import pick_device, seed_everything
 from segbook.metrics import SegmentationMetrics
 
@@ -93,8 +92,7 @@ class History:
             raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
         known = sorted({k for r in self.records for k in r})
         if metric not in known:
-            raise ValueError(f"metric must be one of {', '.join(known) or '(none: History is empty)'}; "
-                             f"got {metric!r}")
+            raise ValueError(f"metric must be one of {', '.join(known) or '(none: History is empty)'}; got {metric!r}")
         scored = [r for r in self.records if r.get(metric) is not None and not math.isnan(r[metric])]
         if not scored:
             raise ValueError(f"no epoch has a value for {metric!r} (was val_data given to fit?)")
@@ -104,27 +102,34 @@ class History:
     def __repr__(self) -> str:
         if not self.records:
             return "History(0 epochs)"
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in self.records[-1].items()
-                          if k != "epoch" and isinstance(v, float) and not math.isnan(v))
+        shown = ", ".join(
+            f"{k}={v:.4g}"
+            for k, v in self.records[-1].items()
+            if k != "epoch" and isinstance(v, float) and not math.isnan(v)
+        )
         return f"History({len(self)} epochs, stopped by {self.stop_reason or '?'}; last: {shown})"
 
 
 def _check_batches(data: object, name: str) -> None:
     if isinstance(data, torch.Tensor) or not isinstance(data, Iterable):
-        raise TypeError(f"{name} must be a DataLoader or a list of (images, masks) batches, "
-                        f"got {type(data).__name__}")
+        raise TypeError(f"{name} must be a DataLoader or a list of (images, masks) batches, got {type(data).__name__}")
     if iter(data) is data:  # type: ignore[call-overload]
-        raise TypeError(f"{name} is an iterator, which is used up after one pass; pass a DataLoader "
-                        f"or a list of (images, masks) batches")
+        raise TypeError(
+            f"{name} is an iterator, which is used up after one pass; pass a DataLoader "
+            f"or a list of (images, masks) batches"
+        )
 
 
-def _unpack(batch: object, device: torch.device,
-            name: str) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+def _unpack(
+    batch: object, device: torch.device, name: str
+) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
     """(images, masks) or (images, masks, pixel_weights), checked and moved to ``device``; weights None if absent."""
     if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
-        raise TypeError(f"each batch of {name} must be a pair (images, masks) or a triple (images, masks, "
-                        f"pixel_weights), got {type(batch).__name__}"
-                        + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
+        raise TypeError(
+            f"each batch of {name} must be a pair (images, masks) or a triple (images, masks, "
+            f"pixel_weights), got {type(batch).__name__}"
+            + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+        )
     images, masks, *rest = batch
     check_tensor(images, f"images in {name}", ndim=4, dtype="float", shape_hint="(N, C_in, H, W)")
     check_tensor(masks, f"masks in {name}", ndim=3, dtype="int", shape_hint="(N, H, W)")
@@ -142,25 +147,36 @@ def _logits(output: Output, masks: torch.Tensor, num_classes: int) -> torch.Tens
     logits = check_tensor(last, "the model's output", ndim=4, dtype="float", shape_hint="(N, C, H, W)")
     n, c, h, w = logits.shape
     if c != num_classes or (n, h, w) != tuple(masks.shape):
-        raise ValueError(f"the model's output has shape {tuple(logits.shape)} but masks have shape "
-                         f"{tuple(masks.shape)} and num_classes={num_classes}: expected logits "
-                         f"{(masks.shape[0], num_classes, *masks.shape[1:])} at the input's size")
+        raise ValueError(
+            f"the model's output has shape {tuple(logits.shape)} but masks have shape "
+            f"{tuple(masks.shape)} and num_classes={num_classes}: expected logits "
+            f"{(masks.shape[0], num_classes, *masks.shape[1:])} at the input's size"
+        )
     return logits
 
 
-def _loss(loss_fn: Optional[Callable], output: Output, masks: torch.Tensor, ignore_index: int,
-          weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+def _loss(
+    loss_fn: Optional[Callable],
+    output: Output,
+    masks: torch.Tensor,
+    ignore_index: int,
+    weights: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     if weights is not None:
         if loss_fn is None:
-            raise TypeError("the batches carry pixel weights (images, masks, pixel_weights): pass a "
-                            "loss_fn(output, masks, pixel_weights), e.g. "
-                            "segbook.losses.weight_map.weighted_pixel_cross_entropy")
+            raise TypeError(
+                "the batches carry pixel weights (images, masks, pixel_weights): pass a "
+                "loss_fn(output, masks, pixel_weights), e.g. "
+                "segbook.losses.weight_map.weighted_pixel_cross_entropy"
+            )
         return loss_fn(output, masks, weights)
     if loss_fn is not None:
         return loss_fn(output, masks)
     if not isinstance(output, torch.Tensor):
-        raise TypeError(f"the model returned a list of {len(output)} outputs (deep supervision); pass a "
-                        "loss_fn that takes the list, e.g. the mean of cross-entropies over the outputs")
+        raise TypeError(
+            f"the model returned a list of {len(output)} outputs (deep supervision); pass a "
+            "loss_fn that takes the list, e.g. the mean of cross-entropies over the outputs"
+        )
     return nn.functional.cross_entropy(output, masks, ignore_index=ignore_index)
 
 
@@ -169,14 +185,27 @@ def _model_device(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
-def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Optional[Callable] = None,
-        optimizer: Optional[torch.optim.Optimizer] = None, lr: Optional[float] = None,
-        schedule: Optional[str] = None, epochs: Optional[int] = None,
-        time_budget: Optional[float] = None, val_data: Optional[Batches] = None,
-        device: Union[str, torch.device, None] = None, seed: Optional[int] = 0, progress: bool = True,
-        scheduler: Optional[Any] = None, scheduler_step: str = "epoch", ignore_index: int = 255,
-        on_epoch_start: Optional[Callable[[int], None]] = None,
-        on_epoch_end: Optional[Callable[[dict], Optional[bool]]] = None) -> History:
+def fit(
+    model: nn.Module,
+    train_data: Batches,
+    *,
+    num_classes: int,
+    loss_fn: Optional[Callable] = None,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+    lr: Optional[float] = None,
+    schedule: Optional[str] = None,
+    epochs: Optional[int] = None,
+    time_budget: Optional[float] = None,
+    val_data: Optional[Batches] = None,
+    device: Union[str, torch.device, None] = None,
+    seed: Optional[int] = 0,
+    progress: bool = True,
+    scheduler: Optional[Any] = None,
+    scheduler_step: str = "epoch",
+    ignore_index: int = 255,
+    on_epoch_start: Optional[Callable[[int], None]] = None,
+    on_epoch_end: Optional[Callable[[dict], Optional[bool]]] = None,
+) -> History:
     """Train ``model`` by mini-batch gradient descent and return its :class:`History`.
 
     Each step minimises the mean per-pixel loss of a batch, by default the cross entropy
@@ -264,14 +293,17 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
     if epochs is None and time_budget is None:
         raise ValueError("give epochs (e.g. epochs=5) or time_budget (seconds), or both, to say when to stop")
     epochs = None if epochs is None else check_positive_int(epochs, "epochs")
-    time_budget = None if time_budget is None else check_float(time_budget, "time_budget", minimum=0,
-                                                               strict_minimum=True)
+    time_budget = (
+        None if time_budget is None else check_float(time_budget, "time_budget", minimum=0, strict_minimum=True)
+    )
     check_choice(scheduler_step, "scheduler_step", ("epoch", "batch"))
     if scheduler_step == "batch" and isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
         raise ValueError("ReduceLROnPlateau watches a loss once per epoch: use scheduler_step='epoch' with it")
     if optimizer is not None and lr is not None:
-        raise ValueError("lr sets the learning rate of the default Adam optimizer; you passed your own "
-                         "optimizer: set the learning rate when you build it and leave lr out")
+        raise ValueError(
+            "lr sets the learning rate of the default Adam optimizer; you passed your own "
+            "optimizer: set the learning rate when you build it and leave lr out"
+        )
     lr = 1e-3 if lr is None else check_float(lr, "lr", minimum=0, strict_minimum=True)
     for hook, hook_name in ((on_epoch_start, "on_epoch_start"), (on_epoch_end, "on_epoch_end")):
         if hook is not None and not callable(hook):
@@ -293,13 +325,21 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
                 on_epoch_start(epoch)
             lr = float(optimizer.param_groups[0]["lr"])
             batch_scheduler = scheduler if scheduler_step == "batch" else None
-            train_loss, train_miou = _train_one_epoch(model, train_data, optimizer, loss_fn, num_classes,
-                                                      ignore_index, device, epoch, batch_scheduler)
-            record = {"epoch": epoch, "train_loss": train_loss, "train_miou": train_miou,
-                      "val_loss": math.nan, "val_miou": math.nan, "val_pixel_accuracy": math.nan}
+            train_loss, train_miou = _train_one_epoch(
+                model, train_data, optimizer, loss_fn, num_classes, ignore_index, device, epoch, batch_scheduler
+            )
+            record = {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "train_miou": train_miou,
+                "val_loss": math.nan,
+                "val_miou": math.nan,
+                "val_pixel_accuracy": math.nan,
+            }
             if val_data is not None:
-                val = evaluate(model, val_data, num_classes=num_classes, device=device, loss_fn=loss_fn,
-                               ignore_index=ignore_index)
+                val = evaluate(
+                    model, val_data, num_classes=num_classes, device=device, loss_fn=loss_fn, ignore_index=ignore_index
+                )
                 record.update(val_loss=val["loss"], val_miou=val["miou"], val_pixel_accuracy=val["pixel_accuracy"])
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 scheduler.step(train_loss if val_data is None else record["val_loss"])
@@ -308,8 +348,9 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
             record.update(seconds=time.perf_counter() - epoch_start, lr=lr)
             history.records.append(record)
             shown = "train" if val_data is None else "val"
-            bar.set_postfix({"loss": f"{train_loss:.3f}", f"{shown}_mIoU": f"{record[shown + '_miou']:.3f}"},
-                            refresh=False)
+            bar.set_postfix(
+                {"loss": f"{train_loss:.3f}", f"{shown}_mIoU": f"{record[shown + '_miou']:.3f}"}, refresh=False
+            )
             bar.update(1)
             if on_epoch_end is not None and on_epoch_end(dict(record)) is True:
                 history.stop_reason = "callback"
@@ -324,8 +365,9 @@ def fit(model: nn.Module, train_data: Batches, *, num_classes: int, loss_fn: Opt
 SCHEDULES = ("constant", "one-cycle", "cosine")
 
 
-def _check_schedule(schedule: Optional[str], scheduler: Optional[Any], epochs: Optional[int],
-                    train_data: Batches) -> int:
+def _check_schedule(
+    schedule: Optional[str], scheduler: Optional[Any], epochs: Optional[int], train_data: Batches
+) -> int:
     """The number of optimizer steps a named schedule spans (0 for none), after checking it can be built."""
     if schedule is None:
         return 0
@@ -335,13 +377,17 @@ def _check_schedule(schedule: Optional[str], scheduler: Optional[Any], epochs: O
     if scheduler is not None:
         raise ValueError(f"give schedule={schedule!r} or your own scheduler, not both")
     if epochs is None:
-        raise ValueError(f"schedule={schedule!r} must know the number of steps in advance: give epochs "
-                         "(a time_budget alone does not say how many steps there will be)")
+        raise ValueError(
+            f"schedule={schedule!r} must know the number of steps in advance: give epochs "
+            "(a time_budget alone does not say how many steps there will be)"
+        )
     try:
         batches = len(train_data)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(f"schedule={schedule!r} needs the number of batches per epoch, but train_data "
-                        f"({type(train_data).__name__}) has no len(); pass a DataLoader or a list") from None
+        raise TypeError(
+            f"schedule={schedule!r} needs the number of batches per epoch, but train_data "
+            f"({type(train_data).__name__}) has no len(); pass a DataLoader or a list"
+        ) from None
     if batches == 0:
         raise ValueError("train_data yielded no batches")
     return epochs * batches
@@ -355,10 +401,17 @@ def _named_scheduler(schedule: Optional[str], optimizer: torch.optim.Optimizer, 
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
 
 
-def _train_one_epoch(model: nn.Module, data: Batches, optimizer: torch.optim.Optimizer,
-                     loss_fn: Optional[Callable], num_classes: int, ignore_index: int,
-                     device: torch.device, epoch: int,
-                     batch_scheduler: Optional[object] = None) -> tuple[float, float]:
+def _train_one_epoch(
+    model: nn.Module,
+    data: Batches,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Optional[Callable],
+    num_classes: int,
+    ignore_index: int,
+    device: torch.device,
+    epoch: int,
+    batch_scheduler: Optional[object] = None,
+) -> tuple[float, float]:
     """One pass over ``data``; returns the mean training loss and the mIoU of the predictions made."""
     model.train()
     metrics = SegmentationMetrics(num_classes, ignore_index=ignore_index)
@@ -371,8 +424,10 @@ def _train_one_epoch(model: nn.Module, data: Batches, optimizer: torch.optim.Opt
         loss = _loss(loss_fn, output, masks, ignore_index, weights)
         value = loss.item()
         if not math.isfinite(value):
-            raise FloatingPointError(f"the training loss became {value} at epoch {epoch}, batch {step + 1}; "
-                                     "lower the learning rate or check the loss function")
+            raise FloatingPointError(
+                f"the training loss became {value} at epoch {epoch}, batch {step + 1}; "
+                "lower the learning rate or check the loss function"
+            )
         loss.backward()
         optimizer.step()
         if batch_scheduler is not None:
@@ -389,8 +444,15 @@ def _safe_miou(metrics: SegmentationMetrics) -> float:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: Batches, *, num_classes: int, device: Union[str, torch.device, None] = None,
-             loss_fn: Optional[Callable] = None, ignore_index: int = 255) -> dict:
+def evaluate(
+    model: nn.Module,
+    data: Batches,
+    *,
+    num_classes: int,
+    device: Union[str, torch.device, None] = None,
+    loss_fn: Optional[Callable] = None,
+    ignore_index: int = 255,
+) -> dict:
     """Score ``model`` on ``data``: the metrics of :class:`segbook.metrics.SegmentationMetrics` and the loss.
 
     The model runs in eval mode (batch norm uses its running statistics, dropout is off) without
@@ -440,8 +502,9 @@ def evaluate(model: nn.Module, data: Batches, *, num_classes: int, device: Union
 
 
 @torch.no_grad()
-def predict(model: nn.Module, images: torch.Tensor, *, device: Union[str, torch.device, None] = None,
-            batch_size: int = 16) -> torch.Tensor:
+def predict(
+    model: nn.Module, images: torch.Tensor, *, device: Union[str, torch.device, None] = None, batch_size: int = 16
+) -> torch.Tensor:
     """Label maps predicted by ``model``: the argmax over classes of its logits, per pixel.
 
     .. math:: \\hat y_p = \\arg\\max_c z_{p,c}
@@ -467,7 +530,7 @@ def predict(model: nn.Module, images: torch.Tensor, *, device: Union[str, torch.
     check_tensor(images, "images", ndim=(3, 4), dtype="float", shape_hint="(N, C_in, H, W) or (C_in, H, W)")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     single = images.ndim == 3
-    batch = images.unsqueeze(0) if single else images     # (N, C_in, H, W)
+    batch = images.unsqueeze(0) if single else images  # (N, C_in, H, W)
     device = _model_device(model) if device is None else pick_device(device)
     model.to(device)
     was_training = model.training
@@ -478,7 +541,7 @@ def predict(model: nn.Module, images: torch.Tensor, *, device: Union[str, torch.
             output = model(chunk.to(device))
             output = output[-1] if isinstance(output, (list, tuple)) else output
             check_tensor(output, "the model's output", ndim=4, shape_hint="(N, C, H, W)")
-            labels.append(output.argmax(dim=1).cpu())        # (n, H, W)
+            labels.append(output.argmax(dim=1).cpu())  # (n, H, W)
     finally:
         model.train(was_training)
     out = torch.cat(labels)

@@ -37,8 +37,18 @@ from urllib.parse import quote
 import nbformat
 import yaml
 
-__all__ = ["Repository", "read_repository", "badge_source", "setup_source", "expected_cells", "stamp_notebook",
-           "stamp", "check_notebook", "check", "main"]
+__all__ = [
+    "Repository",
+    "read_repository",
+    "badge_source",
+    "setup_source",
+    "expected_cells",
+    "stamp_notebook",
+    "stamp",
+    "check_notebook",
+    "check",
+    "main",
+]
 
 BADGE_TAGS = ["colab-badge", "remove-cell"]
 SETUP_TAGS = ["colab-setup", "hide-cell"]
@@ -78,19 +88,24 @@ def read_repository(config_path: PathLike) -> Repository:
         raise ValueError(f"{config_path}: not valid YAML: {exc}") from exc
     repository = config.get("repository") if isinstance(config, dict) else None
     if not isinstance(repository, dict) or not isinstance(repository.get("url"), str):
-        raise ValueError(f"{config_path}: expected a 'repository:' section with 'url: https://github.com/<owner>/<repo>'")
+        raise ValueError(
+            f"{config_path}: expected a 'repository:' section with 'url: https://github.com/<owner>/<repo>'"
+        )
     found = _GITHUB.match(repository["url"].strip())
     if not found:
-        raise ValueError(f"{config_path}: repository.url must look like https://github.com/<owner>/<repo> "
-                         f"(Colab opens notebooks from GitHub), got {repository['url']!r}")
+        raise ValueError(
+            f"{config_path}: repository.url must look like https://github.com/<owner>/<repo> "
+            f"(Colab opens notebooks from GitHub), got {repository['url']!r}"
+        )
     branch = str(repository.get("branch") or "main").strip()
     if not branch or any(c.isspace() for c in branch):
         raise ValueError(f"{config_path}: repository.branch must be a branch name, got {branch!r}")
     # path_to_book: where the book (this config) sits inside the repository; default the root.
     book = PurePosixPath(str(repository.get("path_to_book") or "."))
     if book.is_absolute() or ".." in book.parts:
-        raise ValueError(f"{config_path}: repository.path_to_book must be a relative path inside the repository, "
-                         f"got {str(book)!r}")
+        raise ValueError(
+            f"{config_path}: repository.path_to_book must be a relative path inside the repository, got {str(book)!r}"
+        )
     root = config_path.resolve().parent
     for _ in book.parts:
         root = root.parent
@@ -101,8 +116,9 @@ def read_repository(config_path: PathLike) -> Repository:
     if not colab_branch or any(c.isspace() for c in colab_branch):
         raise ValueError(f"{config_path}: segbook.colab_branch must be a branch name, got {colab_branch!r}")
     owner, name = found.group("owner"), found.group("name")
-    return Repository(f"https://github.com/{owner}/{name}", owner, name, branch, root, colab_branch,
-                      config_path.resolve().parent)
+    return Repository(
+        f"https://github.com/{owner}/{name}", owner, name, branch, root, colab_branch, config_path.resolve().parent
+    )
 
 
 def _notebook_path_in_book(notebook_path: PathLike, repo: Repository) -> str:
@@ -124,8 +140,10 @@ def badge_source(repo: Repository, path_in_book: str) -> str:
         '[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/o/r/blob/colab/chapters/01_task.ipynb)'
     """
     target = f"{repo.owner}/{repo.name}/blob/{quote(repo.colab_branch)}/{quote(path_in_book)}"
-    return ("[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-            f"(https://colab.research.google.com/github/{target})")
+    return (
+        "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"(https://colab.research.google.com/github/{target})"
+    )
 
 
 def setup_source(repo: Repository) -> str:
@@ -138,7 +156,7 @@ def setup_source(repo: Repository) -> str:
         >>> "git+https://github.com/o/r@main" in setup_source(repo)
         True
     """
-    return f'''# Setup for Google Colab (and any fresh environment): install this book's package,
+    return f"""# Setup for Google Colab (and any fresh environment): install this book's package,
 # segbook, only if it cannot be imported yet. pip keeps the runtime's own torch, which
 # already satisfies segbook's "torch>=2.1".
 # Stamped by `segbook-stamp` from _config.yml: edit the config, not this cell.
@@ -154,7 +172,7 @@ if importlib.util.find_spec("segbook") is None:
 
 from segbook.env import print_environment
 
-print_environment()'''
+print_environment()"""
 
 
 def expected_cells(notebook_path: PathLike, config_path: PathLike) -> "tuple[str, str]":
@@ -171,8 +189,9 @@ def _tagged(cell: nbformat.NotebookNode, tag: str) -> bool:
     return tag in cell.get("metadata", {}).get("tags", [])
 
 
-def _new_cell(nb: nbformat.NotebookNode, cell_type: str, source: str, tags: "list[str]",
-              old: Optional[nbformat.NotebookNode]) -> nbformat.NotebookNode:
+def _new_cell(
+    nb: nbformat.NotebookNode, cell_type: str, source: str, tags: "list[str]", old: Optional[nbformat.NotebookNode]
+) -> nbformat.NotebookNode:
     """Build the stamped cell, keeping the old cell's id, other metadata and (if unchanged) outputs."""
     if cell_type == "markdown":
         cell = nbformat.v4.new_markdown_cell(source)
@@ -253,8 +272,9 @@ def check_notebook(notebook_path: PathLike, config_path: PathLike) -> "list[str]
     elif cells[setups[0]].source != setup:
         problems.append("the setup cell differs from the one stamped from _config.yml (edited or stale)")
     if not problems and _stamped(nb, badge, setup) != nb:
-        problems.append("the badge and setup cells are not the first two cells, are duplicated, "
-                        "or have the wrong type or tags")
+        problems.append(
+            "the badge and setup cells are not the first two cells, are duplicated, or have the wrong type or tags"
+        )
     return problems
 
 
@@ -267,9 +287,16 @@ def check(notebooks: Iterable[PathLike], config_path: PathLike) -> "dict[Path, l
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line entry point of ``segbook-stamp``; returns the exit code."""
     parser = argparse.ArgumentParser(prog="segbook-stamp", description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, metavar="NOTEBOOK",
-                        help="notebooks to stamp (default: every chapters/*.ipynb beside the config)")
-    parser.add_argument("--config", type=Path, default=Path("_config.yml"), help="Jupyter Book config (default: %(default)s)")
+    parser.add_argument(
+        "notebooks",
+        nargs="*",
+        type=Path,
+        metavar="NOTEBOOK",
+        help="notebooks to stamp (default: every chapters/*.ipynb beside the config)",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=Path("_config.yml"), help="Jupyter Book config (default: %(default)s)"
+    )
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if any notebook needs stamping")
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((args.config.parent / "chapters").glob("*.ipynb"))
@@ -283,8 +310,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for path, problems in stale.items():
                 print(f"{path}: {'; '.join(problems)}")
             if stale:
-                print(f"segbook-stamp: {len(stale)} notebook(s) disagree with {args.config}; run segbook-stamp",
-                      file=sys.stderr)
+                print(
+                    f"segbook-stamp: {len(stale)} notebook(s) disagree with {args.config}; run segbook-stamp",
+                    file=sys.stderr,
+                )
                 return 1
             print(f"segbook-stamp: {len(notebooks)} notebook(s) agree with {args.config}")
             return 0

@@ -38,34 +38,55 @@ import unicodedata
 from ast import literal_eval
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
-from urllib.parse import quote
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import nbformat
 import yaml
 
 from segbook.book.colab import badge_source, read_repository
 
-__all__ = ["ColabEditionError", "LEFTOVER_MYST", "GLUE_NOTE", "CLAIM_NOTE", "soften_asserts", "Site", "Page", "read_site", "format_plain_text",
-           "glossary_anchor", "read_glue", "convert_markdown", "make_colab_notebook", "write_colab_edition", "main"]
+__all__ = [
+    "ColabEditionError",
+    "LEFTOVER_MYST",
+    "GLUE_NOTE",
+    "CLAIM_NOTE",
+    "soften_asserts",
+    "Site",
+    "Page",
+    "read_site",
+    "format_plain_text",
+    "glossary_anchor",
+    "read_glue",
+    "convert_markdown",
+    "make_colab_notebook",
+    "write_colab_edition",
+    "main",
+]
 
 PathLike = Union[str, Path]
 #: The note that opens every Colab-edition notebook that quotes numbers of the book's run.
-GLUE_NOTE = ("Numbers in *italics* in the text are those of the book's own run; your run may differ in the "
-             "last digits.")
+GLUE_NOTE = "Numbers in *italics* in the text are those of the book's own run; your run may differ in the last digits."
 # myst-nb's render priority for the HTML builder (myst_nb.core.config), richest first.
-_MIME_PRIORITY = ("text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/latex",
-                  "text/plain")
-_ADMONITIONS = {"note": "Note", "tip": "Tip", "hint": "Hint", "important": "Important", "warning": "Warning",
-                "caution": "Caution", "attention": "Attention", "danger": "Danger", "error": "Error",
-                "seealso": "See also", "admonition": ""}
+_MIME_PRIORITY = ("text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/latex", "text/plain")
+_ADMONITIONS = {
+    "note": "Note",
+    "tip": "Tip",
+    "hint": "Hint",
+    "important": "Important",
+    "warning": "Warning",
+    "caution": "Caution",
+    "attention": "Attention",
+    "danger": "Danger",
+    "error": "Error",
+    "seealso": "See also",
+    "admonition": "",
+}
 _LITERAL = ("code", "code-block", "sourcecode")
 _FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>.*?)\s*$")
 _DIRECTIVE = re.compile(r"^\{(?P<name>[\w:.+-]+)\}\s*(?P<args>.*)$")
 _OPTION = re.compile(r"^:(?P<key>[\w-]+):\s*(?P<value>.*)$")
 # A role, or an inline code span (kept as it is), whichever starts first.
-_INLINE = re.compile(r"\{(?P<role>[\w:.+-]+)\}(?P<tick>`+)(?P<content>.+?)(?P=tick)|(?P<code>`+).+?(?P=code)",
-                     re.S)
+_INLINE = re.compile(r"\{(?P<role>[\w:.+-]+)\}(?P<tick>`+)(?P<content>.+?)(?P=tick)|(?P<code>`+).+?(?P=code)", re.S)
 _TARGET = re.compile(r"^\s*\((?P<label>[^()\s]+)\)=\s*$")
 _EQUATION = re.compile(r"\$\$(?P<body>.+?)\$\$[ \t]*\((?P<label>[^()\s]+)\)", re.S)
 _EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
@@ -182,8 +203,9 @@ def _author_text(persons: Sequence[Any]) -> str:
 
 
 def _normal(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", unicodedata.normalize("NFKD", text).encode("ascii", "ignore")
-                  .decode("ascii").lower())
+    return re.sub(
+        r"[^a-z0-9]+", "", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    )
 
 
 def read_references(bib_path: PathLike, references_html: Optional[PathLike] = None) -> Dict[str, Reference]:
@@ -201,8 +223,7 @@ def read_references(bib_path: PathLike, references_html: Optional[PathLike] = No
     if references_html and Path(references_html).is_file():
         page = Path(references_html).read_text(encoding="utf-8")
         for found in re.finditer(r'<div class="citation" id="(?P<id>[\w-]+)"[^>]*>(?P<body>.*?)</div>', page, re.S):
-            entries[found.group("id")] = (_normal(html.unescape(re.sub(r"<[^>]+>", "", found.group("body")))),
-                                          None)
+            entries[found.group("id")] = (_normal(html.unescape(re.sub(r"<[^>]+>", "", found.group("body")))), None)
     references = {}
     for key, entry in bib.entries.items():
         persons = entry.persons.get("author") or entry.persons.get("editor") or []
@@ -222,8 +243,11 @@ def _chapter_numbers(toc_path: PathLike) -> Dict[str, int]:
         for chapter in part.get("chapters") or []:
             if part.get("numbered") and "file" in chapter:
                 count += 1
-                numbers[str(Path(chapter["file"]).with_suffix("")) if chapter["file"].endswith(
-                    (".md", ".ipynb")) else chapter["file"]] = count
+                numbers[
+                    str(Path(chapter["file"]).with_suffix(""))
+                    if chapter["file"].endswith((".md", ".ipynb"))
+                    else chapter["file"]
+                ] = count
     return numbers
 
 
@@ -256,8 +280,14 @@ def index_page(name: str, texts: Sequence[str], number: Optional[int] = None) ->
             fence = _FENCE.match(line)
             directive = _DIRECTIVE.match(fence.group("info")) if fence else None
             if directive and directive.group("name") in ("exercise", "math", "prf:exercise"):
-                label = next((m.group("value").strip() for m in map(_OPTION.match, lines[i + 1:i + 8]) if m
-                              and m.group("key") == "label"), "")
+                label = next(
+                    (
+                        m.group("value").strip()
+                        for m in map(_OPTION.match, lines[i + 1 : i + 8])
+                        if m and m.group("key") == "label"
+                    ),
+                    "",
+                )
                 if directive.group("name") == "math":
                     if label:
                         equations += 1
@@ -375,13 +405,23 @@ class _Context:
 
     def glued(self, key: str) -> Dict[str, Any]:
         if self.glue is None:
-            raise self.error(f"glues {key!r} but there is no executed notebook to read it from (build the "
-                             f"book first: make book, or pass --executed)")
+            raise self.error(
+                f"glues {key!r} but there is no executed notebook to read it from (build the "
+                f"book first: make book, or pass --executed)"
+            )
         if key not in self.glue:
-            hint = ("; the executed notebook comes from an older version of this notebook (its code differs): "
-                    "rebuild the book") if self.stale else ""
-            raise self.error(f"glues {key!r}, which the executed notebook does not hold (glued: "
-                             f"{', '.join(sorted(self.glue)) or 'nothing'}){hint}")
+            hint = (
+                (
+                    "; the executed notebook comes from an older version of this notebook (its code differs): "
+                    "rebuild the book"
+                )
+                if self.stale
+                else ""
+            )
+            raise self.error(
+                f"glues {key!r}, which the executed notebook does not hold (glued: "
+                f"{', '.join(sorted(self.glue)) or 'nothing'}){hint}"
+            )
         self.used_glue = True
         return self.glue[key]
 
@@ -524,8 +564,10 @@ def _convert_inline(ctx: _Context, text: str) -> str:
         if role == "abbr":
             text, title = _split_explicit(content.replace("(", "<").replace(")", ">"))
             return f'<abbr title="{html.escape(title)}">{text or title}</abbr>'
-        raise ctx.error(f"the role {{{role}}} is not converted for Colab (in {found.group(0)!r}); "
-                        f"add it to segbook.book.colab_edition")
+        raise ctx.error(
+            f"the role {{{role}}} is not converted for Colab (in {found.group(0)!r}); "
+            f"add it to segbook.book.colab_edition"
+        )
 
     text = _INLINE.sub(replace, text)
     # A term set in bold, **{term}`x`**, is a bold link already (as on the website).
@@ -538,6 +580,7 @@ def _tag(body: str, number: str) -> str:
 
 def _convert_text(ctx: _Context, text: str) -> str:
     """Inline roles, labelled ``$$`` equations, targets and comments of text outside directives."""
+
     def equation(found: "re.Match[str]") -> str:
         ctx.equations += 1
         return f"$${_tag(found.group('body'), ctx.page.numbered(ctx.equations))}$$"
@@ -595,9 +638,11 @@ def _directive(ctx: _Context, name: str, args: str, options: Dict[str, str], bod
         return shown + (f"\n\n*{caption}*" if caption else "")
     if name == "bibliography":
         keys = list(dict.fromkeys(ctx.cited))
-        lines = [f"- {ctx.site.references[k].authors} ({ctx.site.references[k].year}), "
-                 f"[in the references]({ctx.site.link('chapters/references', ctx.site.references[k].anchor)})"
-                 for k in keys]
+        lines = [
+            f"- {ctx.site.references[k].authors} ({ctx.site.references[k].year}), "
+            f"[in the references]({ctx.site.link('chapters/references', ctx.site.references[k].anchor)})"
+            for k in keys
+        ]
         return "\n".join(lines) or f"[The references]({ctx.site.link('chapters/references')})"
     raise ctx.error(f"the directive {{{name}}} is not converted for Colab; add it to segbook.book.colab_edition")
 
@@ -643,7 +688,7 @@ def _convert_blocks(ctx: _Context, text: str) -> str:
             j += 1
         if depth:
             raise ctx.error(f"the block opened by {lines[i].strip()!r} is not closed")
-        block = lines[i + 1:j - 1]
+        block = lines[i + 1 : j - 1]
         flush()
         if not directive:  # a plain code fence: as it is
             out.append("\n".join(lines[i:j]))
@@ -654,16 +699,27 @@ def _convert_blocks(ctx: _Context, text: str) -> str:
                 options[found.group("key")] = found.group("value")
                 block = block[1:]
             body = "\n".join(block)
-            converted = _directive(ctx, directive.group("name"), directive.group("args"), options, body,
-                                   "`" * max(3, len(mark)) if mark[0] != "~" else mark)
+            converted = _directive(
+                ctx,
+                directive.group("name"),
+                directive.group("args"),
+                options,
+                body,
+                "`" * max(3, len(mark)) if mark[0] != "~" else mark,
+            )
             out.append("\n".join(indent + line if line else line for line in converted.split("\n")))
         i = j
     flush()
     return "\n".join(out)
 
 
-def convert_markdown(source: str, site: Site, page: Optional[Page] = None,
-                     glue: Optional[Dict[str, Dict[str, Any]]] = None, where: str = "cell") -> str:
+def convert_markdown(
+    source: str,
+    site: Site,
+    page: Optional[Page] = None,
+    glue: Optional[Dict[str, Dict[str, Any]]] = None,
+    where: str = "cell",
+) -> str:
     """Convert one Markdown text from MyST to plain Markdown (a single cell, numbered from 1).
 
     Example:
@@ -704,20 +760,26 @@ def soften_asserts(source: str) -> str:
     asserts = [node for node in ast.walk(tree) if isinstance(node, ast.Assert)]
     for node in sorted(asserts, key=lambda node: node.lineno, reverse=True):
         first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-        indent = lines[first][:node.col_offset]
-        if indent.strip() or lines[last][node.end_col_offset or 0:].split("#")[0].strip():
+        indent = lines[first][: node.col_offset]
+        if indent.strip() or lines[last][node.end_col_offset or 0 :].split("#")[0].strip():
             continue  # shares its line with other code: left as it is
         message = ast.unparse(node.msg) if node.msg is not None else repr(ast.unparse(node.test))
-        lines[first:last + 1] = [f"{indent}if not ({ast.unparse(node.test)}):  # the book's build asserts this",
-                                 f"{indent}    print({CLAIM_NOTE!r}, {message})"]
+        lines[first : last + 1] = [
+            f"{indent}if not ({ast.unparse(node.test)}):  # the book's build asserts this",
+            f"{indent}    print({CLAIM_NOTE!r}, {message})",
+        ]
     return "\n".join(lines)
 
 
-
-def make_colab_notebook(nb: nbformat.NotebookNode, site: Site, page: Page,
-                        glue: Optional[Dict[str, Dict[str, Any]]] = None,
-                        name: str = "notebook", badge: Optional[str] = None,
-                        stale: bool = False) -> nbformat.NotebookNode:
+def make_colab_notebook(
+    nb: nbformat.NotebookNode,
+    site: Site,
+    page: Page,
+    glue: Optional[Dict[str, Dict[str, Any]]] = None,
+    name: str = "notebook",
+    badge: Optional[str] = None,
+    stale: bool = False,
+) -> nbformat.NotebookNode:
     """The Colab edition of one source notebook (the input is not changed).
 
     Markdown cells are converted; code cells keep their source and lose their outputs; a note after the
@@ -742,8 +804,10 @@ def make_colab_notebook(nb: nbformat.NotebookNode, site: Site, page: Page,
                 cell.source = soften_asserts(cell.source)
         cell.get("metadata", {}).pop("execution", None)
         cells.append(cell)
-    note = (f"*This is the Colab edition of [{page.title or page.name}]({site.link(page.name)}), a page of the "
-            f"book's website: the same notebook, with the website's markup turned into plain Markdown.*")
+    note = (
+        f"*This is the Colab edition of [{page.title or page.name}]({site.link(page.name)}), a page of the "
+        f"book's website: the same notebook, with the website's markup turned into plain Markdown.*"
+    )
     if ctx.used_glue:
         note += f" *{GLUE_NOTE.replace('*italics*', 'italics')}*"
     note_cell = nbformat.v4.new_markdown_cell(note, metadata={"tags": ["colab-edition-note"]})
@@ -765,9 +829,13 @@ def _code(nb: nbformat.NotebookNode) -> List[str]:
     return [c.source for c in nb.cells if c.cell_type == "code"]
 
 
-def write_colab_edition(sources: Sequence[PathLike], out_dir: PathLike, config_path: PathLike = "_config.yml",
-                        executed_dir: Optional[PathLike] = None,
-                        html_dir: Optional[PathLike] = None) -> List[Path]:
+def write_colab_edition(
+    sources: Sequence[PathLike],
+    out_dir: PathLike,
+    config_path: PathLike = "_config.yml",
+    executed_dir: Optional[PathLike] = None,
+    html_dir: Optional[PathLike] = None,
+) -> List[Path]:
     """Write the Colab edition of each notebook to ``out_dir/chapters/<name>.ipynb``.
 
     Every notebook is converted before anything is written, so an error leaves ``out_dir`` untouched.
@@ -800,36 +868,58 @@ def write_colab_edition(sources: Sequence[PathLike], out_dir: PathLike, config_p
             glue = read_glue(run, executed.with_suffix(".glue.json"))
             stale = _code(run) != _code(nb)
         badge = badge_source(repo, relative.as_posix())
-        converted.append((Path(out_dir) / relative,
-                          make_colab_notebook(nb, site, page, glue, str(source), badge, stale)))
+        converted.append(
+            (Path(out_dir) / relative, make_colab_notebook(nb, site, page, glue, str(source), badge, stale))
+        )
     for target, nb in converted:
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)
     readme = Path(out_dir) / "README.md"
-    readme.write_text(f"# Colab edition of the book's notebooks\n\nGenerated by `segbook-colab-edition` from "
-                      f"the book's sources: do not edit. The website: {site.url}\n", encoding="utf-8")
+    readme.write_text(
+        f"# Colab edition of the book's notebooks\n\nGenerated by `segbook-colab-edition` from "
+        f"the book's sources: do not edit. The website: {site.url}\n",
+        encoding="utf-8",
+    )
     return [target for target, _ in converted]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line entry point of ``segbook-colab-edition``; returns the exit code."""
     parser = argparse.ArgumentParser(prog="segbook-colab-edition", description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, metavar="NOTEBOOK",
-                        help="chapter notebooks (default: every chapters/*.ipynb beside the config)")
+    parser.add_argument(
+        "notebooks",
+        nargs="*",
+        type=Path,
+        metavar="NOTEBOOK",
+        help="chapter notebooks (default: every chapters/*.ipynb beside the config)",
+    )
     parser.add_argument("--config", type=Path, default=Path("_config.yml"), help="default: %(default)s")
-    parser.add_argument("--executed", type=Path, default=None,
-                        help="myst-nb's executed notebooks (default: _build/jupyter_execute beside the config)")
-    parser.add_argument("--html", type=Path, default=None,
-                        help="the built site, for the references' anchors (default: _build/html beside the config)")
-    parser.add_argument("-o", "--output", type=Path, default=None,
-                        help="output directory (default: _build/colab beside the config)")
+    parser.add_argument(
+        "--executed",
+        type=Path,
+        default=None,
+        help="myst-nb's executed notebooks (default: _build/jupyter_execute beside the config)",
+    )
+    parser.add_argument(
+        "--html",
+        type=Path,
+        default=None,
+        help="the built site, for the references' anchors (default: _build/html beside the config)",
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, default=None, help="output directory (default: _build/colab beside the config)"
+    )
     args = parser.parse_args(argv)
     root = args.config.parent
     notebooks = args.notebooks or sorted((root / "chapters").glob("*.ipynb"))
     try:
-        written = write_colab_edition(notebooks, args.output or root / "_build" / "colab", args.config,
-                                      args.executed or root / "_build" / "jupyter_execute",
-                                      args.html or root / "_build" / "html")
+        written = write_colab_edition(
+            notebooks,
+            args.output or root / "_build" / "colab",
+            args.config,
+            args.executed or root / "_build" / "jupyter_execute",
+            args.html or root / "_build" / "html",
+        )
     except (ColabEditionError, ValueError, nbformat.ValidationError) as exc:
         print(f"segbook-colab-edition: error: {exc}", file=sys.stderr)
         return 1

@@ -33,18 +33,19 @@ def colab_edition_url(url: str, branch: str, colab_branch: str, path_to_book: st
     """
     if not url.startswith(_COLAB):
         return url
-    owner, repo, blob, rest = url[len(_COLAB):].split("/", 3)
+    owner, repo, blob, rest = url[len(_COLAB) :].split("/", 3)
     if blob != "blob" or not rest.startswith(branch + "/"):
         return url
-    path = rest[len(branch) + 1:]
+    path = rest[len(branch) + 1 :]
     prefix = path_to_book.strip("/")
     if prefix and path.startswith(prefix + "/"):
-        path = path[len(prefix) + 1:]
+        path = path[len(prefix) + 1 :]
     return f"{_COLAB}{owner}/{repo}/blob/{colab_branch}/{path}"
 
 
-def _point_colab_button_at_the_edition(app: Any, pagename: str, templatename: str, context: Dict[str, Any],
-                                       doctree: Any) -> None:
+def _point_colab_button_at_the_edition(
+    app: Any, pagename: str, templatename: str, context: Dict[str, Any], doctree: Any
+) -> None:
     config = Path(app.srcdir) / "_config.yml"
     if not config.is_file():
         return

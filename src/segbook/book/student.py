@@ -38,8 +38,15 @@ from typing import Optional, Sequence
 
 import nbformat
 
-__all__ = ["StudentNotebookError", "StripReport", "strip_code_cell", "strip_markdown", "make_student_notebook",
-           "write_student_notebooks", "main"]
+__all__ = [
+    "StudentNotebookError",
+    "StripReport",
+    "strip_code_cell",
+    "strip_markdown",
+    "make_student_notebook",
+    "write_student_notebooks",
+    "main",
+]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -102,11 +109,14 @@ def strip_code_cell(source: str, where: str = "cell") -> "tuple[str, list[str]]"
         marker = line.strip()
         if marker == BEGIN:
             if open_line is not None:
-                raise StudentNotebookError(f"{where}: nested '{BEGIN}' on line {number} (the one on line "
-                                           f"{open_line} has no '{END}' yet)")
+                raise StudentNotebookError(
+                    f"{where}: nested '{BEGIN}' on line {number} (the one on line {open_line} has no '{END}' yet)"
+                )
             if label is None:
-                raise StudentNotebookError(f"{where}: '{BEGIN}' on line {number} has no exercise label before it; "
-                                           f"add a comment line such as '# Exercise 1.2 (one_hot)' above it")
+                raise StudentNotebookError(
+                    f"{where}: '{BEGIN}' on line {number} has no exercise label before it; "
+                    f"add a comment line such as '# Exercise 1.2 (one_hot)' above it"
+                )
             indent = line[: len(line) - len(line.lstrip())]
             newline = "\n" if line.endswith("\n") else ""
             out.append(f'{indent}raise NotImplementedError("{label}: write your solution here"){newline}')
@@ -136,7 +146,10 @@ class _Fence:
 
 
 def _fence(line: str) -> "tuple[Optional[_Fence], str]":
-    """``(fence, info)`` if ``line`` is a fence line (```` ```python ````, ``:::{note}``, ``~~~``), else ``(None, "")``."""
+    """``(fence, info)`` if ``line`` is a fence line, else ``(None, "")``.
+
+    Fences: ```` ```python ````, ``:::{note}``, ``~~~``.
+    """
     found = _FENCE.match(line)
     if not found:
         return None, ""
@@ -193,8 +206,10 @@ class _MarkdownStripper:
                     literal = fence
                 out.append(line)
         if solution is not None:
-            raise StudentNotebookError(f"{where}: a solution directive is not closed; end it with a line "
-                                       f"of {solution.length} or more '{solution.char}'")
+            raise StudentNotebookError(
+                f"{where}: a solution directive is not closed; end it with a line "
+                f"of {solution.length} or more '{solution.char}'"
+            )
         return "".join(out)
 
 
@@ -234,7 +249,9 @@ def _remove_tags(cell: nbformat.NotebookNode, tags: Sequence[str]) -> None:
             del cell.metadata["tags"]
 
 
-def make_student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> "tuple[nbformat.NotebookNode, StripReport]":
+def make_student_notebook(
+    nb: nbformat.NotebookNode, name: str = "notebook"
+) -> "tuple[nbformat.NotebookNode, StripReport]":
     """Return a student copy of a v4 notebook (the input is not changed) and what was stripped.
 
     Args:
@@ -257,7 +274,9 @@ def make_student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> 
     kept = []
     for index, cell in enumerate(student.cells):
         where = f"{name}, cell {index}"
-        if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []) or (markdown.gated and cell.cell_type != "markdown"):
+        if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []) or (
+            markdown.gated and cell.cell_type != "markdown"
+        ):
             report.cells_dropped += 1
             continue
         if cell.cell_type == "markdown":
@@ -278,8 +297,9 @@ def make_student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> 
         cell.get("metadata", {}).pop("execution", None)  # timings recorded by the last run
         kept.append(cell)
     if markdown.gated:
-        raise StudentNotebookError(f"{markdown.gate_opened_at}: '{{solution-start}}' has no '{{solution-end}}' "
-                                   f"after it in the notebook")
+        raise StudentNotebookError(
+            f"{markdown.gate_opened_at}: '{{solution-start}}' has no '{{solution-end}}' after it in the notebook"
+        )
     student.cells = kept
     student.metadata.pop("widgets", None)
     nbformat.validate(student)
@@ -309,8 +329,9 @@ def write_student_notebooks(sources: Sequence[Path], out_dir: Path) -> "list[tup
     sources = [Path(s) for s in sources]
     out_dir = Path(out_dir)
     if not sources:
-        raise StudentNotebookError("no notebooks to convert (chapters/*.ipynb is empty; run from the repository "
-                                   "root or name the notebooks)")
+        raise StudentNotebookError(
+            "no notebooks to convert (chapters/*.ipynb is empty; run from the repository root or name the notebooks)"
+        )
     names: dict[str, Path] = {}
     converted = []
     for src in sources:
@@ -333,12 +354,21 @@ def write_student_notebooks(sources: Sequence[Path], out_dir: Path) -> "list[tup
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line entry point of ``segbook-student``; returns the exit code (0 on success)."""
     parser = argparse.ArgumentParser(prog="segbook-student", description=__doc__.split("\n\n")[0])
-    parser.add_argument("sources", nargs="*", type=Path, metavar="SRC",
-                        help="chapter notebooks (default: every chapters/*.ipynb)")
-    parser.add_argument("-o", "--output", type=Path, default=Path("student"),
-                        help="directory for the student notebooks (default: student)")
-    parser.add_argument("--from-sources", action="store_true",
-                        help=f"without SRC, read chapters/*.ipynb even when the Colab edition ({COLAB_EDITION}) exists")
+    parser.add_argument(
+        "sources", nargs="*", type=Path, metavar="SRC", help="chapter notebooks (default: every chapters/*.ipynb)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("student"),
+        help="directory for the student notebooks (default: student)",
+    )
+    parser.add_argument(
+        "--from-sources",
+        action="store_true",
+        help=f"without SRC, read chapters/*.ipynb even when the Colab edition ({COLAB_EDITION}) exists",
+    )
     args = parser.parse_args(argv)
     try:
         results = write_student_notebooks(args.sources or _default_sources(args.from_sources), args.output)

@@ -178,8 +178,10 @@ def verify_file(path: PathLike, algorithm: str, expected: str, *, label: Optiona
     """
     actual = file_digest(path, algorithm)
     if actual != expected:
-        raise ChecksumError(f"{label or path}: {algorithm} is {actual}, expected {expected} "
-                            "(the file is corrupted, incomplete or not the expected file)")
+        raise ChecksumError(
+            f"{label or path}: {algorithm} is {actual}, expected {expected} "
+            "(the file is corrupted, incomplete or not the expected file)"
+        )
 
 
 def fetch_url(url: str, out: BinaryIO, *, timeout: float = 60.0) -> None:
@@ -223,17 +225,21 @@ def _fetch_verified_temp(resource: Resource, directory: Path) -> Path:
         return tmp
     details = "\n  ".join(problems)
     if mismatch:
-        raise ChecksumError(f"no mirror of {resource.filename} served the expected bytes; nothing was "
-                            f"installed:\n  {details}")
-    raise DatasetUnavailable(f"could not download {resource.filename} from any mirror:\n  {details}\n"
-                             + _by_hand(resource, directory))
+        raise ChecksumError(
+            f"no mirror of {resource.filename} served the expected bytes; nothing was installed:\n  {details}"
+        )
+    raise DatasetUnavailable(
+        f"could not download {resource.filename} from any mirror:\n  {details}\n" + _by_hand(resource, directory)
+    )
 
 
 def _by_hand(resource: Resource, directory: Path) -> str:
-    check = (f"its {resource.checksum[0]} must be {resource.checksum[1]}" if resource.checksum is not None
-             else "segbook verifies the files inside it")
-    return (f"To download it by hand, save {' or '.join(resource.urls)} as {directory / resource.filename} "
-            f"({check}).")
+    check = (
+        f"its {resource.checksum[0]} must be {resource.checksum[1]}"
+        if resource.checksum is not None
+        else "segbook verifies the files inside it"
+    )
+    return f"To download it by hand, save {' or '.join(resource.urls)} as {directory / resource.filename} ({check})."
 
 
 def download(resource: Resource, directory: PathLike, *, allow_download: bool = True) -> Path:
@@ -250,8 +256,10 @@ def download(resource: Resource, directory: PathLike, *, allow_download: bool = 
     if not isinstance(resource, Resource):
         raise TypeError(f"resource must be a Resource, got {type(resource).__name__}")
     if resource.checksum is None:
-        raise ValueError(f"{resource.filename} has no recorded checksum: segbook does not install a file it "
-                         "cannot verify (use download_and_extract, which verifies the recorded members)")
+        raise ValueError(
+            f"{resource.filename} has no recorded checksum: segbook does not install a file it "
+            "cannot verify (use download_and_extract, which verifies the recorded members)"
+        )
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / resource.filename
@@ -265,8 +273,10 @@ def download(resource: Resource, directory: PathLike, *, allow_download: bool = 
             print(f"The cached {final} does not match its checksum: downloading it again.", flush=True)
             final.unlink()
     if not allow_download:
-        raise DatasetUnavailable(f"{resource.filename} is not in the cache ({final}) and downloading is off. "
-                                 + _by_hand(resource, directory))
+        raise DatasetUnavailable(
+            f"{resource.filename} is not in the cache ({final}) and downloading is off. "
+            + _by_hand(resource, directory)
+        )
     os.replace(_fetch_verified_temp(resource, directory), final)
     return final
 
@@ -294,22 +304,26 @@ def _check_tar_members(tar: tarfile.TarFile, target: Path, archive: Path) -> Non
         destination = _member_destination(member.name, target, archive)
         path = PurePosixPath(member.name.replace("\\", "/"))
         if any(parent in symlinks for parent in path.parents):
-            raise UnsafeArchiveError(f"{archive}: refusing member {member.name!r}: its path goes through a "
-                                     "symlink of the archive")
+            raise UnsafeArchiveError(
+                f"{archive}: refusing member {member.name!r}: its path goes through a symlink of the archive"
+            )
         if member.issym() or member.islnk():
             kind = "symlink" if member.issym() else "hard link"
             link = member.linkname.replace("\\", "/")
             if link.startswith("/") or PureWindowsPath(member.linkname).drive:
-                raise UnsafeArchiveError(f"{archive}: refusing {kind} {member.name!r} -> {member.linkname!r}: "
-                                         "it points to an absolute path")
+                raise UnsafeArchiveError(
+                    f"{archive}: refusing {kind} {member.name!r} -> {member.linkname!r}: it points to an absolute path"
+                )
             # A symlink is relative to its own directory; a hard link names another member (archive root).
             base = destination.parent if member.issym() else target
             if not _is_within((base / link).resolve(), target):
-                raise UnsafeArchiveError(f"{archive}: refusing {kind} {member.name!r} -> {member.linkname!r}: "
-                                         f"it points outside {target}")
+                raise UnsafeArchiveError(
+                    f"{archive}: refusing {kind} {member.name!r} -> {member.linkname!r}: it points outside {target}"
+                )
         elif not (member.isfile() or member.isdir()):
-            raise UnsafeArchiveError(f"{archive}: refusing member {member.name!r}: it is a device, FIFO or other "
-                                     "special file")
+            raise UnsafeArchiveError(
+                f"{archive}: refusing member {member.name!r}: it is a device, FIFO or other special file"
+            )
 
 
 def safe_extract(archive: PathLike, target: PathLike) -> None:
@@ -332,8 +346,9 @@ def safe_extract(archive: PathLike, target: PathLike) -> None:
             for info in infos:
                 _member_destination(info.filename, target, archive)
                 if stat.S_ISLNK(info.external_attr >> 16):
-                    raise UnsafeArchiveError(f"{archive}: refusing member {info.filename!r}: symlinks in zip "
-                                             "archives are not extracted")
+                    raise UnsafeArchiveError(
+                        f"{archive}: refusing member {info.filename!r}: symlinks in zip archives are not extracted"
+                    )
             for info in infos:
                 zf.extract(info, target)
         return
@@ -352,13 +367,16 @@ def _verify_members(resource: Resource, root: Path) -> None:
     for filename, algorithm, expected in resource.members:
         found = [p for p in root.rglob(filename) if p.is_file()]
         if len(found) != 1:
-            raise ChecksumError(f"{resource.filename} should hold exactly one file named {filename}, "
-                                f"found {len(found)}: it is not the expected archive; nothing was installed")
+            raise ChecksumError(
+                f"{resource.filename} should hold exactly one file named {filename}, "
+                f"found {len(found)}: it is not the expected archive; nothing was installed"
+            )
         verify_file(found[0], algorithm, expected)
 
 
-def download_and_extract(resource: Resource, directory: PathLike, *, subdir: str, allow_download: bool = True,
-                         keep_archive: bool = True) -> Path:
+def download_and_extract(
+    resource: Resource, directory: PathLike, *, subdir: str, allow_download: bool = True, keep_archive: bool = True
+) -> Path:
     """Return ``directory / subdir`` holding the verified contents of the archive ``resource``.
 
     If the directory already holds a manifest (a finished extraction) it is returned as is; its files are verified
@@ -379,8 +397,10 @@ def download_and_extract(resource: Resource, directory: PathLike, *, subdir: str
         DatasetUnavailable, ChecksumError, UnsafeArchiveError: see :func:`download` and :func:`safe_extract`.
     """
     if resource.checksum is None and not resource.members:
-        raise ValueError(f"{resource.filename} records no checksum, neither its own nor its members': segbook "
-                         "does not install data it cannot verify")
+        raise ValueError(
+            f"{resource.filename} records no checksum, neither its own nor its members': segbook "
+            "does not install data it cannot verify"
+        )
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / subdir
@@ -393,8 +413,10 @@ def download_and_extract(resource: Resource, directory: PathLike, *, subdir: str
     elif final.exists():
         archive = final  # placed by hand: verified through its members below
     elif not allow_download:
-        raise DatasetUnavailable(f"{resource.filename} is not in the cache ({target}) and downloading is off. "
-                                 + _by_hand(resource, directory))
+        raise DatasetUnavailable(
+            f"{resource.filename} is not in the cache ({target}) and downloading is off. "
+            + _by_hand(resource, directory)
+        )
     else:
         archive = temporary_archive = _fetch_verified_temp(resource, directory)
     staging = Path(tempfile.mkdtemp(prefix=f".{subdir}.", suffix=".partial", dir=directory))
@@ -402,8 +424,11 @@ def download_and_extract(resource: Resource, directory: PathLike, *, subdir: str
         print(f"Extracting {archive.name} ...", flush=True)
         safe_extract(archive, staging)
         _verify_members(resource, staging)
-        manifest = {p.relative_to(staging).as_posix(): file_digest(p, "sha256")
-                    for p in sorted(staging.rglob("*")) if p.is_file() and not p.is_symlink()}
+        manifest = {
+            p.relative_to(staging).as_posix(): file_digest(p, "sha256")
+            for p in sorted(staging.rglob("*"))
+            if p.is_file() and not p.is_symlink()
+        }
         (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=0, sort_keys=True))
         if target.exists():
             shutil.rmtree(target)  # an earlier extraction without a manifest: unfinished, never used
@@ -422,8 +447,9 @@ def load_manifest(directory: PathLike) -> Dict[str, str]:
     """The ``{relative path: sha256}`` manifest written when ``directory`` was extracted."""
     path = Path(directory) / MANIFEST_NAME
     if not path.is_file():
-        raise DatasetUnavailable(f"{directory} has no {MANIFEST_NAME}: it was not extracted by segbook, or the "
-                                 "extraction did not finish")
+        raise DatasetUnavailable(
+            f"{directory} has no {MANIFEST_NAME}: it was not extracted by segbook, or the extraction did not finish"
+        )
     return json.loads(path.read_text())
 
 
@@ -441,9 +467,11 @@ def verified_path(directory: PathLike, relative: str, manifest: Optional[Dict[st
     try:
         verify_file(path, "sha256", manifest[relative])
     except FileNotFoundError:
-        raise ChecksumError(f"{path} is missing from the verified extraction; delete {directory} to extract "
-                            "the archive again") from None
+        raise ChecksumError(
+            f"{path} is missing from the verified extraction; delete {directory} to extract the archive again"
+        ) from None
     except ChecksumError as err:
-        raise ChecksumError(f"{err}; it changed after extraction: delete {directory} to extract the archive "
-                            "again") from None
+        raise ChecksumError(
+            f"{err}; it changed after extraction: delete {directory} to extract the archive again"
+        ) from None
     return path

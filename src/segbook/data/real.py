@@ -43,7 +43,6 @@ import torch
 from torch.utils.data import Dataset
 
 from segbook.conventions import check_choice, check_int
-from segbook.data.synthetic import IGNORE_INDEX, SceneDataset
 from segbook.data.downloading import (
     DATA_ENV_VAR,
     DatasetUnavailable,
@@ -53,6 +52,7 @@ from segbook.data.downloading import (
     load_manifest,
     verified_path,
 )
+from segbook.data.synthetic import IGNORE_INDEX, SceneDataset
 
 __all__ = [
     "IGNORE_INDEX",
@@ -82,19 +82,33 @@ DATASET_NAMES: Tuple[str, ...] = ("scenes", "cells", "oxford_pet", "voc", "isbi2
 # Oxford-IIIT Pet. URLs and md5s as recorded by torchvision.datasets.OxfordIIITPet (torchvision 0.29); the second
 # mirror is the same VGG server under another host name.
 PET_RESOURCES: Tuple[Resource, Resource] = (
-    Resource("images.tar.gz",
-             urls=("https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz",
-                   "https://thor.robots.ox.ac.uk/~vgg/data/pets/images.tar.gz"),
-             md5="5c4f3ee8e5d25df40f4fd59a7f44e54c", source="torchvision.datasets.OxfordIIITPet"),
-    Resource("annotations.tar.gz",
-             urls=("https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz",
-                   "https://thor.robots.ox.ac.uk/~vgg/data/pets/annotations.tar.gz"),
-             md5="95a8c909bbe2e81eed6a22bccdf3f68f", source="torchvision.datasets.OxfordIIITPet"),
+    Resource(
+        "images.tar.gz",
+        urls=(
+            "https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz",
+            "https://thor.robots.ox.ac.uk/~vgg/data/pets/images.tar.gz",
+        ),
+        md5="5c4f3ee8e5d25df40f4fd59a7f44e54c",
+        source="torchvision.datasets.OxfordIIITPet",
+    ),
+    Resource(
+        "annotations.tar.gz",
+        urls=(
+            "https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz",
+            "https://thor.robots.ox.ac.uk/~vgg/data/pets/annotations.tar.gz",
+        ),
+        md5="95a8c909bbe2e81eed6a22bccdf3f68f",
+        source="torchvision.datasets.OxfordIIITPet",
+    ),
 )
-PET_LICENSE = ("Creative Commons Attribution-ShareAlike 4.0 International (CC BY-SA 4.0); the copyright of the "
-               "images remains with their original owners (https://www.robots.ox.ac.uk/~vgg/data/pets/).")
-PET_CITATION = ("O. M. Parkhi, A. Vedaldi, A. Zisserman, C. V. Jawahar. Cats and Dogs. IEEE Conference on "
-                "Computer Vision and Pattern Recognition (CVPR), 2012.")
+PET_LICENSE = (
+    "Creative Commons Attribution-ShareAlike 4.0 International (CC BY-SA 4.0); the copyright of the "
+    "images remains with their original owners (https://www.robots.ox.ac.uk/~vgg/data/pets/)."
+)
+PET_CITATION = (
+    "O. M. Parkhi, A. Vedaldi, A. Zisserman, C. V. Jawahar. Cats and Dogs. IEEE Conference on "
+    "Computer Vision and Pattern Recognition (CVPR), 2012."
+)
 
 # ---------------------------------------------------------------------------------------------------------------
 # PASCAL VOC 2012 trainval. md5 as recorded by torchvision.datasets.VOCSegmentation (torchvision 0.29), which
@@ -102,18 +116,46 @@ PET_CITATION = ("O. M. Parkhi, A. Vedaldi, A. Zisserman, C. V. Jawahar. Cats and
 # pjreddie.com a widely used copy. The md5 decides whichever answers.
 VOC_RESOURCE = Resource(
     "VOCtrainval_11-May-2012.tar",
-    urls=("https://thor.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar",
-          "http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar",
-          "https://pjreddie.com/media/files/VOCtrainval_11-May-2012.tar"),
-    md5="6cd6e144f989b92b3379bac3b3de84fd", source="torchvision.datasets.VOCSegmentation")
+    urls=(
+        "https://thor.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar",
+        "http://host.robots.ox.ac.uk/pascal/VOC/voc2012/VOCtrainval_11-May-2012.tar",
+        "https://pjreddie.com/media/files/VOCtrainval_11-May-2012.tar",
+    ),
+    md5="6cd6e144f989b92b3379bac3b3de84fd",
+    source="torchvision.datasets.VOCSegmentation",
+)
 #: Class names of VOC 2012, indexed by the palette index stored in the masks.
 VOC_CLASS_NAMES: Tuple[str, ...] = (
-    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
-    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor")
-VOC_LICENSE = ("The VOC2012 data includes images obtained from the flickr website; use of these images must "
-               "respect flickr's terms of use (http://host.robots.ox.ac.uk/pascal/VOC/voc2012/).")
-VOC_CITATION = ("M. Everingham, L. Van Gool, C. K. I. Williams, J. Winn, A. Zisserman. The PASCAL Visual Object "
-                "Classes (VOC) Challenge. International Journal of Computer Vision 88(2):303-338, 2010.")
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
+VOC_LICENSE = (
+    "The VOC2012 data includes images obtained from the flickr website; use of these images must "
+    "respect flickr's terms of use (http://host.robots.ox.ac.uk/pascal/VOC/voc2012/)."
+)
+VOC_CITATION = (
+    "M. Everingham, L. Van Gool, C. K. I. Williams, J. Winn, A. Zisserman. The PASCAL Visual Object "
+    "Classes (VOC) Challenge. International Journal of Computer Vision 88(2):303-338, 2010."
+)
 
 # ---------------------------------------------------------------------------------------------------------------
 # ISBI 2012. The challenge server (brainiac2.mit.edu) is gone; imagej.net's page for the challenge links this zip.
@@ -123,14 +165,18 @@ VOC_CITATION = ("M. Everingham, L. Van Gool, C. K. I. Williams, J. Winn, A. Ziss
 ISBI2012_RESOURCE = Resource(
     "ISBI-2012-challenge.zip",
     urls=("https://downloads.imagej.net/ISBI-2012-challenge.zip",),
-    members=(("train-volume.tif", "md5", "465461edbe0254630c4ec5577f1e7764"),
-             ("train-labels.tif", "md5", "657fe6b728c6dd0152e295c6d800001d")),
-    source="member md5s: torchvision pull request 'ssTEM' (files of brainiac2.mit.edu/isbi_challenge)")
+    members=(
+        ("train-volume.tif", "md5", "465461edbe0254630c4ec5577f1e7764"),
+        ("train-labels.tif", "md5", "657fe6b728c6dd0152e295c6d800001d"),
+    ),
+    source="member md5s: torchvision pull request 'ssTEM' (files of brainiac2.mit.edu/isbi_challenge)",
+)
 #: The terms of use stated by the ISBI 2012 challenge organisers.
 ISBI2012_LICENSE = (
     "You are free to use this data set for the purpose of generating or testing non-commercial image "
     "segmentation software. If any scientific publications derive from the usage of this data set, you must "
-    "cite TrakEM2 and the following publication: Cardona et al. (2010), PLoS Biol 8(10): e1000502.")
+    "cite TrakEM2 and the following publication: Cardona et al. (2010), PLoS Biol 8(10): e1000502."
+)
 #: Cite these where the ISBI 2012 data is used: the challenge, the data, and TrakEM2 (as the licence asks).
 ISBI2012_CITATION = (
     "I. Arganda-Carreras, S. C. Turaga, D. R. Berger, D. Ciresan, A. Giusti, L. M. Gambardella, J. Schmidhuber, "
@@ -140,7 +186,8 @@ ISBI2012_CITATION = (
     "integrated micro- and macroarchitectural analysis of the Drosophila brain by computer-assisted serial "
     "section electron microscopy. PLoS Biology 8(10):e1000502, 2010. doi:10.1371/journal.pbio.1000502\n"
     "A. Cardona, S. Saalfeld, J. Schindelin, et al. TrakEM2 software for neural circuit reconstruction. "
-    "PLoS ONE 7(6):e38011, 2012. doi:10.1371/journal.pone.0038011")
+    "PLoS ONE 7(6):e38011, 2012. doi:10.1371/journal.pone.0038011"
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -152,8 +199,14 @@ class _LoadedDataset(Dataset):
     citation = ""
     ignore_index = IGNORE_INDEX
 
-    def __init__(self, images: List[torch.Tensor], masks: List[torch.Tensor], ids: Sequence[str],
-                 class_names: Sequence[str], transforms: Optional[Callable]) -> None:
+    def __init__(
+        self,
+        images: List[torch.Tensor],
+        masks: List[torch.Tensor],
+        ids: Sequence[str],
+        class_names: Sequence[str],
+        transforms: Optional[Callable],
+    ) -> None:
         self.ids = tuple(ids)
         self.class_names = tuple(class_names)
         self.num_classes = len(self.class_names)
@@ -180,8 +233,10 @@ class _LoadedDataset(Dataset):
         return self._images.clone(), self._masks.clone()
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(name={self.name!r}, num_images={len(self)}, "
-                f"size={tuple(self._masks.shape[1:])}, num_classes={self.num_classes})")
+        return (
+            f"{type(self).__name__}(name={self.name!r}, num_images={len(self)}, "
+            f"size={tuple(self._masks.shape[1:])}, num_classes={self.num_classes})"
+        )
 
 
 def _check_common(size: object, num_images: object, seed: object, transforms: object) -> Tuple[int, Optional[int], int]:
@@ -234,8 +289,9 @@ def _mask_tensor(labels: np.ndarray, size: int) -> torch.Tensor:
     """A (H, W) uint8 class map -> int64 (size, size), nearest neighbour so every value stays a class id."""
     from PIL import Image
 
-    resized = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8), mode="L").resize((size, size),
-                                                                                              Image.NEAREST)
+    resized = Image.fromarray(np.ascontiguousarray(labels, dtype=np.uint8), mode="L").resize(
+        (size, size), Image.NEAREST
+    )
     return torch.from_numpy(np.asarray(resized).astype(np.int64))
 
 
@@ -285,9 +341,19 @@ class OxfordPetDataset(_LoadedDataset):
     _SPLIT_FILES = {"train": "trainval.txt", "trainval": "trainval.txt", "val": "test.txt", "test": "test.txt"}
     _BORDERS = {"trimap": ("class", "ignore"), "binary": ("foreground", "background", "ignore")}
 
-    def __init__(self, split: str = "train", *, size: int = 64, num_images: Optional[int] = None, seed: int = 0,
-                 target: str = "trimap", border: Optional[str] = None, transforms: Optional[Callable] = None,
-                 download: bool = True, root=None) -> None:
+    def __init__(
+        self,
+        split: str = "train",
+        *,
+        size: int = 64,
+        num_images: Optional[int] = None,
+        seed: int = 0,
+        target: str = "trimap",
+        border: Optional[str] = None,
+        transforms: Optional[Callable] = None,
+        download: bool = True,
+        root=None,
+    ) -> None:
         check_choice(split, "split", tuple(self._SPLIT_FILES))
         check_choice(target, "target", tuple(self._BORDERS))
         border = {"trimap": "class", "binary": "foreground"}[target] if border is None else border
@@ -322,8 +388,10 @@ class OxfordPetDataset(_LoadedDataset):
             raise ValueError(f"{path}: a trimap must be a single-channel PNG, got shape {values.shape}")
         labels = lookup[values]
         if (labels < 0).any():
-            raise ValueError(f"{path}: trimap values must be 1 (pet), 2 (background) or 3 (border), "
-                             f"found {sorted(set(np.unique(values).tolist()) - {1, 2, 3})}")
+            raise ValueError(
+                f"{path}: trimap values must be 1 (pet), 2 (background) or 3 (border), "
+                f"found {sorted(set(np.unique(values).tolist()) - {1, 2, 3})}"
+            )
         return labels
 
 
@@ -354,12 +422,22 @@ class VOCSegmentationDataset(_LoadedDataset):
     citation = VOC_CITATION
     _DEVKIT = "VOCdevkit/VOC2012"
 
-    def __init__(self, split: str = "train", *, size: int = 64, num_images: Optional[int] = None, seed: int = 0,
-                 transforms: Optional[Callable] = None, download: bool = True, root=None) -> None:
+    def __init__(
+        self,
+        split: str = "train",
+        *,
+        size: int = 64,
+        num_images: Optional[int] = None,
+        seed: int = 0,
+        transforms: Optional[Callable] = None,
+        download: bool = True,
+        root=None,
+    ) -> None:
         check_choice(split, "split", ("train", "val", "trainval"))
         size, num_images, seed = _check_common(size, num_images, seed, transforms)
-        base = download_and_extract(VOC_RESOURCE, data_home(root) / "voc2012", subdir="VOCtrainval_11-May-2012",
-                                    allow_download=download)
+        base = download_and_extract(
+            VOC_RESOURCE, data_home(root) / "voc2012", subdir="VOCtrainval_11-May-2012", allow_download=download
+        )
         manifest = load_manifest(base)
         list_file = verified_path(base, f"{self._DEVKIT}/ImageSets/Segmentation/{split}.txt", manifest)
         ids = _choose(_read_list(list_file), num_images, seed, f"the VOC {split} split")
@@ -378,8 +456,10 @@ def read_palette_indices(path: Path, num_classes: int) -> np.ndarray:
 
     with Image.open(path) as img:
         if img.mode != "P":
-            raise ValueError(f"{path} is a mode {img.mode!r} image; VOC masks are palette PNGs (mode 'P') whose "
-                             "pixel values are class indices (segbook does not guess classes from colours)")
+            raise ValueError(
+                f"{path} is a mode {img.mode!r} image; VOC masks are palette PNGs (mode 'P') whose "
+                "pixel values are class indices (segbook does not guess classes from colours)"
+            )
         indices = np.array(img)  # mode P -> the stored indices, not the palette colours
     bad = sorted(set(np.unique(indices).tolist()) - set(range(num_classes)) - {IGNORE_INDEX})
     if bad:
@@ -420,18 +500,29 @@ class ISBI2012Dataset(_LoadedDataset):
     citation = ISBI2012_CITATION
     NUM_VAL_SLICES = 5
 
-    def __init__(self, split: str = "train", *, size: int = 64, num_images: Optional[int] = None, seed: int = 0,
-                 transforms: Optional[Callable] = None, download: bool = True, root=None) -> None:
+    def __init__(
+        self,
+        split: str = "train",
+        *,
+        size: int = 64,
+        num_images: Optional[int] = None,
+        seed: int = 0,
+        transforms: Optional[Callable] = None,
+        download: bool = True,
+        root=None,
+    ) -> None:
         check_choice(split, "split", ("train", "val", "all"))
         size, num_images, seed = _check_common(size, num_images, seed, transforms)
-        base = download_and_extract(ISBI2012_RESOURCE, data_home(root) / "isbi2012", subdir="ISBI-2012-challenge",
-                                    allow_download=download)
+        base = download_and_extract(
+            ISBI2012_RESOURCE, data_home(root) / "isbi2012", subdir="ISBI-2012-challenge", allow_download=download
+        )
         manifest = load_manifest(base)
         volume = self._read_frames(self._find(base, manifest, "train-volume.tif"))
         labels = self._read_frames(self._find(base, manifest, "train-labels.tif"))
-        if len(volume) != len(labels) or any(v.shape != l.shape for v, l in zip(volume, labels)):
-            raise ValueError(f"train-volume.tif and train-labels.tif in {base} do not match: {len(volume)} and "
-                             f"{len(labels)} slices")
+        if len(volume) != len(labels) or any(v.shape != lab.shape for v, lab in zip(volume, labels)):
+            raise ValueError(
+                f"train-volume.tif and train-labels.tif in {base} do not match: {len(volume)} and {len(labels)} slices"
+            )
         count = len(volume)
         first_val = max(count - self.NUM_VAL_SLICES, 0)
         slices = {"train": range(first_val), "val": range(first_val, count), "all": range(count)}[split]
@@ -495,8 +586,16 @@ def _cells_available() -> bool:
     return hasattr(segbook.data.synthetic, "CellsDataset")
 
 
-def load_dataset(name: str, *, split: str = "train", size: int = 64, num_images: Optional[int] = None,
-                 seed: int = 0, download: bool = True, root=None) -> Dataset:
+def load_dataset(
+    name: str,
+    *,
+    split: str = "train",
+    size: int = 64,
+    num_images: Optional[int] = None,
+    seed: int = 0,
+    download: bool = True,
+    root=None,
+) -> Dataset:
     """The one entry point chapters use: a data set by name, or the embedded fallback with a message.
 
     ``"scenes"`` and ``"cells"`` are generated (no download; ``num_images`` defaults to 256 for ``"train"`` and
@@ -546,8 +645,11 @@ def load_dataset(name: str, *, split: str = "train", size: int = 64, num_images:
     note = ""
     if fallback == "cells" and not _cells_available():
         fallback, note = "scenes", " (the embedded cells are not in this version of segbook)"
-    print(f"'{name}' ({title}) is not available here:\n  {reason}\n"
-          f"Cache directory: {data_home(root)} (set ${DATA_ENV_VAR} to change it).\n"
-          f"Using the embedded '{fallback}' data instead{note}: the results below are about '{fallback}', "
-          f"not {title}.", flush=True)
+    print(
+        f"'{name}' ({title}) is not available here:\n  {reason}\n"
+        f"Cache directory: {data_home(root)} (set ${DATA_ENV_VAR} to change it).\n"
+        f"Using the embedded '{fallback}' data instead{note}: the results below are about '{fallback}', "
+        f"not {title}.",
+        flush=True,
+    )
     return _embedded(fallback, split, size, num_images, seed)

@@ -101,8 +101,10 @@ class SceneConfig:
         if self.class_probs is not None:
             probs = tuple(self.class_probs)
             if len(probs) != NUM_CLASSES - 1:
-                raise ValueError(f"class_probs must have {NUM_CLASSES - 1} entries (one per object class "
-                                 f"{CLASS_NAMES[1:]}), got {len(probs)}")
+                raise ValueError(
+                    f"class_probs must have {NUM_CLASSES - 1} entries (one per object class "
+                    f"{CLASS_NAMES[1:]}), got {len(probs)}"
+                )
             for name, p in zip(CLASS_NAMES[1:], probs):
                 check_float(p, f"class_probs[{name}]", minimum=0.0)
             if sum(probs) <= 0:
@@ -207,7 +209,7 @@ def _shape_mask(kind: int, rng: np.random.Generator, cfg: SceneConfig) -> Tuple[
             dy, dx = by - ay, bx - ax
             t = np.clip(((wy - ay) * dy + (wx - ax) * dx) / (dy * dy + dx * dx + 1e-9), 0.0, 1.0)
             dist2 = np.minimum(dist2, (wy - ay - t * dy) ** 2 + (wx - ax - t * dx) ** 2)
-        return dist2 <= half_width ** 2, win
+        return dist2 <= half_width**2, win
     radius = rng.uniform(6.5, 12.0) * base
     win = _window(cy, cx, radius * 1.5, size)
     wy, wx = ys[win[0]] - cy, xs[:, win[1]] - cx
@@ -275,8 +277,9 @@ def make_scene(config: SceneConfig, seed: int, index: int = 0) -> Scene:
     lookup = np.concatenate([[0], kinds]).astype(np.int64)  # owner -1 -> background, k -> class of object k
     label = lookup[owner + 1]
     rows, cols = masks.any(axis=2), masks.any(axis=1)  # (K, H), (K, W): which rows / columns each object touches
-    boxes = np.stack([cols.argmax(1), rows.argmax(1),
-                      size - 1 - cols[:, ::-1].argmax(1), size - 1 - rows[:, ::-1].argmax(1)], axis=1)
+    boxes = np.stack(
+        [cols.argmax(1), rows.argmax(1), size - 1 - cols[:, ::-1].argmax(1), size - 1 - rows[:, ::-1].argmax(1)], axis=1
+    )
     return Scene(
         image=torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32)),
         label=torch.from_numpy(label),
@@ -299,8 +302,16 @@ class _GeneratedDataset(Dataset):
     class_names: Tuple[str, ...]
     num_classes: int
 
-    def __init__(self, num_images: int, *, seed: int = 0, transforms: Optional[Callable] = None,
-                 cache: bool = True, config: Optional[object] = None, **knobs) -> None:
+    def __init__(
+        self,
+        num_images: int,
+        *,
+        seed: int = 0,
+        transforms: Optional[Callable] = None,
+        cache: bool = True,
+        config: Optional[object] = None,
+        **knobs,
+    ) -> None:
         kind, config_kind = type(self).__name__, self._config_type.__name__
         self.num_images = check_int(num_images, "num_images", minimum=0)
         self.seed = check_int(seed, "seed", minimum=0)
@@ -310,8 +321,9 @@ class _GeneratedDataset(Dataset):
             fields = [f.name for f in dataclasses.fields(self._config_type)]
             unknown = set(knobs) - set(fields)
             if unknown:
-                raise TypeError(f"unknown {kind} option(s) {sorted(unknown)}; the options are the "
-                                f"{config_kind} fields {fields}")
+                raise TypeError(
+                    f"unknown {kind} option(s) {sorted(unknown)}; the options are the {config_kind} fields {fields}"
+                )
             config = self._config_type(**knobs)
         elif not isinstance(config, self._config_type):
             raise TypeError(f"config must be a {config_kind}, got {type(config).__name__}")
@@ -328,8 +340,7 @@ class _GeneratedDataset(Dataset):
     def _sample(self, index: int):
         index = check_int(index, "index")
         if not -self.num_images <= index < self.num_images:
-            raise IndexError(f"index {index} is out of range for a {type(self).__name__} of "
-                             f"{self.num_images} images")
+            raise IndexError(f"index {index} is out of range for a {type(self).__name__} of {self.num_images} images")
         index %= max(self.num_images, 1)
         if index in self._cache:
             return self._cache[index]
@@ -499,8 +510,8 @@ def _touching_pairs(ids: np.ndarray, reach: int) -> set:
         for dx in range(-reach, reach + 1):
             if dy == 0 and dx <= 0:
                 continue  # each offset once: (dy, dx) and (-dy, -dx) compare the same pixel pairs
-            a = ids[:h - dy, max(-dx, 0):w - max(dx, 0)]
-            b = ids[dy:, max(dx, 0):w - max(-dx, 0)]
+            a = ids[: h - dy, max(-dx, 0) : w - max(dx, 0)]
+            b = ids[dy:, max(dx, 0) : w - max(-dx, 0)]
             hit = (a != b) & (a > 0) & (b > 0)
             pairs.update(zip(np.minimum(a[hit], b[hit]).tolist(), np.maximum(a[hit], b[hit]).tolist()))
     return pairs
@@ -521,8 +532,9 @@ def _cell_seeds(rng: np.random.Generator, cfg: CellsConfig) -> Tuple[np.ndarray,
                 else:  # next to a cell of the cluster, close enough for the two discs to overlap
                     j = int(rng.integers(first, len(centres)))
                     angle = rng.uniform(0, 2 * math.pi)
-                    c = centres[j] + (r + radii[j]) * rng.uniform(0.7, 0.9) * np.array([math.sin(angle),
-                                                                                           math.cos(angle)])
+                    c = centres[j] + (r + radii[j]) * rng.uniform(0.7, 0.9) * np.array(
+                        [math.sin(angle), math.cos(angle)]
+                    )
                 far = all(np.hypot(*(c - o)) >= 0.65 * (r + ro) for o, ro in zip(centres, radii))
                 if far and -0.5 * r < c[0] < size + 0.5 * r and -0.5 * r < c[1] < size + 0.5 * r:
                     centres.append(c)
@@ -584,7 +596,7 @@ def make_cells(config: CellsConfig, seed: int, index: int = 0) -> Cells:
         squash, wobble = rng.uniform(0.8, 1.0), rng.uniform(0.0, 0.1)
         dist = np.sqrt(u * u + (v / squash) ** 2) + 1e-6
         cos = u / dist
-        rho = dist / (r * (1 + wobble * (4 * cos ** 3 - 3 * cos)))  # disc: rho < 1, r(theta) = r (1 + w cos 3theta)
+        rho = dist / (r * (1 + wobble * (4 * cos**3 - 3 * cos)))  # disc: rho < 1, r(theta) = r (1 + w cos 3theta)
         e = np.where(rho < 1 + width / r, np.sqrt(dx * dx + dy * dy) / r, far)
         w1, w2, wq1, wq2, o, d = e1[win], e2[win], q1[win], q2[win], owner[win], in_disc[win]  # views
         nearer, second = e < w1, (e >= w1) & (e < w2)
@@ -601,7 +613,7 @@ def make_cells(config: CellsConfig, seed: int, index: int = 0) -> Cells:
     clash = np.zeros((size, size), dtype=bool)
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
-            other = padded[1 + dy:1 + dy + size, 1 + dx:1 + dx + size]
+            other = padded[1 + dy : 1 + dy + size, 1 + dx : 1 + dx + size]
             clash |= (other > 0) & (other < ids)
     membrane |= clash
     ids[clash] = 0

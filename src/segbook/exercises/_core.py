@@ -68,26 +68,39 @@ class Case:
         (True, True)
     """
 
-    def __init__(self, description: str, args: tuple = (), kwargs: Optional[dict] = None,
-                 expected: object = None, *, hint: str = "", compare: Optional[Compare] = None,
-                 raises: Optional[type] = None) -> None:
+    def __init__(
+        self,
+        description: str,
+        args: tuple = (),
+        kwargs: Optional[dict] = None,
+        expected: object = None,
+        *,
+        hint: str = "",
+        compare: Optional[Compare] = None,
+        raises: Optional[type] = None,
+    ) -> None:
         self.description, self.args, self.kwargs, self.expected = description, args, kwargs, expected
         self.hint, self.compare, self.raises = hint, compare, raises
         if not isinstance(self.description, str) or not self.description.strip():
             raise TypeError(f"Case description must be a non-empty str, got {self.description!r}")
         if not isinstance(self.args, tuple):
-            raise TypeError(f"Case args must be a tuple of positional arguments, got "
-                            f"{type(self.args).__name__}; write (x,) for a single argument")
+            raise TypeError(
+                f"Case args must be a tuple of positional arguments, got "
+                f"{type(self.args).__name__}; write (x,) for a single argument"
+            )
         if self.kwargs is not None and not isinstance(self.kwargs, dict):
-            raise TypeError(f"Case kwargs must be a dict or None, got {type(self.kwargs).__name__}; "
-                            f"the third positional argument is kwargs, pass the result as expected=...")
+            raise TypeError(
+                f"Case kwargs must be a dict or None, got {type(self.kwargs).__name__}; "
+                f"the third positional argument is kwargs, pass the result as expected=..."
+            )
         if not isinstance(self.hint, str):
             raise TypeError(f"Case hint must be a str, got {type(self.hint).__name__}")
         if self.compare is not None and not callable(self.compare):
-            raise TypeError(f"Case compare must be a callable compare(expected, got) -> (ok, reason), "
-                            f"got {type(self.compare).__name__}")
-        if self.raises is not None and not (isinstance(self.raises, type)
-                                            and issubclass(self.raises, BaseException)):
+            raise TypeError(
+                f"Case compare must be a callable compare(expected, got) -> (ok, reason), "
+                f"got {type(self.compare).__name__}"
+            )
+        if self.raises is not None and not (isinstance(self.raises, type) and issubclass(self.raises, BaseException)):
             raise TypeError(f"Case raises must be an exception class such as ValueError, got {self.raises!r}")
 
     def __repr__(self) -> str:
@@ -95,6 +108,7 @@ class Case:
 
 
 # --------------------------------------------------------------------------- describing values
+
 
 def _short(text: str, limit: int = _PREVIEW_CHARS) -> str:
     text = " ".join(text.split())  # one line, whatever the original layout
@@ -162,6 +176,7 @@ def _type_name(value: object) -> str:
 
 
 # --------------------------------------------------------------------------- comparing values
+
 
 def _first_difference(mismatch: np.ndarray, expected: np.ndarray, got: np.ndarray, floating: bool) -> str:
     """Say where the first differing element is, how many differ, and (floats) the largest gap."""
@@ -248,8 +263,10 @@ def _compare(expected: object, got: object, rtol: float, atol: float) -> "tuple[
         return (True, "") if bool(got) == bool(expected) else (False, f"expected {bool(expected)}, got {bool(got)}")
     if _is_real_number(expected):
         if isinstance(got, torch.Tensor) and got.numel() == 1:
-            return False, (f"expected a Python number, got a one-element tensor {describe(got)}; "
-                           f"use .item() to turn it into a number")
+            return False, (
+                f"expected a Python number, got a one-element tensor {describe(got)}; "
+                f"use .item() to turn it into a number"
+            )
         if not _is_real_number(got):
             return False, f"expected a number, got {_type_name(got)} {describe(got)}"
         e, g = float(expected), float(got)  # type: ignore[arg-type]  # both checked to be real numbers
@@ -331,6 +348,7 @@ def allclose(rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> Compare:
 
 
 # --------------------------------------------------------------------------- running the checks
+
 
 def _call_text(fn: Callable, args: tuple, kwargs: dict) -> str:
     parts = [describe(a) for a in args] + [f"{k}={describe(v)}" for k, v in kwargs.items()]
@@ -422,37 +440,76 @@ def run_checks(exercise: str, fn: Callable, cases: Sequence[Case]) -> bool:
         except NotImplementedError as exc:
             if case.raises is None or not isinstance(exc, case.raises):
                 if _not_attempted(exc, fn):
-                    print(f"{exercise} is not attempted yet: replace `raise NotImplementedError(...)` "
-                          f"with your code and run this cell again.")
+                    print(
+                        f"{exercise} is not attempted yet: replace `raise NotImplementedError(...)` "
+                        f"with your code and run this cell again."
+                    )
                     return False
-                raise ExerciseError(_failure(exercise, index, total, case, call, [
-                    f"raised:   NotImplementedError: {exc}",
-                    "note:     this came from a function your code called, not from the exercise placeholder",
-                ])) from exc
+                raise ExerciseError(
+                    _failure(
+                        exercise,
+                        index,
+                        total,
+                        case,
+                        call,
+                        [
+                            f"raised:   NotImplementedError: {exc}",
+                            "note:     this came from a function your code called, not from the exercise placeholder",
+                        ],
+                    )
+                ) from exc
             got = exc
         except Exception as exc:
             if case.raises is None or not isinstance(exc, case.raises):
                 wanted = [f"expected: an exception of type {case.raises.__name__}"] if case.raises else []
-                raise ExerciseError(_failure(exercise, index, total, case, call, wanted + [
-                    f"raised:   {type(exc).__name__}: {_short(str(exc), 300)}",
-                ])) from exc
+                raise ExerciseError(
+                    _failure(
+                        exercise,
+                        index,
+                        total,
+                        case,
+                        call,
+                        wanted
+                        + [
+                            f"raised:   {type(exc).__name__}: {_short(str(exc), 300)}",
+                        ],
+                    )
+                ) from exc
             got = exc
         else:
             if case.raises is not None:
-                raise ExerciseError(_failure(exercise, index, total, case, call, [
-                    f"expected: an exception of type {case.raises.__name__}",
-                    f"got:      no exception; the function returned {describe(got)}",
-                ]))
+                raise ExerciseError(
+                    _failure(
+                        exercise,
+                        index,
+                        total,
+                        case,
+                        call,
+                        [
+                            f"expected: an exception of type {case.raises.__name__}",
+                            f"got:      no exception; the function returned {describe(got)}",
+                        ],
+                    )
+                )
 
         untouched = _argument_names(fn, case.args, kwargs)
         passed = _argument_names(fn, args, kwargs_passed)
         for (name, original), (_, after) in zip(untouched, passed):
             if _changed_in_place(original, after):
-                raise ExerciseError(_failure(exercise, index, total, case, call, [
-                    f"problem:  your function changed its input `{name}` in place; it is now {describe(after)}",
-                    "fix:      leave inputs untouched: work on a copy (x = x.clone()) or use operations "
-                    "that return a new tensor instead of in-place ones (those ending in _, or x[...] = ...)",
-                ]))
+                raise ExerciseError(
+                    _failure(
+                        exercise,
+                        index,
+                        total,
+                        case,
+                        call,
+                        [
+                            f"problem:  your function changed its input `{name}` in place; it is now {describe(after)}",
+                            "fix:      leave inputs untouched: work on a copy (x = x.clone()) or use operations "
+                            "that return a new tensor instead of in-place ones (those ending in _, or x[...] = ...)",
+                        ],
+                    )
+                )
 
         if case.raises is not None:
             continue
@@ -460,21 +517,41 @@ def run_checks(exercise: str, fn: Callable, cases: Sequence[Case]) -> bool:
         try:
             result = compare(case.expected, got)
         except Exception as exc:
-            raise ExerciseError(_failure(exercise, index, total, case, call, [
-                f"expected: {describe(case.expected)}",
-                f"got:      {describe(got)}",
-                f"problem:  the result could not be compared ({type(exc).__name__}: {exc})",
-            ])) from exc
+            raise ExerciseError(
+                _failure(
+                    exercise,
+                    index,
+                    total,
+                    case,
+                    call,
+                    [
+                        f"expected: {describe(case.expected)}",
+                        f"got:      {describe(got)}",
+                        f"problem:  the result could not be compared ({type(exc).__name__}: {exc})",
+                    ],
+                )
+            ) from exc
         if not (isinstance(result, tuple) and len(result) == 2):
-            raise TypeError(f"compare function {getattr(compare, '__name__', compare)!r} must return "
-                            f"(ok, reason), got {describe(result)}")
+            raise TypeError(
+                f"compare function {getattr(compare, '__name__', compare)!r} must return "
+                f"(ok, reason), got {describe(result)}"
+            )
         ok, reason = result
         if not ok:
-            raise ExerciseError(_failure(exercise, index, total, case, call, [
-                f"expected: {describe(case.expected)}",
-                f"got:      {describe(got)}",
-                f"problem:  {reason or 'the result differs from the expected value'}",
-            ]))
+            raise ExerciseError(
+                _failure(
+                    exercise,
+                    index,
+                    total,
+                    case,
+                    call,
+                    [
+                        f"expected: {describe(case.expected)}",
+                        f"got:      {describe(got)}",
+                        f"problem:  {reason or 'the result differs from the expected value'}",
+                    ],
+                )
+            )
 
     print(f"{exercise}: all {total} case{'s' if total != 1 else ''} passed.")
     return True

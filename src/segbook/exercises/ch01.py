@@ -26,20 +26,33 @@ def check_one_hot(fn: Callable) -> bool:
     with_ignore = random_map.clone()
     with_ignore[0, :3] = IGNORE_INDEX
     cases = [
-        Case("the 2x2 map [[0, 1], [2, 1]] with 3 classes", (torch.tensor([[0, 1], [2, 1]]), 3),
-             expected=_one_hot(torch.tensor([[0, 1], [2, 1]]), 3),
-             hint="the result is float32 (C, H, W): out[c, i, j] = 1.0 where label[i, j] == c; "
-                  "torch.nn.functional.one_hot returns int64 with the class axis last, so convert with .float() "
-                  "and move the class axis to the front"),
-        Case("a random 5x6 map with 4 classes", (random_map, 4), expected=_one_hot(random_map, 4),
-             hint="return float32 (losses multiply it with probabilities): use .float() or .to(torch.float32)"),
-        Case("a map where class 3 never occurs (C=5 channels still expected)", (random_map.clamp(max=2), 5),
-             expected=_one_hot(random_map.clamp(max=2), 5),
-             hint="the number of channels is num_classes, not the largest class present plus one"),
-        Case("pixels equal to the ignore index 255 belong to no class", (with_ignore, 4),
-             expected=_one_hot(with_ignore, 4),
-             hint="give ignored pixels (255) all zeros: one-hot the map with them replaced by 0, then "
-                  "multiply by the mask (label != 255)"),
+        Case(
+            "the 2x2 map [[0, 1], [2, 1]] with 3 classes",
+            (torch.tensor([[0, 1], [2, 1]]), 3),
+            expected=_one_hot(torch.tensor([[0, 1], [2, 1]]), 3),
+            hint="the result is float32 (C, H, W): out[c, i, j] = 1.0 where label[i, j] == c; "
+            "torch.nn.functional.one_hot returns int64 with the class axis last, so convert with .float() "
+            "and move the class axis to the front",
+        ),
+        Case(
+            "a random 5x6 map with 4 classes",
+            (random_map, 4),
+            expected=_one_hot(random_map, 4),
+            hint="return float32 (losses multiply it with probabilities): use .float() or .to(torch.float32)",
+        ),
+        Case(
+            "a map where class 3 never occurs (C=5 channels still expected)",
+            (random_map.clamp(max=2), 5),
+            expected=_one_hot(random_map.clamp(max=2), 5),
+            hint="the number of channels is num_classes, not the largest class present plus one",
+        ),
+        Case(
+            "pixels equal to the ignore index 255 belong to no class",
+            (with_ignore, 4),
+            expected=_one_hot(with_ignore, 4),
+            hint="give ignored pixels (255) all zeros: one-hot the map with them replaced by 0, then "
+            "multiply by the mask (label != 255)",
+        ),
     ]
     return run_checks("Exercise 1.2 (one_hot)", fn, cases)
 
@@ -53,21 +66,31 @@ def check_semantic_from_instances(fn: Callable) -> bool:
     overlap[0, :3, :3] = True
     overlap[1, 2:, 2:] = True
     cases = [
-        Case("two objects of classes 3 and 1", (two, torch.tensor([3, 1])),
-             expected=torch.tensor([[3, 3, 0, 0], [0, 0, 0, 0], [0, 1, 1, 1]]),
-             hint="start from zeros (background) of shape (H, W) and write each object's class into its mask: "
-                  "classes[k], not the object's number k + 1"),
-        Case("two objects of the SAME class become one region: no objects, just pixels",
-             (two, torch.tensor([2, 2])),
-             expected=torch.tensor([[2, 2, 0, 0], [0, 0, 0, 0], [0, 2, 2, 2]]),
-             hint="the label map stores classes, not object numbers: write classes[k], not k + 1"),
-        Case("overlapping masks: the later object is in front", (overlap, torch.tensor([1, 4])),
-             expected=torch.tensor([[1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 4, 4], [0, 0, 4, 4]]),
-             hint="paint the objects in order, k = 0, 1, ..., so that later ones overwrite earlier ones"),
-        Case("no objects at all: everything is background", (torch.zeros(0, 2, 3, dtype=torch.bool),
-                                                              torch.zeros(0, dtype=torch.int64)),
-             expected=torch.zeros(2, 3, dtype=torch.int64),
-             hint="with K = 0 the map is all background; take H and W from masks.shape[1:], and return int64"),
+        Case(
+            "two objects of classes 3 and 1",
+            (two, torch.tensor([3, 1])),
+            expected=torch.tensor([[3, 3, 0, 0], [0, 0, 0, 0], [0, 1, 1, 1]]),
+            hint="start from zeros (background) of shape (H, W) and write each object's class into its mask: "
+            "classes[k], not the object's number k + 1",
+        ),
+        Case(
+            "two objects of the SAME class become one region: no objects, just pixels",
+            (two, torch.tensor([2, 2])),
+            expected=torch.tensor([[2, 2, 0, 0], [0, 0, 0, 0], [0, 2, 2, 2]]),
+            hint="the label map stores classes, not object numbers: write classes[k], not k + 1",
+        ),
+        Case(
+            "overlapping masks: the later object is in front",
+            (overlap, torch.tensor([1, 4])),
+            expected=torch.tensor([[1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 4, 4], [0, 0, 4, 4]]),
+            hint="paint the objects in order, k = 0, 1, ..., so that later ones overwrite earlier ones",
+        ),
+        Case(
+            "no objects at all: everything is background",
+            (torch.zeros(0, 2, 3, dtype=torch.bool), torch.zeros(0, dtype=torch.int64)),
+            expected=torch.zeros(2, 3, dtype=torch.int64),
+            hint="with K = 0 the map is all background; take H and W from masks.shape[1:], and return int64",
+        ),
     ]
     return run_checks("Exercise 1.1 (semantic_from_instances)", fn, cases)
 
@@ -80,19 +103,35 @@ def check_iou_from_confusion(fn: Callable) -> bool:
     absent = torch.tensor([[30, 0, 5], [0, 0, 0], [5, 0, 10]])  # class 1 neither in target nor predicted
     false_alarm = torch.tensor([[30, 4, 5], [0, 0, 0], [5, 0, 10]])  # class 1 predicted but never present
     cases = [
-        Case("the hand-worked 3-class example", (hand,), expected=hand_iou,
-             compare=_float_compare,
-             hint="IoU_c = TP / (TP + FP + FN) with TP = cm[c, c], FN = row sum - TP, FP = column sum - TP"),
-        Case("a perfect prediction (diagonal matrix)", (torch.diag(torch.tensor([7, 3, 9])),),
-             expected=torch.ones(3, dtype=torch.float64), compare=_float_compare,
-             hint="a perfect prediction has IoU 1 for every class"),
-        Case("a class absent from both target and prediction has undefined IoU (NaN)", (absent,),
-             expected=_iou_per_class(absent).to(torch.float64), compare=_float_compare,
-             hint="0 / 0 is undefined: return NaN for that class (torch division gives NaN; don't replace it "
-                  "with 0, or the mean IoU would be punished for a class that was never there)"),
-        Case("a class predicted but absent from the target has IoU 0", (false_alarm,),
-             expected=_iou_per_class(false_alarm).to(torch.float64), compare=_float_compare,
-             hint="false positives count in the union: a class predicted where it does not exist scores 0"),
+        Case(
+            "the hand-worked 3-class example",
+            (hand,),
+            expected=hand_iou,
+            compare=_float_compare,
+            hint="IoU_c = TP / (TP + FP + FN) with TP = cm[c, c], FN = row sum - TP, FP = column sum - TP",
+        ),
+        Case(
+            "a perfect prediction (diagonal matrix)",
+            (torch.diag(torch.tensor([7, 3, 9])),),
+            expected=torch.ones(3, dtype=torch.float64),
+            compare=_float_compare,
+            hint="a perfect prediction has IoU 1 for every class",
+        ),
+        Case(
+            "a class absent from both target and prediction has undefined IoU (NaN)",
+            (absent,),
+            expected=_iou_per_class(absent).to(torch.float64),
+            compare=_float_compare,
+            hint="0 / 0 is undefined: return NaN for that class (torch division gives NaN; don't replace it "
+            "with 0, or the mean IoU would be punished for a class that was never there)",
+        ),
+        Case(
+            "a class predicted but absent from the target has IoU 0",
+            (false_alarm,),
+            expected=_iou_per_class(false_alarm).to(torch.float64),
+            compare=_float_compare,
+            hint="false positives count in the union: a class predicted where it does not exist scores 0",
+        ),
     ]
     return run_checks("Exercise 1.3 (iou_from_confusion)", fn, cases)
 

@@ -26,26 +26,46 @@ def check_extract_patches(fn: Callable) -> bool:
     rgb = torch.rand(2, 3, 4, 5, generator=g)
     small = torch.rand(1, 2, 2, 3, generator=g)
     cases = [
-        Case("a 3x3 image, P = 3: the centre pixel's patch is the whole image", (tiny, 3),
-             expected=_extract_patches(tiny, 3),
-             hint="pad by r = P // 2 zeros on every side (F.pad(images, (r, r, r, r))), then take the P x P "
-                  "window starting at (i, j) of the padded image for pixel (i, j); there are H * W patches"),
-        Case("the same image: the top-left pixel's patch, worked by hand, is patch 0", (tiny, 3),
-             expected=corner, compare=lambda e, got: default_compare(e, got[:1] if isinstance(got, torch.Tensor)
-                                                                      else got),
-             hint="beyond the border the patch holds zeros: pad with zeros before cutting the windows"),
-        Case("two RGB images of 4x5, P = 3: patch n*H*W + i*W + j belongs to pixel (i, j) of image n",
-             (rgb, 3), expected=_extract_patches(rgb, 3),
-             hint="order the patches image by image, then row by row: F.unfold returns (N, C*P*P, H*W), so "
-                  "permute it to (N, H*W, C*P*P) before reshaping to (N*H*W, C, P, P); without the permute "
-                  "the numbers are scrambled across patches"),
-        Case("a patch larger than the image (P = 5 on 2x3): mostly zeros", (small, 5),
-             expected=_extract_patches(small, 5),
-             hint="pad by r = P // 2 even when r is larger than the image; F.pad with zeros allows it"),
-        Case("P = 1: every patch is one pixel", (rgb, 1), expected=_extract_patches(rgb, 1),
-             hint="with P = 1 there is no padding (r = 0) and the patches are the pixels, shape (N*H*W, C, 1, 1)"),
-        Case("an even patch size has no centre pixel: raise ValueError", (rgb, 4), raises=ValueError,
-             hint="check patch_size % 2 == 1 first and raise ValueError otherwise"),
+        Case(
+            "a 3x3 image, P = 3: the centre pixel's patch is the whole image",
+            (tiny, 3),
+            expected=_extract_patches(tiny, 3),
+            hint="pad by r = P // 2 zeros on every side (F.pad(images, (r, r, r, r))), then take the P x P "
+            "window starting at (i, j) of the padded image for pixel (i, j); there are H * W patches",
+        ),
+        Case(
+            "the same image: the top-left pixel's patch, worked by hand, is patch 0",
+            (tiny, 3),
+            expected=corner,
+            compare=lambda e, got: default_compare(e, got[:1] if isinstance(got, torch.Tensor) else got),
+            hint="beyond the border the patch holds zeros: pad with zeros before cutting the windows",
+        ),
+        Case(
+            "two RGB images of 4x5, P = 3: patch n*H*W + i*W + j belongs to pixel (i, j) of image n",
+            (rgb, 3),
+            expected=_extract_patches(rgb, 3),
+            hint="order the patches image by image, then row by row: F.unfold returns (N, C*P*P, H*W), so "
+            "permute it to (N, H*W, C*P*P) before reshaping to (N*H*W, C, P, P); without the permute "
+            "the numbers are scrambled across patches",
+        ),
+        Case(
+            "a patch larger than the image (P = 5 on 2x3): mostly zeros",
+            (small, 5),
+            expected=_extract_patches(small, 5),
+            hint="pad by r = P // 2 even when r is larger than the image; F.pad with zeros allows it",
+        ),
+        Case(
+            "P = 1: every patch is one pixel",
+            (rgb, 1),
+            expected=_extract_patches(rgb, 1),
+            hint="with P = 1 there is no padding (r = 0) and the patches are the pixels, shape (N*H*W, C, 1, 1)",
+        ),
+        Case(
+            "an even patch size has no centre pixel: raise ValueError",
+            (rgb, 4),
+            raises=ValueError,
+            hint="check patch_size % 2 == 1 first and raise ValueError otherwise",
+        ),
     ]
     return run_checks("Exercise 2.1 (extract_patches)", fn, cases)
 
@@ -53,19 +73,43 @@ def check_extract_patches(fn: Callable) -> bool:
 def check_shared_fraction(fn: Callable) -> bool:
     """Exercise 2.2: ``shared_fraction(patch_size, dy, dx)``: share of a P x P patch inside its shifted copy."""
     cases = [
-        Case("P = 15, the right-hand neighbour (dy=0, dx=1)", (15, 0, 1), expected=14 / 15,
-             hint="the two windows share P - |dx| columns and P - |dy| rows; divide by the P * P pixels of a patch"),
-        Case("the same patch (no shift) shares everything", (7, 0, 0), expected=1.0,
-             hint="with dy = dx = 0 the answer is 1.0"),
-        Case("P = 3, the diagonal neighbour (dy=1, dx=1): 2 x 2 of 3 x 3", (3, 1, 1), expected=4 / 9,
-             hint="rows and columns both shrink: (P - |dy|) * (P - |dx|) / P**2"),
-        Case("negative shifts are as far as positive ones", (5, -2, 1), expected=12 / 25,
-             hint="use the absolute value of each shift: a neighbour above overlaps as much as one below"),
-        Case("patches far apart share nothing (P = 15, dy = dx = 20)", (15, 20, 20), expected=0.0,
-             hint="clamp each factor at 0, max(0, P - |d|): two negative factors would multiply into a positive "
-                  "'overlap'"),
-        Case("apart in one direction only (P = 5, dy = 7, dx = 0)", (5, 7, 0), expected=0.0,
-             hint="clamp each factor at 0 before multiplying: max(0, P - |dy|) * max(0, P - |dx|)"),
+        Case(
+            "P = 15, the right-hand neighbour (dy=0, dx=1)",
+            (15, 0, 1),
+            expected=14 / 15,
+            hint="the two windows share P - |dx| columns and P - |dy| rows; divide by the P * P pixels of a patch",
+        ),
+        Case(
+            "the same patch (no shift) shares everything",
+            (7, 0, 0),
+            expected=1.0,
+            hint="with dy = dx = 0 the answer is 1.0",
+        ),
+        Case(
+            "P = 3, the diagonal neighbour (dy=1, dx=1): 2 x 2 of 3 x 3",
+            (3, 1, 1),
+            expected=4 / 9,
+            hint="rows and columns both shrink: (P - |dy|) * (P - |dx|) / P**2",
+        ),
+        Case(
+            "negative shifts are as far as positive ones",
+            (5, -2, 1),
+            expected=12 / 25,
+            hint="use the absolute value of each shift: a neighbour above overlaps as much as one below",
+        ),
+        Case(
+            "patches far apart share nothing (P = 15, dy = dx = 20)",
+            (15, 20, 20),
+            expected=0.0,
+            hint="clamp each factor at 0, max(0, P - |d|): two negative factors would multiply into a positive "
+            "'overlap'",
+        ),
+        Case(
+            "apart in one direction only (P = 5, dy = 7, dx = 0)",
+            (5, 7, 0),
+            expected=0.0,
+            hint="clamp each factor at 0 before multiplying: max(0, P - |dy|) * max(0, P - |dx|)",
+        ),
     ]
     return run_checks("Exercise 2.2 (shared_fraction)", fn, cases)
 
@@ -78,8 +122,10 @@ def _conv_equivalent(linear: nn.Linear, in_shape: tuple, probe: torch.Tensor, wi
         if not isinstance(got, nn.Conv2d):
             return False, f"expected an nn.Conv2d, got {type(got).__name__} {describe(got)}"
         if (got.in_channels, tuple(got.kernel_size)) != (c, (h, w)):
-            return False, (f"expected Conv2d(in_channels={c}, kernel_size={(h, w)}), got "
-                           f"Conv2d(in_channels={got.in_channels}, kernel_size={tuple(got.kernel_size)})")
+            return False, (
+                f"expected Conv2d(in_channels={c}, kernel_size={(h, w)}), got "
+                f"Conv2d(in_channels={got.in_channels}, kernel_size={tuple(got.kernel_size)})"
+            )
         if got.out_channels != linear.out_features:
             return False, f"expected out_channels={linear.out_features} (the Linear's outputs), got {got.out_channels}"
         if (got.bias is None) != (linear.bias is None):
@@ -90,14 +136,17 @@ def _conv_equivalent(linear: nn.Linear, in_shape: tuple, probe: torch.Tensor, wi
                 return False, f"on a ({c}, {h}, {w}) input the output should be 1x1, got shape {tuple(out.shape)}"
             gap = (out.flatten(1) - want).abs().max().item()
             if gap > 1e-5:
-                return False, (f"on a ({c}, {h}, {w}) input the convolution's output differs from the Linear "
-                               f"layer's by up to {gap:.3g}")
+                return False, (
+                    f"on a ({c}, {h}, {w}) input the convolution's output differs from the Linear "
+                    f"layer's by up to {gap:.3g}"
+                )
             slid = got(wide)  # the Linear layer at every h x w window of a larger map
-            window = wide[:, :, 1:1 + h, 2:2 + w].flatten(1)
+            window = wide[:, :, 1 : 1 + h, 2 : 2 + w].flatten(1)
             gap = (slid[:, :, 1, 2] - linear(window)).abs().max().item()
             if gap > 1e-5:
-                return False, (f"on a larger input, output (1, 2) differs from the Linear layer applied to its window "
-                               f"by {gap:.3g}")
+                return False, (
+                    f"on a larger input, output (1, 2) differs from the Linear layer applied to its window by {gap:.3g}"
+                )
         return True, ""
 
     return compare
@@ -108,16 +157,24 @@ def check_linear_to_conv(fn: Callable) -> bool:
     g = torch.Generator().manual_seed(23)  # a private generator: the notebook's random state is left alone
     cases = []
     for description, in_shape, out, bias, hint in [
-        ("a Linear layer on a flattened (1, 1, 1) map is a 1x1 convolution", (1, 1, 1), 3, True,
-         "build nn.Conv2d(C, linear.out_features, (h, w)) and copy the weights reshaped to (O, C, h, w), "
-         "and the bias"),
-        ("a (2, 3, 3) map: the kernel is 3x3 with 2 input channels", (2, 3, 3), 4, True,
-         "reshape linear.weight (O, C*h*w) to (O, C, h, w): Flatten orders the features channel first, then row, "
-         "then column, exactly the layout of a Conv2d weight; do not permute"),
-        ("a non-square (3, 2, 4) map", (3, 2, 4), 5, True,
-         "the kernel size is (h, w) = in_shape[1:], not a square"),
-        ("a Linear layer without bias", (4, 2, 2), 2, False,
-         "pass bias=linear.bias is not None to nn.Conv2d"),
+        (
+            "a Linear layer on a flattened (1, 1, 1) map is a 1x1 convolution",
+            (1, 1, 1),
+            3,
+            True,
+            "build nn.Conv2d(C, linear.out_features, (h, w)) and copy the weights reshaped to (O, C, h, w), "
+            "and the bias",
+        ),
+        (
+            "a (2, 3, 3) map: the kernel is 3x3 with 2 input channels",
+            (2, 3, 3),
+            4,
+            True,
+            "reshape linear.weight (O, C*h*w) to (O, C, h, w): Flatten orders the features channel first, then row, "
+            "then column, exactly the layout of a Conv2d weight; do not permute",
+        ),
+        ("a non-square (3, 2, 4) map", (3, 2, 4), 5, True, "the kernel size is (h, w) = in_shape[1:], not a square"),
+        ("a Linear layer without bias", (4, 2, 2), 2, False, "pass bias=linear.bias is not None to nn.Conv2d"),
     ]:
         with torch.random.fork_rng(devices=[]):
             linear = nn.Linear(in_shape[0] * in_shape[1] * in_shape[2], out, bias=bias)
@@ -127,7 +184,14 @@ def check_linear_to_conv(fn: Callable) -> bool:
                 linear.bias.copy_(torch.randn(out, generator=g))
         probe = torch.randn(3, *in_shape, generator=g)
         wide = torch.randn(2, in_shape[0], in_shape[1] + 3, in_shape[2] + 4, generator=g)
-        cases.append(Case(description, (linear, in_shape), expected=None,
-                          compare=_conv_equivalent(linear, in_shape, probe, wide), hint=hint))
+        cases.append(
+            Case(
+                description,
+                (linear, in_shape),
+                expected=None,
+                compare=_conv_equivalent(linear, in_shape, probe, wide),
+                hint=hint,
+            )
+        )
     with torch.random.fork_rng(devices=[]):  # building layers draws random weights: keep the notebook's stream
         return run_checks("Exercise 2.3 (linear_to_conv)", fn, cases)

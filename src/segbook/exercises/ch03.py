@@ -33,27 +33,58 @@ def _exact_int(expected: int, got: object):
 def check_conv_output_size(fn: Callable) -> bool:
     """Exercise 3.1: ``conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1)`` → int."""
     cases = [
-        Case("the slide's recap: 3x3 conv, stride 1, pad 1 on 4x4 keeps 4", (4, 3, 1, 1),
-             expected=_conv_output_size(4, 3, 1, 1), compare=_exact_int,
-             hint="out = (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1; padding is added "
-                  "on both sides"),
-        Case("the slide's recap: 3x3 conv, stride 2, pad 1 on 4x4 gives 2", (4, 3, 2, 1),
-             expected=_conv_output_size(4, 3, 2, 1), compare=_exact_int,
-             hint="divide by the stride, then add 1: (4 + 2 - 2 - 1) // 2 + 1 = 2"),
-        Case("no padding: a valid 3x3 convolution on 10 gives 8", (10, 3), expected=_conv_output_size(10, 3),
-             compare=_exact_int, hint="with the defaults stride=1, padding=0, dilation=1 the map shrinks by k - 1"),
-        Case("an odd size with stride 2 rounds down: 3x3, stride 2 on 32 gives 15", (32, 3, 2, 0),
-             expected=_conv_output_size(32, 3, 2, 0), compare=_exact_int,
-             hint="the last window must fit inside the input: round down with //, and return an int"),
-        Case("a dilated kernel spans d * (k - 1) + 1 pixels: 3x3, dilation 2 on 10 gives 6",
-             (10, 3), dict(dilation=2), expected=_conv_output_size(10, 3, dilation=2), compare=_exact_int,
-             hint="with dilation d a k x k kernel covers d * (k - 1) + 1 pixels; use that instead of k"),
-        Case("2x2 max pooling with stride 2 (the same formula) on 7 gives 3", (7, 2, 2),
-             expected=_conv_output_size(7, 2, 2), compare=_exact_int,
-             hint="pooling follows the same formula; 7 // 2 rounds down"),
-        Case("all arguments together: k=5, s=3, p=2, d=2 on 50", (50, 5), dict(stride=3, padding=2, dilation=2),
-             expected=_conv_output_size(50, 5, stride=3, padding=2, dilation=2), compare=_exact_int,
-             hint="(size + 2p - d(k - 1) - 1) // s + 1"),
+        Case(
+            "the slide's recap: 3x3 conv, stride 1, pad 1 on 4x4 keeps 4",
+            (4, 3, 1, 1),
+            expected=_conv_output_size(4, 3, 1, 1),
+            compare=_exact_int,
+            hint="out = (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1; padding is added "
+            "on both sides",
+        ),
+        Case(
+            "the slide's recap: 3x3 conv, stride 2, pad 1 on 4x4 gives 2",
+            (4, 3, 2, 1),
+            expected=_conv_output_size(4, 3, 2, 1),
+            compare=_exact_int,
+            hint="divide by the stride, then add 1: (4 + 2 - 2 - 1) // 2 + 1 = 2",
+        ),
+        Case(
+            "no padding: a valid 3x3 convolution on 10 gives 8",
+            (10, 3),
+            expected=_conv_output_size(10, 3),
+            compare=_exact_int,
+            hint="with the defaults stride=1, padding=0, dilation=1 the map shrinks by k - 1",
+        ),
+        Case(
+            "an odd size with stride 2 rounds down: 3x3, stride 2 on 32 gives 15",
+            (32, 3, 2, 0),
+            expected=_conv_output_size(32, 3, 2, 0),
+            compare=_exact_int,
+            hint="the last window must fit inside the input: round down with //, and return an int",
+        ),
+        Case(
+            "a dilated kernel spans d * (k - 1) + 1 pixels: 3x3, dilation 2 on 10 gives 6",
+            (10, 3),
+            dict(dilation=2),
+            expected=_conv_output_size(10, 3, dilation=2),
+            compare=_exact_int,
+            hint="with dilation d a k x k kernel covers d * (k - 1) + 1 pixels; use that instead of k",
+        ),
+        Case(
+            "2x2 max pooling with stride 2 (the same formula) on 7 gives 3",
+            (7, 2, 2),
+            expected=_conv_output_size(7, 2, 2),
+            compare=_exact_int,
+            hint="pooling follows the same formula; 7 // 2 rounds down",
+        ),
+        Case(
+            "all arguments together: k=5, s=3, p=2, d=2 on 50",
+            (50, 5),
+            dict(stride=3, padding=2, dilation=2),
+            expected=_conv_output_size(50, 5, stride=3, padding=2, dilation=2),
+            compare=_exact_int,
+            hint="(size + 2p - d(k - 1) - 1) // s + 1",
+        ),
     ]
     return run_checks("Exercise 3.1 (conv_output_size)", fn, cases)
 
@@ -65,23 +96,38 @@ def _stack(layers: List[Tuple[int, int, int]]) -> List[nn.Module]:
 def check_receptive_field_size(fn: Callable) -> bool:
     """Exercise 3.3: ``receptive_field_size(layers)``: ``[(k, s, d), ...]`` → ``(size, jump)``."""
     specs = [
-        ("three 3x3 convolutions, stride 1: 7 pixels", [(3, 1, 1)] * 3,
-         "start from size 1, jump 1; each layer adds d * (k - 1) * jump to the size"),
-        ("no layers at all: one pixel sees itself", [],
-         "with no layers the field is the pixel itself: (1, 1)"),
-        ("a stride-2 3x3 convolution, then a 3x3 one", [(3, 2, 1), (3, 1, 1)],
-         "update the size with the jump of the layer's INPUT, then multiply the jump by the stride: "
-         "r = r + d * (k - 1) * j, and only afterwards j = j * s"),
-        ("three 2x2 poolings with stride 2: 8x8 blocks", [(2, 2, 1)] * 3,
-         "after each stride-2 layer the jump doubles, so the same kernel adds twice as many input pixels"),
-        ("dilations 1, 2, 4 (no stride): 15 pixels", [(3, 1, 1), (3, 1, 2), (3, 1, 4)],
-         "a dilated kernel spans d * (k - 1) + 1 pixels, so it adds d * (k - 1) * jump"),
-        ("an encoder: conv, pool, conv, pool, conv, conv",
-         [(3, 1, 1), (2, 2, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1), (3, 1, 1)],
-         "apply the two updates layer by layer, in order"),
-        ("a 7x7 stride-2 stem, a 3x3 stride-2 pooling, a dilated 3x3 (ResNet-like)",
-         [(7, 2, 1), (3, 2, 1), (3, 1, 2)],
-         "r = r + d * (k - 1) * j with j the jump before this layer"),
+        (
+            "three 3x3 convolutions, stride 1: 7 pixels",
+            [(3, 1, 1)] * 3,
+            "start from size 1, jump 1; each layer adds d * (k - 1) * jump to the size",
+        ),
+        ("no layers at all: one pixel sees itself", [], "with no layers the field is the pixel itself: (1, 1)"),
+        (
+            "a stride-2 3x3 convolution, then a 3x3 one",
+            [(3, 2, 1), (3, 1, 1)],
+            "update the size with the jump of the layer's INPUT, then multiply the jump by the stride: "
+            "r = r + d * (k - 1) * j, and only afterwards j = j * s",
+        ),
+        (
+            "three 2x2 poolings with stride 2: 8x8 blocks",
+            [(2, 2, 1)] * 3,
+            "after each stride-2 layer the jump doubles, so the same kernel adds twice as many input pixels",
+        ),
+        (
+            "dilations 1, 2, 4 (no stride): 15 pixels",
+            [(3, 1, 1), (3, 1, 2), (3, 1, 4)],
+            "a dilated kernel spans d * (k - 1) + 1 pixels, so it adds d * (k - 1) * jump",
+        ),
+        (
+            "an encoder: conv, pool, conv, pool, conv, conv",
+            [(3, 1, 1), (2, 2, 1), (3, 1, 1), (2, 2, 1), (3, 1, 1), (3, 1, 1)],
+            "apply the two updates layer by layer, in order",
+        ),
+        (
+            "a 7x7 stride-2 stem, a 3x3 stride-2 pooling, a dilated 3x3 (ResNet-like)",
+            [(7, 2, 1), (3, 2, 1), (3, 1, 2)],
+            "r = r + d * (k - 1) * j with j the jump before this layer",
+        ),
     ]
     cases = []
     for description, layers, hint in specs:
@@ -95,19 +141,30 @@ def check_conv2d_flops(fn: Callable) -> bool:
     """Exercise 3.2: ``conv2d_flops(c_in, c_out, kernel_size, out_h, out_w)``: FLOPs of one image's convolution."""
     cases = []
     for description, (c_in, c_out, k, out_h, out_w), hint in [
-        ("one 1x1 convolution from 1 channel to 1 at one pixel: a multiply and an add", (1, 1, 1, 1, 1),
-         "FlopCounterMode counts 2 FLOPs per multiply-accumulate (a multiply and an add)"),
-        ("3 -> 8 channels, 3x3 kernel, 10x10 output", (3, 8, 3, 10, 10),
-         "each output value needs c_in * k * k multiply-accumulates; there are c_out * out_h * out_w of them"),
-        ("a non-square output, 16 -> 32 channels, 5x5 kernel, 7x9 output", (16, 32, 5, 7, 9),
-         "multiply by out_h * out_w, the OUTPUT's pixels (a strided or unpadded convolution has fewer than the "
-         "input)"),
-        ("a 1x1 convolution 64 -> 5 (a classifier head) on 32x32", (64, 5, 1, 32, 32),
-         "the kernel contributes k * k = 1 here"),
+        (
+            "one 1x1 convolution from 1 channel to 1 at one pixel: a multiply and an add",
+            (1, 1, 1, 1, 1),
+            "FlopCounterMode counts 2 FLOPs per multiply-accumulate (a multiply and an add)",
+        ),
+        (
+            "3 -> 8 channels, 3x3 kernel, 10x10 output",
+            (3, 8, 3, 10, 10),
+            "each output value needs c_in * k * k multiply-accumulates; there are c_out * out_h * out_w of them",
+        ),
+        (
+            "a non-square output, 16 -> 32 channels, 5x5 kernel, 7x9 output",
+            (16, 32, 5, 7, 9),
+            "multiply by out_h * out_w, the OUTPUT's pixels (a strided or unpadded convolution has fewer than the "
+            "input)",
+        ),
+        (
+            "a 1x1 convolution 64 -> 5 (a classifier head) on 32x32",
+            (64, 5, 1, 32, 32),
+            "the kernel contributes k * k = 1 here",
+        ),
     ]:
         with torch.random.fork_rng(devices=[]):  # the weights do not matter; leave the notebook's random stream
             layer = nn.Conv2d(c_in, c_out, k, bias=False)
         flops = _count_flops(layer, torch.zeros(1, c_in, out_h + k - 1, out_w + k - 1))  # valid: out = in - k + 1
-        cases.append(Case(description, (c_in, c_out, k, out_h, out_w), expected=flops, compare=_exact_int,
-                          hint=hint))
+        cases.append(Case(description, (c_in, c_out, k, out_h, out_w), expected=flops, compare=_exact_int, hint=hint))
     return run_checks("Exercise 3.2 (conv2d_flops)", fn, cases)

@@ -29,22 +29,33 @@ def check_bce_with_logits(fn: Callable) -> bool:
     """Exercise 5.1: ``bce_with_logits(logits, target)``: (N, H, W) float, (N, H, W) 0/1 int64 → 0-dim mean."""
     hand_z, hand_y = torch.tensor([[[0.0, 2.0, -1.0]]]), torch.tensor([[[1, 0, 0]]])
     # By hand: -log σ(0) = log 2, -log(1 - σ(2)) = log(1 + e^2), -log(1 - σ(-1)) = log(1 + e^-1); mean of three.
-    hand = torch.tensor((math.log(2) + math.log(1 + math.e ** 2) + math.log(1 + math.e ** -1)) / 3)
+    hand = torch.tensor((math.log(2) + math.log(1 + math.e**2) + math.log(1 + math.e**-1)) / 3)
     z, y = _random_binary(5)
     extreme_z, extreme_y = torch.tensor([[[200.0, -200.0, -200.0, 30.0]]]), torch.tensor([[[1, 0, 1, 0]]])
     cases = [
-        Case("three pixels worked by hand: z = (0, 2, -1), labels (1, 0, 0)", (hand_z, hand_y), expected=hand,
-             compare=_CLOSE,
-             hint="CE = -(p log p̂ + (1 - p) log(1 - p̂)) with p̂ = sigmoid(z), averaged over all pixels; return "
-                  "a 0-dim tensor (use .mean(), not a Python float)"),
-        Case("a random batch (2, 4, 4), compared with the package", (z, y),
-             expected=binary_cross_entropy(z, y, ignore_index=None), compare=_CLOSE,
-             hint="convert the 0/1 target to float before multiplying, and average over every pixel of the batch"),
-        Case("logits of ±200 and 30 (confident, one badly wrong): the loss must stay finite",
-             (extreme_z, extreme_y), expected=binary_cross_entropy(extreme_z, extreme_y, ignore_index=None),
-             compare=_CLOSE,
-             hint="sigmoid(-200) rounds to 0 and log(0) = -inf: use the log-sigmoid form, "
-                  "log p̂ = F.logsigmoid(z) and log(1 - p̂) = F.logsigmoid(-z)"),
+        Case(
+            "three pixels worked by hand: z = (0, 2, -1), labels (1, 0, 0)",
+            (hand_z, hand_y),
+            expected=hand,
+            compare=_CLOSE,
+            hint="CE = -(p log p̂ + (1 - p) log(1 - p̂)) with p̂ = sigmoid(z), averaged over all pixels; return "
+            "a 0-dim tensor (use .mean(), not a Python float)",
+        ),
+        Case(
+            "a random batch (2, 4, 4), compared with the package",
+            (z, y),
+            expected=binary_cross_entropy(z, y, ignore_index=None),
+            compare=_CLOSE,
+            hint="convert the 0/1 target to float before multiplying, and average over every pixel of the batch",
+        ),
+        Case(
+            "logits of ±200 and 30 (confident, one badly wrong): the loss must stay finite",
+            (extreme_z, extreme_y),
+            expected=binary_cross_entropy(extreme_z, extreme_y, ignore_index=None),
+            compare=_CLOSE,
+            hint="sigmoid(-200) rounds to 0 and log(0) = -inf: use the log-sigmoid form, "
+            "log p̂ = F.logsigmoid(z) and log(1 - p̂) = F.logsigmoid(-z)",
+        ),
     ]
     return run_checks("Exercise 5.1 (bce_with_logits)", fn, cases)
 
@@ -52,7 +63,7 @@ def check_bce_with_logits(fn: Callable) -> bool:
 def check_cross_entropy_lse(fn: Callable) -> bool:
     """Exercise 5.2: ``cross_entropy_lse(logits, target)``: (N, C, H, W), (N, H, W) with 255 ignored → 0-dim mean."""
     hand_logits, hand_target = torch.tensor([[[[2.0]], [[0.0]], [[0.0]]]]), torch.tensor([[[0]]])
-    hand = torch.tensor(math.log(math.e ** 2 + 2) - 2)       # log sum_k e^{z_k} - z_t
+    hand = torch.tensor(math.log(math.e**2 + 2) - 2)  # log sum_k e^{z_k} - z_t
     g = torch.Generator().manual_seed(7)
     logits = 2 * torch.randn(2, 4, 3, 3, generator=g)
     target = torch.randint(0, 4, (2, 3, 3), generator=g)
@@ -62,20 +73,36 @@ def check_cross_entropy_lse(fn: Callable) -> bool:
     ignored[0, 0, :] = 255
     ignored[1, :, 2] = 255
     cases = [
-        Case("one pixel worked by hand: logits (2, 0, 0), true class 0", (hand_logits, hand_target),
-             expected=hand, compare=_CLOSE,
-             hint="CE = log(sum_k exp(z_k)) - z_t, where t is the true class; return a 0-dim tensor"),
-        Case("a random batch (2, 4, 3, 3), compared with F.cross_entropy", (logits, target),
-             expected=cross_entropy(logits, target), compare=_CLOSE,
-             hint="the class axis is dim 1: torch.logsumexp(logits, dim=1), and pick z_t with "
-                  "logits.gather(1, target[:, None]).squeeze(1); then average over all pixels"),
-        Case("logits of size ~1000: exp overflows unless you subtract the maximum", (big, big_target),
-             expected=cross_entropy(big, big_target), compare=_CLOSE,
-             hint="exp(1000) is inf in float32: use torch.logsumexp, which subtracts the largest logit first"),
-        Case("pixels labelled 255 are ignored (left out of the sum AND of the count)", (logits, ignored),
-             expected=cross_entropy(logits, ignored, ignore_index=255), compare=_CLOSE,
-             hint="build valid = target != 255, gather with a safe target (255 replaced by 0), and average "
-                  "over the valid pixels only: loss[valid].mean()"),
+        Case(
+            "one pixel worked by hand: logits (2, 0, 0), true class 0",
+            (hand_logits, hand_target),
+            expected=hand,
+            compare=_CLOSE,
+            hint="CE = log(sum_k exp(z_k)) - z_t, where t is the true class; return a 0-dim tensor",
+        ),
+        Case(
+            "a random batch (2, 4, 3, 3), compared with F.cross_entropy",
+            (logits, target),
+            expected=cross_entropy(logits, target),
+            compare=_CLOSE,
+            hint="the class axis is dim 1: torch.logsumexp(logits, dim=1), and pick z_t with "
+            "logits.gather(1, target[:, None]).squeeze(1); then average over all pixels",
+        ),
+        Case(
+            "logits of size ~1000: exp overflows unless you subtract the maximum",
+            (big, big_target),
+            expected=cross_entropy(big, big_target),
+            compare=_CLOSE,
+            hint="exp(1000) is inf in float32: use torch.logsumexp, which subtracts the largest logit first",
+        ),
+        Case(
+            "pixels labelled 255 are ignored (left out of the sum AND of the count)",
+            (logits, ignored),
+            expected=cross_entropy(logits, ignored, ignore_index=255),
+            compare=_CLOSE,
+            hint="build valid = target != 255, gather with a safe target (255 replaced by 0), and average "
+            "over the valid pixels only: loss[valid].mean()",
+        ),
     ]
     return run_checks("Exercise 5.2 (cross_entropy_lse)", fn, cases)
 
@@ -89,21 +116,36 @@ def check_focal_loss_binary(fn: Callable) -> bool:
         return binary_focal_loss(logits, target, alpha=alpha, gamma=gamma, ignore_index=None)
 
     cases = [
-        Case("gamma = 0 and alpha = 0.5: half the binary cross entropy", (z, y, 0.5, 0.0),
-             expected=expected(z, y, 0.5, 0.0), compare=_CLOSE,
-             hint="with gamma = 0 the focal loss is alpha_t * CE; with alpha = 0.5 that is half the BCE of "
-                  "Exercise 5.1"),
-        Case("gamma = 0 and alpha = 0.25: alpha weighs the positive pixels", (z, y, 0.25, 0.0),
-             expected=expected(z, y, 0.25, 0.0), compare=_CLOSE,
-             hint="alpha multiplies the term of pixels with target 1 and (1 - alpha) the term of pixels with "
-                  "target 0, as on the slide (and in torchvision.ops.sigmoid_focal_loss)"),
-        Case("gamma = 2 and alpha = 0.25 (RetinaNet's setting), compared with torchvision", (z, y, 0.25, 2.0),
-             expected=expected(z, y, 0.25, 2.0), compare=_CLOSE,
-             hint="the factor is (1 - p_t)^gamma where p_t is the probability of the TRUE label: (1 - p̂)^gamma "
-                  "for target 1 and p̂^gamma for target 0"),
-        Case("logits of ±100: the loss must stay finite", (extreme_z, extreme_y, 0.25, 2.0),
-             expected=expected(extreme_z, extreme_y, 0.25, 2.0), compare=_CLOSE,
-             hint="take logs with F.logsigmoid (log p̂ = logsigmoid(z), log(1 - p̂) = logsigmoid(-z)) and write "
-                  "the factor as exp(gamma * log(1 - p_t)) instead of computing sigmoid(z) first"),
+        Case(
+            "gamma = 0 and alpha = 0.5: half the binary cross entropy",
+            (z, y, 0.5, 0.0),
+            expected=expected(z, y, 0.5, 0.0),
+            compare=_CLOSE,
+            hint="with gamma = 0 the focal loss is alpha_t * CE; with alpha = 0.5 that is half the BCE of Exercise 5.1",
+        ),
+        Case(
+            "gamma = 0 and alpha = 0.25: alpha weighs the positive pixels",
+            (z, y, 0.25, 0.0),
+            expected=expected(z, y, 0.25, 0.0),
+            compare=_CLOSE,
+            hint="alpha multiplies the term of pixels with target 1 and (1 - alpha) the term of pixels with "
+            "target 0, as on the slide (and in torchvision.ops.sigmoid_focal_loss)",
+        ),
+        Case(
+            "gamma = 2 and alpha = 0.25 (RetinaNet's setting), compared with torchvision",
+            (z, y, 0.25, 2.0),
+            expected=expected(z, y, 0.25, 2.0),
+            compare=_CLOSE,
+            hint="the factor is (1 - p_t)^gamma where p_t is the probability of the TRUE label: (1 - p̂)^gamma "
+            "for target 1 and p̂^gamma for target 0",
+        ),
+        Case(
+            "logits of ±100: the loss must stay finite",
+            (extreme_z, extreme_y, 0.25, 2.0),
+            expected=expected(extreme_z, extreme_y, 0.25, 2.0),
+            compare=_CLOSE,
+            hint="take logs with F.logsigmoid (log p̂ = logsigmoid(z), log(1 - p̂) = logsigmoid(-z)) and write "
+            "the factor as exp(gamma * log(1 - p_t)) instead of computing sigmoid(z) first",
+        ),
     ]
     return run_checks("Exercise 5.3 (focal_loss_binary)", fn, cases)

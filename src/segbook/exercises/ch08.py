@@ -11,8 +11,8 @@ from typing import Callable, Optional
 import torch
 
 from segbook.exercises._core import Case, allclose, run_checks
-from segbook.models import UNet
 from segbook.losses.weight_map import unet_weight_map
+from segbook.models import UNet
 
 __all__ = ["check_centre_crop", "check_valid_output_size", "check_border_weight_map", "check_tile_starts"]
 
@@ -25,23 +25,41 @@ def check_centre_crop(fn: Callable) -> bool:
     five = torch.arange(25.0).reshape(1, 1, 5, 5)
     wide = torch.arange(48.0).reshape(1, 1, 6, 8)
     g = torch.Generator().manual_seed(8)
-    skip = torch.randn(2, 3, 64, 64, generator=g)             # a skip feature map of the paper's level 3 ...
+    skip = torch.randn(2, 3, 64, 64, generator=g)  # a skip feature map of the paper's level 3 ...
     cases = [
-        Case("a 4x4 map cropped to 2x2, worked by hand", (grid, (2, 2)),
-             expected=torch.tensor([[[[5.0, 6.0], [9.0, 10.0]]]]),
-             hint="keep the centre: drop (H - h) // 2 rows at the top and (W - w) // 2 columns at the left; "
-                  "not the top-left corner features[..., :h, :w]"),
-        Case("an odd difference: 5x5 cropped to 2x2 drops 1 row above and 2 below", (five, (2, 2)),
-             expected=five[..., 1:3, 1:3],
-             hint="top = (H - h) // 2 rounds down (the U-Net code's convention); (H - h + 1) // 2 or round() "
-                  "rounds up"),
-        Case("a non-square map: 6x8 cropped to (h, w) = (2, 4)", (wide, (2, 4)), expected=wide[..., 2:4, 2:6],
-             hint="size is (h, w): h applies to the rows (dim -2), w to the columns (dim -1)"),
-        Case("the paper's level 3: 64x64 skip features cropped to the 56x56 upsampled map", (skip, (56, 56)),
-             expected=skip[..., 4:60, 4:60], compare=_CLOSE,
-             hint="crop only the last two dimensions; keep every image (N) and channel (C)"),
-        Case("same size: nothing to crop", (skip, (64, 64)), expected=skip, compare=_CLOSE,
-             hint="with h = H and w = W the crop must return the whole map"),
+        Case(
+            "a 4x4 map cropped to 2x2, worked by hand",
+            (grid, (2, 2)),
+            expected=torch.tensor([[[[5.0, 6.0], [9.0, 10.0]]]]),
+            hint="keep the centre: drop (H - h) // 2 rows at the top and (W - w) // 2 columns at the left; "
+            "not the top-left corner features[..., :h, :w]",
+        ),
+        Case(
+            "an odd difference: 5x5 cropped to 2x2 drops 1 row above and 2 below",
+            (five, (2, 2)),
+            expected=five[..., 1:3, 1:3],
+            hint="top = (H - h) // 2 rounds down (the U-Net code's convention); (H - h + 1) // 2 or round() rounds up",
+        ),
+        Case(
+            "a non-square map: 6x8 cropped to (h, w) = (2, 4)",
+            (wide, (2, 4)),
+            expected=wide[..., 2:4, 2:6],
+            hint="size is (h, w): h applies to the rows (dim -2), w to the columns (dim -1)",
+        ),
+        Case(
+            "the paper's level 3: 64x64 skip features cropped to the 56x56 upsampled map",
+            (skip, (56, 56)),
+            expected=skip[..., 4:60, 4:60],
+            compare=_CLOSE,
+            hint="crop only the last two dimensions; keep every image (N) and channel (C)",
+        ),
+        Case(
+            "same size: nothing to crop",
+            (skip, (64, 64)),
+            expected=skip,
+            compare=_CLOSE,
+            hint="with h = H and w = W the crop must return the whole map",
+        ),
     ]
     return run_checks("Exercise 8.1 (centre_crop)", fn, cases)
 
@@ -56,21 +74,45 @@ def _valid_output(size: int, depth: int) -> Optional[int]:
 def check_valid_output_size(fn: Callable) -> bool:
     """Exercise 8.2: ``valid_output_size(size, depth)``: int, int → the valid U-Net's output size, or None."""
     cases = [
-        Case("the paper: a 572x572 tile, depth 4", (572, 4), expected=388,
-             hint="per level down: two 3x3 convolutions (-4), then pool (/2); at the bottom two convolutions "
-                  "(-4); per level up: up-conv (x2), two convolutions (-4)"),
-        Case("depth 3, size 188", (188, 3), expected=_valid_output(188, 3),
-             hint="do not forget the two convolutions of the bottom level (-4 there, which is -4 * 2**depth "
-                  "at the output)"),
-        Case("depth 2, size 100", (100, 2), expected=_valid_output(100, 2),
-             hint="the expanding path has one up-conv (x2) and two convolutions (-4) per level"),
-        Case("depth 4, size 570: a pooling meets an odd size", (570, 4), expected=None,
-             hint="570 - 4 = 566 -> 283 -> 283 - 4 = 279 is odd: a 2x2 pooling cannot halve it without losing a "
-                  "row, so the valid U-Net refuses it; return None"),
-        Case("depth 3, size 142: odd after two levels", (142, 3), expected=None,
-             hint="check that the size is even before every pooling, not only the first"),
-        Case("depth 2, size 28: too small, the bottom would have no pixel", (28, 2), expected=None,
-             hint="when a size drops to 0 or below the input is too small: return None"),
+        Case(
+            "the paper: a 572x572 tile, depth 4",
+            (572, 4),
+            expected=388,
+            hint="per level down: two 3x3 convolutions (-4), then pool (/2); at the bottom two convolutions "
+            "(-4); per level up: up-conv (x2), two convolutions (-4)",
+        ),
+        Case(
+            "depth 3, size 188",
+            (188, 3),
+            expected=_valid_output(188, 3),
+            hint="do not forget the two convolutions of the bottom level (-4 there, which is -4 * 2**depth "
+            "at the output)",
+        ),
+        Case(
+            "depth 2, size 100",
+            (100, 2),
+            expected=_valid_output(100, 2),
+            hint="the expanding path has one up-conv (x2) and two convolutions (-4) per level",
+        ),
+        Case(
+            "depth 4, size 570: a pooling meets an odd size",
+            (570, 4),
+            expected=None,
+            hint="570 - 4 = 566 -> 283 -> 283 - 4 = 279 is odd: a 2x2 pooling cannot halve it without losing a "
+            "row, so the valid U-Net refuses it; return None",
+        ),
+        Case(
+            "depth 3, size 142: odd after two levels",
+            (142, 3),
+            expected=None,
+            hint="check that the size is even before every pooling, not only the first",
+        ),
+        Case(
+            "depth 2, size 28: too small, the bottom would have no pixel",
+            (28, 2),
+            expected=None,
+            hint="when a size drops to 0 or below the input is too small: return None",
+        ),
     ]
     return run_checks("Exercise 8.2 (valid_output_size)", fn, cases)
 
@@ -79,7 +121,7 @@ def _distances(ids: torch.Tensor) -> torch.Tensor:
     """(K, H, W) float32: distance from every pixel to the nearest pixel of cell k + 1."""
     from scipy import ndimage
 
-    cells = [k for k in range(1, int(ids.max()) + 1)]
+    cells = list(range(1, int(ids.max()) + 1))
     if not cells:
         return torch.zeros(0, *ids.shape)
     return torch.stack([torch.from_numpy(ndimage.distance_transform_edt((ids != k).numpy())).float() for k in cells])
@@ -91,28 +133,45 @@ def _expected_weights(ids: torch.Tensor, w0: float = 10.0, sigma: float = 5.0) -
 
 def check_border_weight_map(fn: Callable) -> bool:
     """Exercise 8.3: ``border_weight_map(distances, ids, w0=10.0, sigma=5.0)``: (K, H, W), (H, W) → (H, W) float."""
-    gap1 = torch.tensor([[1, 1, 0, 2, 2]])                      # a one-pixel gap: d1 = d2 = 1
-    gap2 = torch.tensor([[1, 1, 0, 0, 2, 2, 0, 0, 0, 0]])       # a two-pixel gap, and background beyond cell 2
+    gap1 = torch.tensor([[1, 1, 0, 2, 2]])  # a one-pixel gap: d1 = d2 = 1
+    gap2 = torch.tensor([[1, 1, 0, 0, 2, 2, 0, 0, 0, 0]])  # a two-pixel gap, and background beyond cell 2
     cluster = torch.zeros(12, 14, dtype=torch.long)
-    cluster[1:6, 1:6], cluster[1:6, 7:12], cluster[7:11, 2:9] = 1, 2, 3   # three cells, one-pixel membranes
+    cluster[1:6, 1:6], cluster[1:6, 7:12], cluster[7:11, 2:9] = 1, 2, 3  # three cells, one-pixel membranes
     lone = torch.zeros(6, 6, dtype=torch.long)
     lone[2:4, 2:4] = 1
     cases = [
-        Case("two cells across a one-pixel gap, worked by hand: 1 + 10 exp(-4 / 50) in the gap",
-             (_distances(gap1), gap1), expected=_expected_weights(gap1), compare=_CLOSE,
-             hint="w = 1 + w0 * exp(-(d1 + d2)**2 / (2 * sigma**2)) on background pixels, where d1 <= d2 are the "
-                  "two SMALLEST distances at the pixel (here 1 and 1); 1 on cell pixels"),
-        Case("a two-pixel gap and background beyond a cell", (_distances(gap2), gap2),
-             expected=_expected_weights(gap2), compare=_CLOSE,
-             hint="d2 is the distance to the second-nearest cell, not twice the nearest: at the pixel right of "
-                  "cell 2, d1 = 1 but d2 = 5"),
-        Case("three cells with membranes, w0 = 5 and sigma = 2", (_distances(cluster), cluster),
-             {"w0": 5.0, "sigma": 2.0}, expected=_expected_weights(cluster, 5.0, 2.0), compare=_CLOSE,
-             hint="the denominator is 2 * sigma**2 (not sigma**2); the border term is added on background pixels "
-                  "only (ids == 0), cell pixels keep 1"),
-        Case("a lone cell: no second cell, no border term, all ones", (_distances(lone), lone),
-             expected=torch.ones(6, 6), compare=_CLOSE,
-             hint="with K < 2 there is no d2: return torch.ones(ids.shape) (float32)"),
+        Case(
+            "two cells across a one-pixel gap, worked by hand: 1 + 10 exp(-4 / 50) in the gap",
+            (_distances(gap1), gap1),
+            expected=_expected_weights(gap1),
+            compare=_CLOSE,
+            hint="w = 1 + w0 * exp(-(d1 + d2)**2 / (2 * sigma**2)) on background pixels, where d1 <= d2 are the "
+            "two SMALLEST distances at the pixel (here 1 and 1); 1 on cell pixels",
+        ),
+        Case(
+            "a two-pixel gap and background beyond a cell",
+            (_distances(gap2), gap2),
+            expected=_expected_weights(gap2),
+            compare=_CLOSE,
+            hint="d2 is the distance to the second-nearest cell, not twice the nearest: at the pixel right of "
+            "cell 2, d1 = 1 but d2 = 5",
+        ),
+        Case(
+            "three cells with membranes, w0 = 5 and sigma = 2",
+            (_distances(cluster), cluster),
+            {"w0": 5.0, "sigma": 2.0},
+            expected=_expected_weights(cluster, 5.0, 2.0),
+            compare=_CLOSE,
+            hint="the denominator is 2 * sigma**2 (not sigma**2); the border term is added on background pixels "
+            "only (ids == 0), cell pixels keep 1",
+        ),
+        Case(
+            "a lone cell: no second cell, no border term, all ones",
+            (_distances(lone), lone),
+            expected=torch.ones(6, 6),
+            compare=_CLOSE,
+            hint="with K < 2 there is no d2: return torch.ones(ids.shape) (float32)",
+        ),
     ]
     return run_checks("Exercise 8.3 (border_weight_map)", fn, cases)
 
@@ -120,15 +179,26 @@ def check_border_weight_map(fn: Callable) -> bool:
 def check_tile_starts(fn: Callable) -> bool:
     """Exercise 8.4: ``tile_starts(size, step)``: int, int → list of the kept centres' starts (overlap-tile)."""
     cases = [
-        Case("100 pixels covered by 36-pixel centres, worked by hand", (100, 36), expected=[0, 36, 64],
-             hint="start every `step` pixels; the last centre starts at size - step so that it ends exactly at "
-                  "the image's edge (it overlaps its neighbour instead of running past the end)"),
-        Case("a size that is a multiple of the step: no extra tile", (72, 36), expected=[0, 36],
-             hint="when the tiles already end at the edge, do not add size - step a second time"),
-        Case("one tile exactly", (36, 36), expected=[0],
-             hint="a single centre of the image's size starts at 0"),
-        Case("small numbers: 10 pixels, step 4", (10, 4), expected=[0, 4, 6],
-             hint="range(0, size - step + 1, step) gives the tiles that fit, then add size - step if the last one "
-                  "does not reach the end"),
+        Case(
+            "100 pixels covered by 36-pixel centres, worked by hand",
+            (100, 36),
+            expected=[0, 36, 64],
+            hint="start every `step` pixels; the last centre starts at size - step so that it ends exactly at "
+            "the image's edge (it overlaps its neighbour instead of running past the end)",
+        ),
+        Case(
+            "a size that is a multiple of the step: no extra tile",
+            (72, 36),
+            expected=[0, 36],
+            hint="when the tiles already end at the edge, do not add size - step a second time",
+        ),
+        Case("one tile exactly", (36, 36), expected=[0], hint="a single centre of the image's size starts at 0"),
+        Case(
+            "small numbers: 10 pixels, step 4",
+            (10, 4),
+            expected=[0, 4, 6],
+            hint="range(0, size - step + 1, step) gives the tiles that fit, then add size - step if the last one "
+            "does not reach the end",
+        ),
     ]
     return run_checks("Exercise 8.4 (tile_starts)", fn, cases)

@@ -27,25 +27,46 @@ def _model_in_channels(i: int, j: int, width: int, in_channels: int = 3) -> int:
 def check_node_input_channels(fn: Callable) -> bool:
     """Exercise 9.1: ``node_input_channels(i, j, width, in_channels=3)``: the channels entering node X^{i,j}."""
     cases = [
-        Case("X^{0,0}, the first encoder node, width 16: it sees the image", (0, 0, 16),
-             expected=_model_in_channels(0, 0, 16),
-             hint="for j = 0 the node is the encoder: X^{0,0} gets the image (in_channels), X^{i,0} the pooled "
-                  "X^{i-1,0}, which has width * 2**(i - 1) channels"),
-        Case("X^{2,0}, an encoder node, width 16", (2, 0, 16), expected=_model_in_channels(2, 0, 16),
-             hint="X^{i,0} = H(pool(X^{i-1,0})): pooling keeps the channels of level i - 1, width * 2**(i - 1)"),
-        Case("X^{0,1}, width 16: one same-level input and one up-sampled input", (0, 1, 16),
-             expected=_model_in_channels(0, 1, 16),
-             hint="X^{0,1} concatenates X^{0,0} (width channels) with up(X^{1,0}); segbook's 2x2 transposed "
-                  "convolution halves the channels of level i + 1 to those of level i"),
-        Case("X^{0,3}, width 8: three dense skips and the up-sampled input", (0, 3, 8),
-             expected=_model_in_channels(0, 3, 8),
-             hint="node X^{i,j} concatenates ALL of X^{i,0} ... X^{i,j-1} (j maps of width * 2**i channels), "
-                  "not only the latest one, plus up(X^{i+1,j-1}) (also width * 2**i after the up-convolution)"),
-        Case("X^{1,2}, width 4: level 1 has twice the width", (1, 2, 4), expected=_model_in_channels(1, 2, 4),
-             hint="level i has width * 2**i channels: (j + 1) * width * 2**i for j > 0"),
-        Case("X^{0,0} of a model for one-channel (grey) images", (0, 0, 8), {"in_channels": 1},
-             expected=_model_in_channels(0, 0, 8, in_channels=1),
-             hint="use the in_channels argument for X^{0,0}, not a hard-coded 3"),
+        Case(
+            "X^{0,0}, the first encoder node, width 16: it sees the image",
+            (0, 0, 16),
+            expected=_model_in_channels(0, 0, 16),
+            hint="for j = 0 the node is the encoder: X^{0,0} gets the image (in_channels), X^{i,0} the pooled "
+            "X^{i-1,0}, which has width * 2**(i - 1) channels",
+        ),
+        Case(
+            "X^{2,0}, an encoder node, width 16",
+            (2, 0, 16),
+            expected=_model_in_channels(2, 0, 16),
+            hint="X^{i,0} = H(pool(X^{i-1,0})): pooling keeps the channels of level i - 1, width * 2**(i - 1)",
+        ),
+        Case(
+            "X^{0,1}, width 16: one same-level input and one up-sampled input",
+            (0, 1, 16),
+            expected=_model_in_channels(0, 1, 16),
+            hint="X^{0,1} concatenates X^{0,0} (width channels) with up(X^{1,0}); segbook's 2x2 transposed "
+            "convolution halves the channels of level i + 1 to those of level i",
+        ),
+        Case(
+            "X^{0,3}, width 8: three dense skips and the up-sampled input",
+            (0, 3, 8),
+            expected=_model_in_channels(0, 3, 8),
+            hint="node X^{i,j} concatenates ALL of X^{i,0} ... X^{i,j-1} (j maps of width * 2**i channels), "
+            "not only the latest one, plus up(X^{i+1,j-1}) (also width * 2**i after the up-convolution)",
+        ),
+        Case(
+            "X^{1,2}, width 4: level 1 has twice the width",
+            (1, 2, 4),
+            expected=_model_in_channels(1, 2, 4),
+            hint="level i has width * 2**i channels: (j + 1) * width * 2**i for j > 0",
+        ),
+        Case(
+            "X^{0,0} of a model for one-channel (grey) images",
+            (0, 0, 8),
+            {"in_channels": 1},
+            expected=_model_in_channels(0, 0, 8, in_channels=1),
+            hint="use the in_channels argument for X^{0,0}, not a hard-coded 3",
+        ),
     ]
     return run_checks("Exercise 9.1 (node_input_channels)", fn, cases)
 
@@ -58,32 +79,50 @@ def _same_nodes(expected: set, got: object) -> "tuple[bool, str]":
     if nodes == expected:
         return True, ""
     missing, extra = sorted(expected - nodes), sorted(nodes - expected)
-    return False, "; ".join(([f"missing nodes {missing}"] if missing else [])
-                            + ([f"nodes that are not computed {extra}"] if extra else []))
+    return False, "; ".join(
+        ([f"missing nodes {missing}"] if missing else []) + ([f"nodes that are not computed {extra}"] if extra else [])
+    )
 
 
 def _computed_nodes(depth: int, level: int) -> set:
     """The nodes UNetPlusPlus(depth).pruned(level) computes, read from the model's own forward."""
     model = UNetPlusPlus(2, width=1, depth=depth).eval()
     with torch.no_grad():
-        return set(model._features(torch.zeros(1, 3, 2 ** depth, 2 ** depth), level))
+        return set(model._features(torch.zeros(1, 3, 2**depth, 2**depth), level))
 
 
 def check_pruned_nodes(fn: Callable) -> bool:
     """Exercise 9.3: ``pruned_nodes(depth, level)``: the set of nodes (i, j) computed when pruning at ``level``."""
     cases = [
-        Case("depth 3 pruned at level 1: a U-Net of depth 1", (3, 1), expected=_computed_nodes(3, 1),
-             compare=_same_nodes,
-             hint="head L reads X^{0,L}; trace back what X^{0,L} needs: nodes X^{i,j} with i + j <= L "
-                  "(the triangle up to the L-th anti-diagonal), encoder nodes X^{0,0} ... X^{L,0} included"),
-        Case("depth 4 pruned at level 2", (4, 2), expected=_computed_nodes(4, 2), compare=_same_nodes,
-             hint="keep (i, j) with i + j <= level, and no node with i + j > level: those feed only deeper heads"),
-        Case("depth 3 pruned at level 3: nothing is pruned", (3, 3), expected=_computed_nodes(3, 3),
-             compare=_same_nodes,
-             hint="at level = depth every one of the (D + 1)(D + 2) / 2 nodes is computed"),
-        Case("depth 5 pruned at level 3 (the depth must not matter)", (5, 3), expected=_computed_nodes(5, 3),
-             compare=_same_nodes,
-             hint="the kept nodes depend on the level only: i + j <= level (the depth only bounds the level)"),
+        Case(
+            "depth 3 pruned at level 1: a U-Net of depth 1",
+            (3, 1),
+            expected=_computed_nodes(3, 1),
+            compare=_same_nodes,
+            hint="head L reads X^{0,L}; trace back what X^{0,L} needs: nodes X^{i,j} with i + j <= L "
+            "(the triangle up to the L-th anti-diagonal), encoder nodes X^{0,0} ... X^{L,0} included",
+        ),
+        Case(
+            "depth 4 pruned at level 2",
+            (4, 2),
+            expected=_computed_nodes(4, 2),
+            compare=_same_nodes,
+            hint="keep (i, j) with i + j <= level, and no node with i + j > level: those feed only deeper heads",
+        ),
+        Case(
+            "depth 3 pruned at level 3: nothing is pruned",
+            (3, 3),
+            expected=_computed_nodes(3, 3),
+            compare=_same_nodes,
+            hint="at level = depth every one of the (D + 1)(D + 2) / 2 nodes is computed",
+        ),
+        Case(
+            "depth 5 pruned at level 3 (the depth must not matter)",
+            (5, 3),
+            expected=_computed_nodes(5, 3),
+            compare=_same_nodes,
+            hint="the kept nodes depend on the level only: i + j <= level (the depth only bounds the level)",
+        ),
     ]
     return run_checks("Exercise 9.3 (pruned_nodes)", fn, cases)
 
@@ -95,20 +134,32 @@ def check_deep_supervision_ce(fn: Callable) -> bool:
     three = [2 * torch.randn(2, 3, 4, 4, generator=g) for _ in range(3)]
     one = [three[0]]
     sure = torch.nn.functional.one_hot(target, 3).movedim(-1, 1).float() * 8 - 4  # confident and right
-    mixed = [sure, -sure]                                      # one head right, one head confidently wrong
+    mixed = [sure, -sure]  # one head right, one head confidently wrong
     cases = [
-        Case("one head: the plain cross entropy", (one, target), expected=deep_supervision_loss(one, target),
-             compare=allclose(rtol=1e-4, atol=1e-6),
-             hint="with one head the loss is torch.nn.functional.cross_entropy(outputs[0], target); "
-                  "return a 0-dim tensor"),
-        Case("three heads with random logits", (three, target), expected=deep_supervision_loss(three, target),
-             compare=allclose(rtol=1e-4, atol=1e-6),
-             hint="compute one cross entropy per head, each against the same target, and average them (divide "
-                  "the sum by the number of heads); only the last head, the sum, or one cross entropy of the "
-                  "logits first averaged over the heads is another loss"),
-        Case("a right head and a wrong head: each head is scored on its own", (mixed, target),
-             expected=deep_supervision_loss(mixed, target), compare=allclose(rtol=1e-4, atol=1e-6),
-             hint="average the LOSSES of the heads, not their logits: averaging the logits first lets the two "
-                  "heads cancel, and the wrong head gets no gradient of its own"),
+        Case(
+            "one head: the plain cross entropy",
+            (one, target),
+            expected=deep_supervision_loss(one, target),
+            compare=allclose(rtol=1e-4, atol=1e-6),
+            hint="with one head the loss is torch.nn.functional.cross_entropy(outputs[0], target); "
+            "return a 0-dim tensor",
+        ),
+        Case(
+            "three heads with random logits",
+            (three, target),
+            expected=deep_supervision_loss(three, target),
+            compare=allclose(rtol=1e-4, atol=1e-6),
+            hint="compute one cross entropy per head, each against the same target, and average them (divide "
+            "the sum by the number of heads); only the last head, the sum, or one cross entropy of the "
+            "logits first averaged over the heads is another loss",
+        ),
+        Case(
+            "a right head and a wrong head: each head is scored on its own",
+            (mixed, target),
+            expected=deep_supervision_loss(mixed, target),
+            compare=allclose(rtol=1e-4, atol=1e-6),
+            hint="average the LOSSES of the heads, not their logits: averaging the logits first lets the two "
+            "heads cancel, and the wrong head gets no gradient of its own",
+        ),
     ]
     return run_checks("Exercise 9.2 (deep_supervision_ce)", fn, cases)

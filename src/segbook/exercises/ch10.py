@@ -33,32 +33,57 @@ def _block_inputs(kind: str, n: int, level: int, order: int, depth: int) -> Set[
 
 def check_coupled_block_inputs(fn: Callable) -> bool:
     """Exercise 10.1: ``coupled_block_inputs(kind, n, level, order, depth)`` → the set of blocks feeding it."""
-    hint_order = ("only the `order` U-Nets just before U-Net n are coupled to it: m in range(max(0, n - order), "
-                  "n), not all earlier ones")
+    hint_order = (
+        "only the `order` U-Nets just before U-Net n are coupled to it: m in range(max(0, n - order), "
+        "n), not all earlier ones"
+    )
     cases = [
-        Case("E_0^0, the first block of all, reads the stem only", ("E", 0, 0, 1, 3),
-             expected=_block_inputs("E", 0, 0, 1, 3),
-             hint="U-Net 0 has no U-Net before it: its first block reads the stem's features, ('stem', 0, 0)"),
-        Case("E_1^0 (order 1): the previous U-Net's output and the previous U-Net's E^0", ("E", 1, 0, 1, 3),
-             expected=_block_inputs("E", 1, 0, 1, 3),
-             hint="the first block of U-Net n > 0 reads U-Net n - 1's output features D_{n-1}^0 (the U-Nets are in "
-                  "series), plus the coupled E_m^0"),
-        Case("E_2^2 (order 1, depth 3): the pooled E_2^1 and E_1^2", ("E", 2, 2, 1, 3),
-             expected=_block_inputs("E", 2, 2, 1, 3),
-             hint="an encoder block below the top reads its own U-Net's block one level up, ('E', n, level - 1), "
-                  "and the same-level encoder blocks of the coupled U-Nets; " + hint_order),
-        Case("D_3^1 with order 2 (depth 3): its U-Net's up-sampled and skipped maps, D_1^1 and D_2^1",
-             ("D", 3, 1, 2, 3), expected=_block_inputs("D", 3, 1, 2, 3),
-             hint="a decoder block reads the block below it, its own U-Net's skip ('E', n, level), and the "
-                  "same-level DECODER blocks of the coupled U-Nets; " + hint_order),
-        Case("D_3^1 with order 1: only U-Net 2 is coupled", ("D", 3, 1, 1, 3), expected=_block_inputs("D", 3, 1, 1, 3),
-             hint=hint_order),
-        Case("D_1^1 at depth 2: the block below is the bottom, E_1^2", ("D", 1, 1, 1, 2),
-             expected=_block_inputs("D", 1, 1, 1, 2),
-             hint="the decoder's deepest block D_n^{depth-1} up-samples the bottom, written ('E', n, depth)"),
-        Case("E_4^3, order 3, depth 3 (the bottom block)", ("E", 4, 3, 3, 3), expected=_block_inputs("E", 4, 3, 3, 3),
-             hint="the bottom is the encoder block at level depth: it reads ('E', n, depth - 1) and the coupled "
-                  "U-Nets' bottoms; " + hint_order),
+        Case(
+            "E_0^0, the first block of all, reads the stem only",
+            ("E", 0, 0, 1, 3),
+            expected=_block_inputs("E", 0, 0, 1, 3),
+            hint="U-Net 0 has no U-Net before it: its first block reads the stem's features, ('stem', 0, 0)",
+        ),
+        Case(
+            "E_1^0 (order 1): the previous U-Net's output and the previous U-Net's E^0",
+            ("E", 1, 0, 1, 3),
+            expected=_block_inputs("E", 1, 0, 1, 3),
+            hint="the first block of U-Net n > 0 reads U-Net n - 1's output features D_{n-1}^0 (the U-Nets are in "
+            "series), plus the coupled E_m^0",
+        ),
+        Case(
+            "E_2^2 (order 1, depth 3): the pooled E_2^1 and E_1^2",
+            ("E", 2, 2, 1, 3),
+            expected=_block_inputs("E", 2, 2, 1, 3),
+            hint="an encoder block below the top reads its own U-Net's block one level up, ('E', n, level - 1), "
+            "and the same-level encoder blocks of the coupled U-Nets; " + hint_order,
+        ),
+        Case(
+            "D_3^1 with order 2 (depth 3): its U-Net's up-sampled and skipped maps, D_1^1 and D_2^1",
+            ("D", 3, 1, 2, 3),
+            expected=_block_inputs("D", 3, 1, 2, 3),
+            hint="a decoder block reads the block below it, its own U-Net's skip ('E', n, level), and the "
+            "same-level DECODER blocks of the coupled U-Nets; " + hint_order,
+        ),
+        Case(
+            "D_3^1 with order 1: only U-Net 2 is coupled",
+            ("D", 3, 1, 1, 3),
+            expected=_block_inputs("D", 3, 1, 1, 3),
+            hint=hint_order,
+        ),
+        Case(
+            "D_1^1 at depth 2: the block below is the bottom, E_1^2",
+            ("D", 1, 1, 1, 2),
+            expected=_block_inputs("D", 1, 1, 1, 2),
+            hint="the decoder's deepest block D_n^{depth-1} up-samples the bottom, written ('E', n, depth)",
+        ),
+        Case(
+            "E_4^3, order 3, depth 3 (the bottom block)",
+            ("E", 4, 3, 3, 3),
+            expected=_block_inputs("E", 4, 3, 3, 3),
+            hint="the bottom is the encoder block at level depth: it reads ('E', n, depth - 1) and the coupled "
+            "U-Nets' bottoms; " + hint_order,
+        ),
     ]
     return run_checks("Exercise 10.1 (coupled_block_inputs)", fn, cases)
 
@@ -80,13 +105,21 @@ def check_coupled_in_channels(fn: Callable) -> bool:
         ("D", 3, 2, 8, 4, "U-Net 3's decoder block, order 2"),
         ("D", 0, 3, 4, 4, "U-Net 0's decoder block, order 3"),
     ]:
-        hint = ("a block concatenates `width` channels per input: encoder blocks have 1 own input (the pooled "
-                "map, or the previous output), decoder blocks 2 (the up-sampled map and U-Net's own skip), plus "
-                "one per coupled U-Net, and U-Net n has min(n, order) of them")
+        hint = (
+            "a block concatenates `width` channels per input: encoder blocks have 1 own input (the pooled "
+            "map, or the previous output), decoder blocks 2 (the up-sampled map and U-Net's own skip), plus "
+            "one per coupled U-Net, and U-Net n has min(n, order) of them"
+        )
         if n < order:
             hint = "U-Net n can only be coupled to the U-Nets that exist before it: min(n, order) of them; " + hint
-        cases.append(Case(f"{words} (width {width})", (kind, n, order, width),
-                          expected=_model_in_channels(kind, n, order, width, stacks), hint=hint))
+        cases.append(
+            Case(
+                f"{words} (width {width})",
+                (kind, n, order, width),
+                expected=_model_in_channels(kind, n, order, width, stacks),
+                hint=hint,
+            )
+        )
     return run_checks("Exercise 10.2 (coupled_in_channels)", fn, cases)
 
 
@@ -109,21 +142,34 @@ def check_residual_stack(fn: Callable) -> bool:
     """Exercise 10.3: ``residual_stack(x, modules, heads)`` → the list of head outputs, first module first."""
     g = torch.Generator().manual_seed(10)
     x = torch.randn(2, 2, 4, 4, generator=g)
-    halves = [_scale(0.5), _scale(0.5)]                       # h + 0.5 h: 1.5 x, then 2.25 x
+    halves = [_scale(0.5), _scale(0.5)]  # h + 0.5 h: 1.5 x, then 2.25 x
     identity = [nn.Identity(), nn.Identity()]
     torch.manual_seed(10)
     convs = [nn.Conv2d(2, 2, 3, padding=1) for _ in range(3)]
     heads = [nn.Conv2d(2, 3, 1) for _ in range(3)]
     cases = [
-        Case("two modules h -> 0.5 h, identity heads: outputs 1.5 x and 2.25 x", (x, halves, identity),
-             expected=[1.5 * x, 2.25 * x], compare=_CLOSE,
-             hint="each module's output is ADDED to its input, h = h + module(h), and the next module reads that "
-                  "sum; return one head output per module, as a list"),
-        Case("three random 3x3 conv modules and 1x1 conv heads", (x, convs, heads),
-             expected=_reference_stack(x, convs, heads), compare=_CLOSE,
-             hint="head k scores the features after module k's addition: outputs.append(head(h)) after "
-                  "h = h + module(h); the residual adds the module's own input, not the original x"),
-        Case("one module", (x, convs[:1], heads[:1]), expected=_reference_stack(x, convs[:1], heads[:1]),
-             compare=_CLOSE, hint="with one module the result is a list of one tensor, [head(x + module(x))]"),
+        Case(
+            "two modules h -> 0.5 h, identity heads: outputs 1.5 x and 2.25 x",
+            (x, halves, identity),
+            expected=[1.5 * x, 2.25 * x],
+            compare=_CLOSE,
+            hint="each module's output is ADDED to its input, h = h + module(h), and the next module reads that "
+            "sum; return one head output per module, as a list",
+        ),
+        Case(
+            "three random 3x3 conv modules and 1x1 conv heads",
+            (x, convs, heads),
+            expected=_reference_stack(x, convs, heads),
+            compare=_CLOSE,
+            hint="head k scores the features after module k's addition: outputs.append(head(h)) after "
+            "h = h + module(h); the residual adds the module's own input, not the original x",
+        ),
+        Case(
+            "one module",
+            (x, convs[:1], heads[:1]),
+            expected=_reference_stack(x, convs[:1], heads[:1]),
+            compare=_CLOSE,
+            hint="with one module the result is a list of one tensor, [head(x + module(x))]",
+        ),
     ]
     return run_checks("Exercise 10.3 (residual_stack)", fn, cases)

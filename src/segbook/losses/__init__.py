@@ -46,8 +46,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from segbook.conventions import (check_choice, check_float, check_int, check_positive_int, check_probability,
-                               check_tensor)
+from segbook.conventions import (
+    check_choice,
+    check_float,
+    check_int,
+    check_positive_int,
+    check_probability,
+    check_tensor,
+)
 from segbook.metrics import _check_ignore_index
 
 __all__ = [
@@ -89,6 +95,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 # --------------------------------------------------------------------------------------------- input checks
 
+
 def _check_reduction(reduction: object) -> str:
     return str(check_choice(reduction, "reduction", _REDUCTIONS))
 
@@ -98,8 +105,9 @@ def _is_binary(logits: torch.Tensor) -> bool:
     return logits.ndim == 3 or (logits.ndim == 4 and logits.shape[1] == 1)
 
 
-def _multiclass_inputs(logits: object, target: object, ignore_index: Optional[int],
-                       loss_name: str) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _multiclass_inputs(
+    logits: object, target: object, ignore_index: Optional[int], loss_name: str
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Check multi-class inputs; return logits (N, C, H, W), a safe int64 target and the counted-pixel mask."""
     check_tensor(logits, "logits", ndim=4, dtype="float", shape_hint="(N, C, H, W)")
     check_tensor(target, "target", ndim=3, dtype="int", shape_hint="(N, H, W) of int64 class indices")
@@ -107,11 +115,15 @@ def _multiclass_inputs(logits: object, target: object, ignore_index: Optional[in
         raise ValueError(f"logits and target must be on the same device, got {logits.device} and {target.device}")
     n, c, h, w = logits.shape
     if c < 2:
-        raise ValueError(f"{loss_name} needs logits with C >= 2 channels, got shape {tuple(logits.shape)}; "
-                         f"for one foreground channel use the binary version")
+        raise ValueError(
+            f"{loss_name} needs logits with C >= 2 channels, got shape {tuple(logits.shape)}; "
+            f"for one foreground channel use the binary version"
+        )
     if target.shape != (n, h, w):
-        raise ValueError(f"logits {tuple(logits.shape)} and target {tuple(target.shape)} do not match: "
-                         f"expected target of shape {(n, h, w)} (N, H, W)")
+        raise ValueError(
+            f"logits {tuple(logits.shape)} and target {tuple(target.shape)} do not match: "
+            f"expected target of shape {(n, h, w)} (N, H, W)"
+        )
     ignore_index = _check_ignore_index(ignore_index, c)
     valid = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
     counted = target[valid]
@@ -120,8 +132,9 @@ def _multiclass_inputs(logits: object, target: object, ignore_index: Optional[in
         if low < 0 or high >= c:
             bad = low if low < 0 else high
             extra = f" and is not the ignore index {ignore_index}" if ignore_index is not None else ""
-            raise ValueError(f"target has class {bad}{extra}, but logits have {c} channels "
-                             f"(C={c}, valid classes 0..{c - 1})")
+            raise ValueError(
+                f"target has class {bad}{extra}, but logits have {c} channels (C={c}, valid classes 0..{c - 1})"
+            )
     _refuse_probabilities(logits)
     safe = torch.where(valid, target.long(), torch.zeros((), dtype=torch.long, device=target.device))
     return logits, safe, valid
@@ -135,28 +148,37 @@ def _refuse_probabilities(logits: torch.Tensor) -> None:
             return
         sums = x.sum(1).double()
         if torch.allclose(sums, torch.ones_like(sums), atol=1e-4):
-            raise ValueError("logits look like probabilities (every pixel's C values are in [0, 1] and sum to 1): "
-                             "pass the network's raw outputs, before softmax; the loss applies softmax itself")
+            raise ValueError(
+                "logits look like probabilities (every pixel's C values are in [0, 1] and sum to 1): "
+                "pass the network's raw outputs, before softmax; the loss applies softmax itself"
+            )
 
 
-def _binary_inputs(logits: object, target: object, ignore_index: Optional[int],
-                   loss_name: str) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _binary_inputs(
+    logits: object, target: object, ignore_index: Optional[int], loss_name: str
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Check binary inputs; return logits (N, H, W), a float {0, 1} target (N, H, W) and the counted-pixel mask."""
     check_tensor(logits, "logits", ndim=(3, 4), dtype="float", shape_hint="(N, 1, H, W) or (N, H, W)")
     if logits.ndim == 4 and logits.shape[1] != 1:
-        raise ValueError(f"{loss_name} takes one logit per pixel, (N, 1, H, W) or (N, H, W), got shape "
-                         f"{tuple(logits.shape)}; for C={logits.shape[1]} classes use the multi-class version")
+        raise ValueError(
+            f"{loss_name} takes one logit per pixel, (N, 1, H, W) or (N, H, W), got shape "
+            f"{tuple(logits.shape)}; for C={logits.shape[1]} classes use the multi-class version"
+        )
     check_tensor(target, "target", ndim=(3, 4), shape_hint="(N, H, W) of 0/1 labels")
     if target.dtype.is_floating_point or target.dtype.is_complex:
-        raise TypeError(f"target must be an integer (or bool) tensor of 0/1 labels, got {target.dtype}; "
-                        "soft (floating-point) targets are not supported: use .long() on a 0/1 mask")
+        raise TypeError(
+            f"target must be an integer (or bool) tensor of 0/1 labels, got {target.dtype}; "
+            "soft (floating-point) targets are not supported: use .long() on a 0/1 mask"
+        )
     if logits.device != target.device:
         raise ValueError(f"logits and target must be on the same device, got {logits.device} and {target.device}")
-    z = logits[:, 0] if logits.ndim == 4 else logits                      # (N, H, W)
+    z = logits[:, 0] if logits.ndim == 4 else logits  # (N, H, W)
     t = target[:, 0] if target.ndim == 4 and target.shape[1] == 1 else target
     if t.shape != z.shape:
-        raise ValueError(f"logits {tuple(logits.shape)} and target {tuple(target.shape)} do not match: "
-                         f"expected target of shape {tuple(z.shape)} (N, H, W)")
+        raise ValueError(
+            f"logits {tuple(logits.shape)} and target {tuple(target.shape)} do not match: "
+            f"expected target of shape {tuple(z.shape)} (N, H, W)"
+        )
     ignore_index = _check_ignore_index(ignore_index, 2)
     t = t.long()
     valid = t != ignore_index if ignore_index is not None else torch.ones_like(t, dtype=torch.bool)
@@ -164,14 +186,17 @@ def _binary_inputs(logits: object, target: object, ignore_index: Optional[int],
     if counted.numel() and (int(counted.min()) < 0 or int(counted.max()) > 1):
         bad = int(counted.min()) if int(counted.min()) < 0 else int(counted.max())
         extra = f" (nor the ignore index {ignore_index})" if ignore_index is not None else ""
-        raise ValueError(f"a binary target must hold 0 (background) or 1 (foreground){extra}, got the value {bad}; "
-                         f"for several classes use the multi-class version with (N, C, H, W) logits")
+        raise ValueError(
+            f"a binary target must hold 0 (background) or 1 (foreground){extra}, got the value {bad}; "
+            f"for several classes use the multi-class version with (N, C, H, W) logits"
+        )
     y = torch.where(valid, t, torch.zeros((), dtype=torch.long, device=t.device)).to(z.dtype)
     return z, y, valid
 
 
-def _reduce_pixels(loss: torch.Tensor, valid: torch.Tensor, reduction: str,
-                   denominator: Optional[torch.Tensor] = None) -> torch.Tensor:
+def _reduce_pixels(
+    loss: torch.Tensor, valid: torch.Tensor, reduction: str, denominator: Optional[torch.Tensor] = None
+) -> torch.Tensor:
     """Reduce a per-pixel loss map (N, H, W), zero where not ``valid``."""
     loss = torch.where(valid, loss, torch.zeros((), dtype=loss.dtype, device=loss.device))
     if reduction == "none":
@@ -190,11 +215,13 @@ def _class_vector(values: object, name: str, num_classes: int, like: torch.Tenso
     if isinstance(values, torch.Tensor):
         vec = values.detach().to(device=like.device, dtype=like.dtype).flatten()
     elif isinstance(values, Sequence) and not isinstance(values, (str, bytes)):
-        vec = torch.tensor([check_float(v, f"{name}[{i}]") for i, v in enumerate(values)],
-                           dtype=like.dtype, device=like.device)
+        vec = torch.tensor(
+            [check_float(v, f"{name}[{i}]") for i, v in enumerate(values)], dtype=like.dtype, device=like.device
+        )
     else:
-        raise TypeError(f"{name} must be a sequence or tensor of {num_classes} per-class numbers, "
-                        f"got {type(values).__name__}")
+        raise TypeError(
+            f"{name} must be a sequence or tensor of {num_classes} per-class numbers, got {type(values).__name__}"
+        )
     if vec.numel() != num_classes:
         raise ValueError(f"{name} must have one entry per class (C={num_classes}), got {vec.numel()}")
     if bool((vec < 0).any()) or not bool(torch.isfinite(vec).all()):
@@ -204,10 +231,15 @@ def _class_vector(values: object, name: str, num_classes: int, like: torch.Tenso
 
 # --------------------------------------------------------------------------- distribution-based (chapter 5)
 
-def binary_cross_entropy(logits: torch.Tensor, target: torch.Tensor, *,
-                         pos_weight: Optional[float] = None,
-                         ignore_index: Optional[int] = 255,
-                         reduction: str = "mean") -> torch.Tensor:
+
+def binary_cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    pos_weight: Optional[float] = None,
+    ignore_index: Optional[int] = 255,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """Binary cross entropy on logits; with ``pos_weight`` the slide's weighted CE (WCE).
 
     The slide writes, for a pixel with label :math:`p \\in \\{0, 1\\}` and predicted probability
@@ -251,14 +283,20 @@ def binary_cross_entropy(logits: torch.Tensor, target: torch.Tensor, *,
     beta = 1.0
     if pos_weight is not None:
         beta = check_float(pos_weight, "pos_weight", minimum=0.0)
-    log_p = nn.functional.logsigmoid(z)                  # log p̂
-    log_not_p = nn.functional.logsigmoid(-z)             # log(1 - p̂)
-    loss = -(beta * y * log_p + (1 - y) * log_not_p)     # (N, H, W)
+    log_p = nn.functional.logsigmoid(z)  # log p̂
+    log_not_p = nn.functional.logsigmoid(-z)  # log(1 - p̂)
+    loss = -(beta * y * log_p + (1 - y) * log_not_p)  # (N, H, W)
     return _reduce_pixels(loss, valid, reduction)
 
 
-def cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, weight: Optional[Sequence[float]] = None,
-                  ignore_index: Optional[int] = 255, reduction: str = "mean") -> torch.Tensor:
+def cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    weight: Optional[Sequence[float]] = None,
+    ignore_index: Optional[int] = 255,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """Multi-class cross entropy on logits, in log-sum-exp form; optional per-class weights.
 
     For a pixel of class :math:`t` with logits :math:`z_1, \\dots, z_C` and softmax probabilities
@@ -299,20 +337,25 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, *, weight: Optiona
     """
     reduction = _check_reduction(reduction)
     logits, t, valid = _multiclass_inputs(logits, target, ignore_index, "cross_entropy")
-    lse = torch.logsumexp(logits, dim=1)                                  # (N, H, W): log sum_k e^{z_k}
-    z_t = logits.gather(1, t[:, None]).squeeze(1)                          # (N, H, W): z of the true class
+    lse = torch.logsumexp(logits, dim=1)  # (N, H, W): log sum_k e^{z_k}
+    z_t = logits.gather(1, t[:, None]).squeeze(1)  # (N, H, W): z of the true class
     loss = lse - z_t
     if weight is None:
         return _reduce_pixels(loss, valid, reduction)
-    w = _class_vector(weight, "weight", logits.shape[1], logits)[t]       # (N, H, W): w_{t_i}
+    w = _class_vector(weight, "weight", logits.shape[1], logits)[t]  # (N, H, W): w_{t_i}
     w = torch.where(valid, w, torch.zeros((), dtype=w.dtype, device=w.device))
     return _reduce_pixels(w * loss, valid, reduction, denominator=w.sum())
 
 
-def binary_focal_loss(logits: torch.Tensor, target: torch.Tensor, *,
-                      alpha: Optional[float] = 0.25, gamma: float = 2.0,
-                      ignore_index: Optional[int] = 255,
-                      reduction: str = "mean") -> torch.Tensor:
+def binary_focal_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    alpha: Optional[float] = 0.25,
+    gamma: float = 2.0,
+    ignore_index: Optional[int] = 255,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """Binary focal loss (Lin et al., 2017) on logits, as the slide writes it.
 
     .. math::
@@ -351,18 +394,25 @@ def binary_focal_loss(logits: torch.Tensor, target: torch.Tensor, *,
     reduction = _check_reduction(reduction)
     z, y, valid = _binary_inputs(logits, target, ignore_index, "binary_focal_loss")
     gamma = check_float(gamma, "gamma", minimum=0.0)
-    s = torch.where(y > 0, z, -z)              # logit of the true label: p_t = σ(s)
-    log_pt = nn.functional.logsigmoid(s)                 # log p_t
-    modulating = torch.exp(gamma * nn.functional.logsigmoid(-s))   # (1 - p_t)^gamma
+    s = torch.where(y > 0, z, -z)  # logit of the true label: p_t = σ(s)
+    log_pt = nn.functional.logsigmoid(s)  # log p_t
+    modulating = torch.exp(gamma * nn.functional.logsigmoid(-s))  # (1 - p_t)^gamma
     loss = -modulating * log_pt
     if alpha is not None:
         alpha = check_probability(alpha, "alpha")
-        loss = torch.where(y > 0, alpha * loss, (1 - alpha) * loss)   # alpha_t
+        loss = torch.where(y > 0, alpha * loss, (1 - alpha) * loss)  # alpha_t
     return _reduce_pixels(loss, valid, reduction)
 
 
-def focal_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: Optional[Sequence[float]] = None,
-               gamma: float = 2.0, ignore_index: Optional[int] = 255, reduction: str = "mean") -> torch.Tensor:
+def focal_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    alpha: Optional[Sequence[float]] = None,
+    gamma: float = 2.0,
+    ignore_index: Optional[int] = 255,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """Multi-class focal loss on logits: :math:`-\\alpha_t (1 - \\hat p_t)^{\\gamma} \\log \\hat p_t`.
 
     With :math:`\\hat p_t` the softmax probability of the true class :math:`t`. Both logarithms come from
@@ -395,11 +445,11 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: Optional[Se
     reduction = _check_reduction(reduction)
     logits, t, valid = _multiclass_inputs(logits, target, ignore_index, "focal_loss")
     gamma = check_float(gamma, "gamma", minimum=0.0)
-    lse = torch.logsumexp(logits, dim=1)                                            # (N, H, W)
+    lse = torch.logsumexp(logits, dim=1)  # (N, H, W)
     z_t = logits.gather(1, t[:, None]).squeeze(1)
-    others = logits.scatter(1, t[:, None], float("-inf"))                           # z with the true class removed
-    log_pt = z_t - lse                                                              # log p_t
-    log_not_pt = torch.logsumexp(others, dim=1) - lse                               # log(1 - p_t)
+    others = logits.scatter(1, t[:, None], float("-inf"))  # z with the true class removed
+    log_pt = z_t - lse  # log p_t
+    log_not_pt = torch.logsumexp(others, dim=1) - lse  # log(1 - p_t)
     loss = -torch.exp(gamma * log_not_pt) * log_pt
     if alpha is not None:
         loss = _class_vector(alpha, "alpha", logits.shape[1], logits)[t] * loss
@@ -426,8 +476,9 @@ def pos_weight_from_target(target: torch.Tensor, *, ignore_index: Optional[int] 
     return float(int((t == 0).sum()) / positives)
 
 
-def inverse_frequency_weights(target: torch.Tensor, num_classes: int, *,
-                              ignore_index: Optional[int] = 255) -> torch.Tensor:
+def inverse_frequency_weights(
+    target: torch.Tensor, num_classes: int, *, ignore_index: Optional[int] = 255
+) -> torch.Tensor:
     """Per-class weights :math:`w_c = P / (C\\, n_c)` ("balanced"): rare classes weigh more.
 
     :math:`n_c` counts the pixels of class :math:`c` and :math:`P` all counted pixels, so a perfectly
@@ -453,6 +504,7 @@ def inverse_frequency_weights(target: torch.Tensor, num_classes: int, *,
 
 # --------------------------------------------------------------------------------- region-based (chapter 6)
 
+
 def _as_count(value: object, name: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         if value.dtype == torch.bool or value.dtype.is_complex:
@@ -471,8 +523,13 @@ def _counts_result(value: torch.Tensor, inputs: Tuple[object, ...]) -> Union[flo
     return value if any(isinstance(x, torch.Tensor) for x in inputs) else float(value)
 
 
-def dice_coefficient(tp: Union[Number, torch.Tensor], fp: Union[Number, torch.Tensor],
-                     fn: Union[Number, torch.Tensor], *, smooth: float = 0.0) -> Union[float, torch.Tensor]:
+def dice_coefficient(
+    tp: Union[Number, torch.Tensor],
+    fp: Union[Number, torch.Tensor],
+    fn: Union[Number, torch.Tensor],
+    *,
+    smooth: float = 0.0,
+) -> Union[float, torch.Tensor]:
     """Dice coefficient (F1 score) from true positives, false positives and false negatives.
 
     .. math::
@@ -502,8 +559,13 @@ def dice_coefficient(tp: Union[Number, torch.Tensor], fp: Union[Number, torch.Te
     return _counts_result(_ratio(2 * t + s, 2 * t + p + n + s), (tp, fp, fn))
 
 
-def iou_score(tp: Union[Number, torch.Tensor], fp: Union[Number, torch.Tensor],
-              fn: Union[Number, torch.Tensor], *, smooth: float = 0.0) -> Union[float, torch.Tensor]:
+def iou_score(
+    tp: Union[Number, torch.Tensor],
+    fp: Union[Number, torch.Tensor],
+    fn: Union[Number, torch.Tensor],
+    *,
+    smooth: float = 0.0,
+) -> Union[float, torch.Tensor]:
     """Intersection over union (Jaccard index) from TP, FP and FN.
 
     .. math::
@@ -522,8 +584,9 @@ def iou_score(tp: Union[Number, torch.Tensor], fp: Union[Number, torch.Tensor],
     return _counts_result(_ratio(t + s, t + p + n + s), (tp, fp, fn))
 
 
-def soft_counts(probs: torch.Tensor, target: torch.Tensor,
-                valid: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def soft_counts(
+    probs: torch.Tensor, target: torch.Tensor, valid: Optional[torch.Tensor] = None
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Soft TP, FP, FN per image and class: sums over pixels of :math:`\\hat p g`, :math:`\\hat p (1-g)`,
     :math:`(1-\\hat p) g`.
 
@@ -546,8 +609,9 @@ def soft_counts(probs: torch.Tensor, target: torch.Tensor,
     check_tensor(probs, "probs", ndim=4, dtype="float", shape_hint="(N, K, H, W)")
     check_tensor(target, "target", ndim=4, dtype="float", shape_hint="(N, K, H, W) one-hot")
     if probs.shape != target.shape:
-        raise ValueError(f"probs and target must have the same shape, got {tuple(probs.shape)} and "
-                         f"{tuple(target.shape)}")
+        raise ValueError(
+            f"probs and target must have the same shape, got {tuple(probs.shape)} and {tuple(target.shape)}"
+        )
     if valid is not None:
         mask = (valid if valid.ndim == 4 else valid[:, None]).to(probs.dtype)
         probs, target = probs * mask, target * mask
@@ -557,8 +621,9 @@ def soft_counts(probs: torch.Tensor, target: torch.Tensor,
     return tp, fp, fn
 
 
-def _region_inputs(logits: torch.Tensor, target: torch.Tensor, ignore_index: Optional[int], loss_name: str,
-                   include_background: bool) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _region_inputs(
+    logits: torch.Tensor, target: torch.Tensor, ignore_index: Optional[int], loss_name: str, include_background: bool
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Probabilities and one-hot target (N, K, H, W), masked at ignored pixels, and the mask (N, 1, H, W).
 
     Binary logits: K = 1, the foreground. Multi-class: K = C, or C - 1 without the background class 0.
@@ -568,10 +633,10 @@ def _region_inputs(logits: torch.Tensor, target: torch.Tensor, ignore_index: Opt
     check_tensor(logits, "logits", ndim=(3, 4), dtype="float", shape_hint="(N, C, H, W), (N, 1, H, W) or (N, H, W)")
     if _is_binary(logits):
         z, y, valid = _binary_inputs(logits, target, ignore_index, loss_name)
-        probs, onehot = torch.sigmoid(z)[:, None], y[:, None]               # (N, 1, H, W)
+        probs, onehot = torch.sigmoid(z)[:, None], y[:, None]  # (N, 1, H, W)
     else:
         logits, t, valid = _multiclass_inputs(logits, target, ignore_index, loss_name)
-        probs = torch.softmax(logits, dim=1)                                   # (N, C, H, W)
+        probs = torch.softmax(logits, dim=1)  # (N, C, H, W)
         onehot = nn.functional.one_hot(t, logits.shape[1]).movedim(-1, 1).to(probs.dtype)
         if not include_background:
             probs, onehot = probs[:, 1:], onehot[:, 1:]
@@ -590,9 +655,15 @@ def _smoothed_ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     return torch.where(den > 0, num / den.clamp_min(torch.finfo(num.dtype).tiny), torch.ones_like(num))
 
 
-def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, *, smooth: float = 1.0,
-                   include_background: bool = True, ignore_index: Optional[int] = 255,
-                   reduction: str = "mean") -> torch.Tensor:
+def soft_dice_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    smooth: float = 1.0,
+    include_background: bool = True,
+    ignore_index: Optional[int] = 255,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """Soft Dice loss, the slide's :math:`DL(p, \\hat p) = 1 - \\frac{2 p \\hat p + 1}{p + \\hat p + 1}`.
 
     The slide's products and sums run over pixels. Here, for each image :math:`n` and class :math:`c`,
@@ -611,7 +682,8 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, *, smooth: float 
     not predicted (then :math:`DL_{n,c} \\approx 0`, no penalty for a correct "nothing here") and stops a
     few pixels of a tiny object from swinging the loss between 0 and 1. With ``smooth=0`` an absent class
     scores :math:`0 / \\sum_i \\hat p_i = 0`, a loss of 1, however small its probabilities (softmax never
-    gives exactly 0); only an exactly empty pair (denominator 0) counts as perfect. (3) Multi-class: ``include_background=False`` drops class 0 (:math:`K = C - 1`);
+    gives exactly 0); only an exactly empty pair (denominator 0) counts as perfect. (3) Multi-class:
+    ``include_background=False`` drops class 0 (:math:`K = C - 1`);
     binary logits have one channel, the foreground (:math:`K = 1`). (4) Ignored pixels are removed from
     both :math:`\\hat p` and :math:`g` sums.
 
@@ -636,13 +708,19 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, *, smooth: float 
     smooth = check_float(smooth, "smooth", minimum=0.0)
     probs, onehot, valid = _region_inputs(logits, target, ignore_index, "soft_dice_loss", include_background)
     tp, fp, fn = soft_counts(probs, onehot)
-    dice = _smoothed_ratio(2 * tp + smooth, 2 * tp + fp + fn + smooth)             # (N, K)
+    dice = _smoothed_ratio(2 * tp + smooth, 2 * tp + fp + fn + smooth)  # (N, K)
     return _reduce_pairs(1 - dice, reduction)
 
 
-def tversky_index(tp: Union[Number, torch.Tensor], fp: Union[Number, torch.Tensor],
-                  fn: Union[Number, torch.Tensor], *, fp_weight: float = 0.5, fn_weight: float = 0.5,
-                  smooth: float = 0.0) -> Union[float, torch.Tensor]:
+def tversky_index(
+    tp: Union[Number, torch.Tensor],
+    fp: Union[Number, torch.Tensor],
+    fn: Union[Number, torch.Tensor],
+    *,
+    fp_weight: float = 0.5,
+    fn_weight: float = 0.5,
+    smooth: float = 0.0,
+) -> Union[float, torch.Tensor]:
     """Tversky index: a Dice/IoU whose false positives and false negatives have their own weights.
 
     .. math:: TI = \\frac{TP + s}{TP + w_{FP}\\, FP + w_{FN}\\, FN + s}
@@ -690,9 +768,17 @@ def _tversky_weights(fp_weight: object, fn_weight: object, smooth: object) -> Tu
     return a, b, check_float(smooth, "smooth", minimum=0.0)
 
 
-def tversky_loss(logits: torch.Tensor, target: torch.Tensor, *, fp_weight: float = 0.5, fn_weight: float = 0.5,
-                 smooth: float = 0.5, include_background: bool = True, ignore_index: Optional[int] = 255,
-                 reduction: str = "mean") -> torch.Tensor:
+def tversky_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    fp_weight: float = 0.5,
+    fn_weight: float = 0.5,
+    smooth: float = 0.5,
+    include_background: bool = True,
+    ignore_index: Optional[int] = 255,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """Tversky loss :math:`1 - TI` on the soft counts, per image and class, then averaged.
 
     The slide's form is :math:`TI(p, \\hat p) = \\frac{p \\hat p}{p \\hat p + \\beta (1 - p) \\hat p
@@ -734,9 +820,19 @@ def tversky_loss(logits: torch.Tensor, target: torch.Tensor, *, fp_weight: float
 
 # -------------------------------------------------------------------------------------------------- combined
 
-def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, *, dice_weight: float = 1.0, ce_weight: float = 1.0,
-                 smooth: float = 1.0, include_background: bool = True, class_weight: Optional[Sequence[float]] = None,
-                 pos_weight: Optional[float] = None, ignore_index: Optional[int] = 255) -> torch.Tensor:
+
+def dice_ce_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    dice_weight: float = 1.0,
+    ce_weight: float = 1.0,
+    smooth: float = 1.0,
+    include_background: bool = True,
+    class_weight: Optional[Sequence[float]] = None,
+    pos_weight: Optional[float] = None,
+    ignore_index: Optional[int] = 255,
+) -> torch.Tensor:
     """Dice loss + cross entropy, the slide's :math:`CE(p, \\hat p) + DL(p, \\hat p)`, with weights.
 
     .. math:: L = \\lambda_{Dice}\\, DL + \\lambda_{CE}\\, CE
@@ -756,12 +852,19 @@ def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, *, dice_weight: flo
     """
     wd = check_float(dice_weight, "dice_weight", minimum=0.0)
     wc = check_float(ce_weight, "ce_weight", minimum=0.0)
-    dice = soft_dice_loss(logits, target, smooth=smooth, include_background=include_background,
-                          ignore_index=ignore_index)                            # validates the inputs
+    dice = soft_dice_loss(
+        logits,
+        target,
+        smooth=smooth,
+        include_background=include_background,
+        ignore_index=ignore_index,
+    )  # validates the inputs
     if _is_binary(logits):
         if class_weight is not None:
-            raise ValueError("class_weight is for multi-class logits (N, C, H, W); for binary logits use "
-                             "pos_weight (the slide's beta)")
+            raise ValueError(
+                "class_weight is for multi-class logits (N, C, H, W); for binary logits use "
+                "pos_weight (the slide's beta)"
+            )
         ce = binary_cross_entropy(logits, target, pos_weight=pos_weight, ignore_index=ignore_index)
     else:
         if pos_weight is not None:
@@ -770,11 +873,18 @@ def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, *, dice_weight: flo
     return wd * dice + wc * ce
 
 
-def dice_focal_loss(logits: torch.Tensor, target: torch.Tensor, *,
-                    dice_weight: float = 1.0, focal_weight: float = 1.0,
-                    gamma: float = 2.0, alpha: object = None, smooth: float = 1.0,
-                    include_background: bool = True,
-                    ignore_index: Optional[int] = 255) -> torch.Tensor:
+def dice_focal_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    dice_weight: float = 1.0,
+    focal_weight: float = 1.0,
+    gamma: float = 2.0,
+    alpha: object = None,
+    smooth: float = 1.0,
+    include_background: bool = True,
+    ignore_index: Optional[int] = 255,
+) -> torch.Tensor:
     """Dice loss + focal loss, :math:`\\lambda_{Dice}\\, DL + \\lambda_{FL}\\, FL`.
 
     **The slide titled "Dice loss + Focal loss" prints** :math:`CE(p, \\hat p) + FL(p, \\hat p)`: a typo, the
@@ -793,19 +903,34 @@ def dice_focal_loss(logits: torch.Tensor, target: torch.Tensor, *,
     """
     wd = check_float(dice_weight, "dice_weight", minimum=0.0)
     wf = check_float(focal_weight, "focal_weight", minimum=0.0)
-    dice = soft_dice_loss(logits, target, smooth=smooth,
-                          include_background=include_background,
-                          ignore_index=ignore_index)
+    dice = soft_dice_loss(
+        logits,
+        target,
+        smooth=smooth,
+        include_background=include_background,
+        ignore_index=ignore_index,
+    )
     if _is_binary(logits):
-        focal = binary_focal_loss(logits, target, alpha=alpha, gamma=gamma,
-                                  ignore_index=ignore_index)
+        focal = binary_focal_loss(
+            logits,
+            target,
+            alpha=alpha,
+            gamma=gamma,
+            ignore_index=ignore_index,
+        )
     else:
-        focal = focal_loss(logits, target, alpha=alpha, gamma=gamma,
-                           ignore_index=ignore_index)
+        focal = focal_loss(
+            logits,
+            target,
+            alpha=alpha,
+            gamma=gamma,
+            ignore_index=ignore_index,
+        )
     return wd * dice + wf * focal
 
 
 # ------------------------------------------------------------------------------------------------- boundary
+
 
 def _signed_distances(masks: np.ndarray) -> np.ndarray:
     """The reference's signed distance of each binary mask of a stack (N, H, W): negative inside, positive outside.
@@ -816,19 +941,20 @@ def _signed_distances(masks: np.ndarray) -> np.ndarray:
     from scipy.ndimage import distance_transform_edt
 
     n, h, w = masks.shape
-    spacing = (float(h + w), 1.0, 1.0)        # > any in-image distance sqrt((h-1)^2 + (w-1)^2)
+    spacing = (float(h + w), 1.0, 1.0)  # > any in-image distance sqrt((h-1)^2 + (w-1)^2)
     outside = ~masks
     # outside: distance to the nearest mask pixel (>= 1); inside: distance to the nearest outside pixel
     # minus 1, so mask pixels that touch the outside are 0: the boundary, as in the reference code.
-    phi = (distance_transform_edt(outside, sampling=spacing) * outside
-           - (distance_transform_edt(masks, sampling=spacing) - 1) * masks)
-    has_boundary = masks.any(axis=(1, 2)) & outside.any(axis=(1, 2))   # absent or whole-image class: zeros
+    phi = (
+        distance_transform_edt(outside, sampling=spacing) * outside
+        - (distance_transform_edt(masks, sampling=spacing) - 1) * masks
+    )
+    has_boundary = masks.any(axis=(1, 2)) & outside.any(axis=(1, 2))  # absent or whole-image class: zeros
     phi[~has_boundary] = 0.0
     return phi
 
 
-def signed_distance_map(target: torch.Tensor, num_classes: int, *,
-                        ignore_index: Optional[int] = 255) -> torch.Tensor:
+def signed_distance_map(target: torch.Tensor, num_classes: int, *, ignore_index: Optional[int] = 255) -> torch.Tensor:
     """Signed distance map :math:`\\phi_G` of every class of a label map (Kervadec et al.'s level set).
 
     For class :math:`c` with ground-truth region :math:`G`, using ``scipy.ndimage.distance_transform_edt``
@@ -876,7 +1002,7 @@ def signed_distance_map(target: torch.Tensor, num_classes: int, *,
         bad = int(counted.min()) if int(counted.min()) < 0 else int(counted.max())
         raise ValueError(f"target has class {bad}, but num_classes is {num_classes} (valid 0..{num_classes - 1})")
     single = labels.ndim == 2
-    batch = (labels[None] if single else labels).numpy()                      # (N, H, W)
+    batch = (labels[None] if single else labels).numpy()  # (N, H, W)
     result = torch.from_numpy(_class_distance_maps(batch, range(num_classes))).to(target.device)
     return result[0] if single else result
 
@@ -886,14 +1012,20 @@ def _class_distance_maps(batch: np.ndarray, classes: Sequence[int]) -> np.ndarra
     out = np.zeros((batch.shape[0], len(classes)) + batch.shape[1:], dtype=np.float32)
     for k, c in enumerate(classes):
         present = (batch == c).any(axis=(1, 2))
-        if present.any():                           # a class absent from the whole batch stays all zeros
+        if present.any():  # a class absent from the whole batch stays all zeros
             out[present, k] = _signed_distances(batch[present] == c)
     return out
 
 
-def boundary_loss(logits: torch.Tensor, target: torch.Tensor, *, distance_map: Optional[torch.Tensor] = None,
-                  include_background: bool = False, ignore_index: Optional[int] = 255,
-                  reduction: str = "mean") -> torch.Tensor:
+def boundary_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    distance_map: Optional[torch.Tensor] = None,
+    include_background: bool = False,
+    ignore_index: Optional[int] = 255,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """Boundary loss (Kervadec et al., MIDL 2019): the mean of predicted probability × signed distance.
 
     The distance between the predicted boundary :math:`\\partial S` and the true one :math:`\\partial G`,
@@ -944,7 +1076,7 @@ def boundary_loss(logits: torch.Tensor, target: torch.Tensor, *, distance_map: O
     reduction = _check_reduction(reduction)
     probs, _, valid = _region_inputs(logits, target, ignore_index, "boundary_loss", include_background)
     k = probs.shape[1]
-    if distance_map is None:             # only the classes the loss uses (inputs are validated by now)
+    if distance_map is None:  # only the classes the loss uses (inputs are validated by now)
         if _is_binary(logits):
             classes: Sequence[int] = [1]
         else:
@@ -954,15 +1086,17 @@ def boundary_loss(logits: torch.Tensor, target: torch.Tensor, *, distance_map: O
     else:
         phi = check_tensor(distance_map, "distance_map", ndim=4, dtype="float", shape_hint="(N, K, H, W)")
         phi = phi.to(device=probs.device, dtype=probs.dtype)
-    if phi.shape[1] != k:      # a full (N, C, H, W) map: keep the classes the probabilities kept
+    if phi.shape[1] != k:  # a full (N, C, H, W) map: keep the classes the probabilities kept
         if phi.shape[1] == k + 1:
             phi = phi[:, 1:]
         else:
-            raise ValueError(f"distance_map has {phi.shape[1]} channels but the loss uses K={k} classes: pass "
-                             f"(N, K, H, W) or the full (N, C, H, W) map")
+            raise ValueError(
+                f"distance_map has {phi.shape[1]} channels but the loss uses K={k} classes: pass "
+                f"(N, K, H, W) or the full (N, C, H, W) map"
+            )
     if phi.shape[0] != probs.shape[0] or phi.shape[2:] != probs.shape[2:]:
         raise ValueError(f"distance_map {tuple(phi.shape)} does not match the probabilities {tuple(probs.shape)}")
-    product = phi * probs * valid.to(probs.dtype)                               # (N, K, H, W), 0 where ignored
+    product = phi * probs * valid.to(probs.dtype)  # (N, K, H, W), 0 where ignored
     if reduction == "none":
         return product
     if reduction == "sum":
@@ -991,9 +1125,16 @@ def rebalance_weight(epoch: int, *, step: float = 0.01, minimum: float = 0.01) -
     return max(1.0 - step * epoch, minimum)
 
 
-def dice_boundary_loss(logits: torch.Tensor, target: torch.Tensor, *, region_weight: float = 1.0,
-                       smooth: float = 1.0, include_background: bool = True, ignore_index: Optional[int] = 255,
-                       distance_map: Optional[torch.Tensor] = None) -> torch.Tensor:
+def dice_boundary_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    region_weight: float = 1.0,
+    smooth: float = 1.0,
+    include_background: bool = True,
+    ignore_index: Optional[int] = 255,
+    distance_map: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """:math:`\\alpha\\, DL + (1 - \\alpha)\\, L_B`: soft Dice plus the boundary loss, as Kervadec et al. train it.
 
     ``region_weight`` is :math:`\\alpha` (set it each epoch from :func:`rebalance_weight`). The paper uses
@@ -1006,8 +1147,9 @@ def dice_boundary_loss(logits: torch.Tensor, target: torch.Tensor, *, region_wei
         True
     """
     alpha = check_float(region_weight, "region_weight", minimum=0.0, maximum=1.0)
-    dice = soft_dice_loss(logits, target, smooth=smooth, include_background=include_background,
-                          ignore_index=ignore_index)
+    dice = soft_dice_loss(
+        logits, target, smooth=smooth, include_background=include_background, ignore_index=ignore_index
+    )
     if alpha == 1.0:
         return dice
     boundary = boundary_loss(logits, target, distance_map=distance_map, ignore_index=ignore_index)
@@ -1015,6 +1157,7 @@ def dice_boundary_loss(logits: torch.Tensor, target: torch.Tensor, *, region_wei
 
 
 # --------------------------------------------------------------------------------------------- nn.Modules
+
 
 class _Loss(nn.Module):
     """A thin module around a loss function: keyword options fixed at construction, ``forward(logits, target)``.
@@ -1057,8 +1200,9 @@ class BinaryCrossEntropyLoss(_BinaryLoss):
 
     _fn = staticmethod(binary_cross_entropy)
 
-    def __init__(self, *, pos_weight: Optional[float] = None, ignore_index: Optional[int] = 255,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, *, pos_weight: Optional[float] = None, ignore_index: Optional[int] = 255, reduction: str = "mean"
+    ) -> None:
         super().__init__(pos_weight=pos_weight, ignore_index=ignore_index, reduction=reduction)
 
 
@@ -1072,8 +1216,9 @@ class CrossEntropyLoss(_Loss):
 
     _fn = staticmethod(cross_entropy)
 
-    def __init__(self, *, weight: Optional[Sequence[float]] = None, ignore_index: Optional[int] = 255,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, *, weight: Optional[Sequence[float]] = None, ignore_index: Optional[int] = 255, reduction: str = "mean"
+    ) -> None:
         super().__init__(weight=weight, ignore_index=ignore_index, reduction=reduction)
 
     def _probe(self) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -1092,8 +1237,14 @@ class BinaryFocalLoss(_BinaryLoss):
 
     _fn = staticmethod(binary_focal_loss)
 
-    def __init__(self, *, alpha: Optional[float] = 0.25, gamma: float = 2.0, ignore_index: Optional[int] = 255,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        *,
+        alpha: Optional[float] = 0.25,
+        gamma: float = 2.0,
+        ignore_index: Optional[int] = 255,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(alpha=alpha, gamma=gamma, ignore_index=ignore_index, reduction=reduction)
 
 
@@ -1107,8 +1258,14 @@ class FocalLoss(_Loss):
 
     _fn = staticmethod(focal_loss)
 
-    def __init__(self, *, alpha: Optional[Sequence[float]] = None, gamma: float = 2.0,
-                 ignore_index: Optional[int] = 255, reduction: str = "mean") -> None:
+    def __init__(
+        self,
+        *,
+        alpha: Optional[Sequence[float]] = None,
+        gamma: float = 2.0,
+        ignore_index: Optional[int] = 255,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__(alpha=alpha, gamma=gamma, ignore_index=ignore_index, reduction=reduction)
 
     def _probe(self) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -1127,10 +1284,17 @@ class SoftDiceLoss(_Loss):
 
     _fn = staticmethod(soft_dice_loss)
 
-    def __init__(self, *, smooth: float = 1.0, include_background: bool = True, ignore_index: Optional[int] = 255,
-                 reduction: str = "mean") -> None:
-        super().__init__(smooth=smooth, include_background=include_background, ignore_index=ignore_index,
-                         reduction=reduction)
+    def __init__(
+        self,
+        *,
+        smooth: float = 1.0,
+        include_background: bool = True,
+        ignore_index: Optional[int] = 255,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            smooth=smooth, include_background=include_background, ignore_index=ignore_index, reduction=reduction
+        )
 
 
 class TverskyLoss(_Loss):
@@ -1143,10 +1307,24 @@ class TverskyLoss(_Loss):
 
     _fn = staticmethod(tversky_loss)
 
-    def __init__(self, *, fp_weight: float = 0.5, fn_weight: float = 0.5, smooth: float = 0.5,
-                 include_background: bool = True, ignore_index: Optional[int] = 255, reduction: str = "mean") -> None:
-        super().__init__(fp_weight=fp_weight, fn_weight=fn_weight, smooth=smooth,
-                         include_background=include_background, ignore_index=ignore_index, reduction=reduction)
+    def __init__(
+        self,
+        *,
+        fp_weight: float = 0.5,
+        fn_weight: float = 0.5,
+        smooth: float = 0.5,
+        include_background: bool = True,
+        ignore_index: Optional[int] = 255,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(
+            fp_weight=fp_weight,
+            fn_weight=fn_weight,
+            smooth=smooth,
+            include_background=include_background,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
 
 
 class DiceCELoss(_Loss):
@@ -1159,12 +1337,26 @@ class DiceCELoss(_Loss):
 
     _fn = staticmethod(dice_ce_loss)
 
-    def __init__(self, *, dice_weight: float = 1.0, ce_weight: float = 1.0, smooth: float = 1.0,
-                 include_background: bool = True, class_weight: Optional[Sequence[float]] = None,
-                 pos_weight: Optional[float] = None, ignore_index: Optional[int] = 255) -> None:
-        super().__init__(dice_weight=dice_weight, ce_weight=ce_weight, smooth=smooth,
-                         include_background=include_background, class_weight=class_weight, pos_weight=pos_weight,
-                         ignore_index=ignore_index)
+    def __init__(
+        self,
+        *,
+        dice_weight: float = 1.0,
+        ce_weight: float = 1.0,
+        smooth: float = 1.0,
+        include_background: bool = True,
+        class_weight: Optional[Sequence[float]] = None,
+        pos_weight: Optional[float] = None,
+        ignore_index: Optional[int] = 255,
+    ) -> None:
+        super().__init__(
+            dice_weight=dice_weight,
+            ce_weight=ce_weight,
+            smooth=smooth,
+            include_background=include_background,
+            class_weight=class_weight,
+            pos_weight=pos_weight,
+            ignore_index=ignore_index,
+        )
 
     def _probe(self) -> Tuple[torch.Tensor, torch.Tensor]:
         if self.options.get("pos_weight") is not None:
@@ -1184,15 +1376,30 @@ class DiceFocalLoss(_Loss):
 
     _fn = staticmethod(dice_focal_loss)
 
-    def __init__(self, *, dice_weight: float = 1.0, focal_weight: float = 1.0, gamma: float = 2.0,
-                 alpha: object = None, smooth: float = 1.0, include_background: bool = True,
-                 ignore_index: Optional[int] = 255) -> None:
-        super().__init__(dice_weight=dice_weight, focal_weight=focal_weight, gamma=gamma, alpha=alpha, smooth=smooth,
-                         include_background=include_background, ignore_index=ignore_index)
+    def __init__(
+        self,
+        *,
+        dice_weight: float = 1.0,
+        focal_weight: float = 1.0,
+        gamma: float = 2.0,
+        alpha: object = None,
+        smooth: float = 1.0,
+        include_background: bool = True,
+        ignore_index: Optional[int] = 255,
+    ) -> None:
+        super().__init__(
+            dice_weight=dice_weight,
+            focal_weight=focal_weight,
+            gamma=gamma,
+            alpha=alpha,
+            smooth=smooth,
+            include_background=include_background,
+            ignore_index=ignore_index,
+        )
 
     def _probe(self) -> Tuple[torch.Tensor, torch.Tensor]:
         alpha = self.options.get("alpha")
-        if alpha is not None and not isinstance(alpha, (Sequence, torch.Tensor)):   # a number: binary
+        if alpha is not None and not isinstance(alpha, (Sequence, torch.Tensor)):  # a number: binary
             return torch.zeros(1, 1, 1), torch.zeros(1, 1, 1, dtype=torch.long)
         c = 2 if alpha is None else max(2, len(alpha))
         return torch.zeros(1, c, 1, 1), torch.zeros(1, 1, 1, dtype=torch.long)
@@ -1208,8 +1415,9 @@ class BoundaryLoss(_Loss):
 
     _fn = staticmethod(boundary_loss)
 
-    def __init__(self, *, include_background: bool = False, ignore_index: Optional[int] = 255,
-                 reduction: str = "mean") -> None:
+    def __init__(
+        self, *, include_background: bool = False, ignore_index: Optional[int] = 255, reduction: str = "mean"
+    ) -> None:
         super().__init__(include_background=include_background, ignore_index=ignore_index, reduction=reduction)
 
 
@@ -1226,8 +1434,14 @@ class DiceBoundaryLoss(nn.Module):
         DiceBoundaryLoss(region_weight=0.7, smooth=1.0, include_background=True, ignore_index=255)
     """
 
-    def __init__(self, *, region_weight: float = 1.0, smooth: float = 1.0, include_background: bool = True,
-                 ignore_index: Optional[int] = 255) -> None:
+    def __init__(
+        self,
+        *,
+        region_weight: float = 1.0,
+        smooth: float = 1.0,
+        include_background: bool = True,
+        ignore_index: Optional[int] = 255,
+    ) -> None:
         super().__init__()
         self.region_weight = check_float(region_weight, "region_weight", minimum=0.0, maximum=1.0)
         self.smooth = check_float(smooth, "smooth", minimum=0.0)
@@ -1237,19 +1451,32 @@ class DiceBoundaryLoss(nn.Module):
         self.ignore_index = ignore_index
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return dice_boundary_loss(logits, target, region_weight=self.region_weight, smooth=self.smooth,
-                                  include_background=self.include_background, ignore_index=self.ignore_index)
+        return dice_boundary_loss(
+            logits,
+            target,
+            region_weight=self.region_weight,
+            smooth=self.smooth,
+            include_background=self.include_background,
+            ignore_index=self.ignore_index,
+        )
 
     def extra_repr(self) -> str:
-        return (f"region_weight={self.region_weight!r}, smooth={self.smooth!r}, "
-                f"include_background={self.include_background}, ignore_index={self.ignore_index!r}")
+        return (
+            f"region_weight={self.region_weight!r}, smooth={self.smooth!r}, "
+            f"include_background={self.include_background}, ignore_index={self.ignore_index!r}"
+        )
 
 
 # --------------------------------------------------------------------------------------------- deep supervision
 
-def deep_supervision_loss(outputs: Sequence[torch.Tensor], target: torch.Tensor, *,
-                          loss: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
-                          weights: Optional[Sequence[float]] = None) -> torch.Tensor:
+
+def deep_supervision_loss(
+    outputs: Sequence[torch.Tensor],
+    target: torch.Tensor,
+    *,
+    loss: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
+    weights: Optional[Sequence[float]] = None,
+) -> torch.Tensor:
     r"""The loss of a model with several heads (deep or intermediate supervision): a weighted mean of one loss
     per head, every head compared with the same target.
 
@@ -1275,9 +1502,11 @@ def deep_supervision_loss(outputs: Sequence[torch.Tensor], target: torch.Tensor,
         tensor(1.3863)
     """
     if not isinstance(outputs, (list, tuple)) or not outputs:
-        raise TypeError(f"outputs must be a non-empty list of logits, one per head, got "
-                        f"{type(outputs).__name__ if not isinstance(outputs, (list, tuple)) else 'an empty list'}"
-                        + (" (a single tensor: use the loss itself)" if isinstance(outputs, torch.Tensor) else ""))
+        raise TypeError(
+            f"outputs must be a non-empty list of logits, one per head, got "
+            f"{type(outputs).__name__ if not isinstance(outputs, (list, tuple)) else 'an empty list'}"
+            + (" (a single tensor: use the loss itself)" if isinstance(outputs, torch.Tensor) else "")
+        )
     if loss is None:
         loss = cross_entropy
     elif not callable(loss):
@@ -1303,8 +1532,12 @@ class DeepSupervisionLoss(nn.Module):
         DeepSupervisionLoss(loss=cross_entropy, weights=[0.5, 1.0])
     """
 
-    def __init__(self, *, loss: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
-                 weights: Optional[Sequence[float]] = None) -> None:
+    def __init__(
+        self,
+        *,
+        loss: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None,
+        weights: Optional[Sequence[float]] = None,
+    ) -> None:
         super().__init__()
         if loss is not None and not callable(loss):
             raise TypeError(f"loss must be a callable loss(logits, target), got {type(loss).__name__}")

@@ -56,11 +56,16 @@ def _border_term(ids: np.ndarray, w0: float, sigma: float) -> np.ndarray:
     # distance from every pixel to the nearest pixel of cell k, for every k: (K, H, W)
     distances = np.stack([ndimage.distance_transform_edt(ids != k) for k in cells])
     d1, d2 = np.partition(distances, 1, axis=0)[:2]  # nearest and second-nearest cell
-    return np.where(ids == 0, w0 * np.exp(-((d1 + d2) ** 2) / (2 * sigma ** 2)), 0.0)
+    return np.where(ids == 0, w0 * np.exp(-((d1 + d2) ** 2) / (2 * sigma**2)), 0.0)
 
 
-def unet_weight_map(instances: torch.Tensor, *, w0: float = 10.0, sigma: float = 5.0,
-                    class_weights: Union[str, None, Sequence[float]] = "balanced") -> torch.Tensor:
+def unet_weight_map(
+    instances: torch.Tensor,
+    *,
+    w0: float = 10.0,
+    sigma: float = 5.0,
+    class_weights: Union[str, None, Sequence[float]] = "balanced",
+) -> torch.Tensor:
     """The U-Net paper's pixel weight map (Ronneberger et al. 2015, eq. 2) from an instance map of cells.
 
     .. math::
@@ -104,16 +109,23 @@ def unet_weight_map(instances: torch.Tensor, *, w0: float = 10.0, sigma: float =
     elif class_weights is not None:
         class_weights = _class_vector(class_weights, "class_weights", 2, torch.zeros((), dtype=torch.float64)).tolist()
     if instances.numel() and int(instances.min()) < 0:
-        raise ValueError(f"instances must be 0 (background) or a positive cell id, got the value "
-                         f"{int(instances.min())}")
+        raise ValueError(
+            f"instances must be 0 (background) or a positive cell id, got the value {int(instances.min())}"
+        )
     batch = (instances[None] if instances.ndim == 2 else instances).detach().cpu().numpy()
     maps = [_class_weight_map(ids > 0, class_weights) + _border_term(ids, w0, sigma) for ids in batch]
     out = torch.from_numpy(np.stack(maps) if maps else np.zeros(batch.shape)).to(torch.float32)
     return (out[0] if instances.ndim == 2 else out).to(instances.device)
 
 
-def weighted_pixel_cross_entropy(logits: torch.Tensor, target: torch.Tensor, pixel_weights: torch.Tensor, *,
-                                 ignore_index: Optional[int] = 255, reduction: str = "mean") -> torch.Tensor:
+def weighted_pixel_cross_entropy(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    pixel_weights: torch.Tensor,
+    *,
+    ignore_index: Optional[int] = 255,
+    reduction: str = "mean",
+) -> torch.Tensor:
     """Cross entropy with one weight per pixel: the U-Net paper's energy (eq. 1), negated to be minimised.
 
     .. math::
@@ -149,12 +161,13 @@ def weighted_pixel_cross_entropy(logits: torch.Tensor, target: torch.Tensor, pix
     check_tensor(pixel_weights, "pixel_weights", ndim=3, dtype="float", shape_hint="(N, H, W), one weight per pixel")
     check_same_shape(pixel_weights, "pixel_weights", target, "target")
     if pixel_weights.device != logits.device:
-        raise ValueError(f"pixel_weights and logits must be on the same device, got {pixel_weights.device} and "
-                         f"{logits.device}")
+        raise ValueError(
+            f"pixel_weights and logits must be on the same device, got {pixel_weights.device} and {logits.device}"
+        )
     counted = pixel_weights[valid]
     if counted.numel() and (not bool(torch.isfinite(counted).all()) or float(counted.min()) < 0):
         raise ValueError("pixel_weights must be finite and >= 0 at every counted pixel")
-    ce = torch.logsumexp(logits, dim=1) - logits.gather(1, t[:, None]).squeeze(1)   # (N, H, W): -log p_t
+    ce = torch.logsumexp(logits, dim=1) - logits.gather(1, t[:, None]).squeeze(1)  # (N, H, W): -log p_t
     return _reduce_pixels(pixel_weights.to(ce.dtype) * ce, valid, reduction)
 
 
@@ -175,8 +188,9 @@ class WeightedPixelCrossEntropyLoss(nn.Module):
         self.forward(torch.zeros(1, 2, 1, 1), torch.zeros(1, 1, 1, dtype=torch.long), torch.ones(1, 1, 1))
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor, pixel_weights: torch.Tensor) -> torch.Tensor:
-        return weighted_pixel_cross_entropy(logits, target, pixel_weights, ignore_index=self.ignore_index,
-                                            reduction=self.reduction)
+        return weighted_pixel_cross_entropy(
+            logits, target, pixel_weights, ignore_index=self.ignore_index, reduction=self.reduction
+        )
 
     def extra_repr(self) -> str:
         return f"ignore_index={self.ignore_index!r}, reduction={self.reduction!r}"

@@ -16,7 +16,24 @@ from segbook.models.stacked import CoupledUNets, StackedUNets
 from segbook.models.unet import UNet, overlap_tile_predict
 from segbook.models.unet_plus_plus import AverageHeads, PrunedUNetPlusPlus, UNetPlusPlus
 
-__all__ = ["PixelClassifier", "SmallSegNet", "EncoderDecoder", "FullResolutionFCN", "PatchClassifier",
-           "FCN", "fcn32s", "fcn16s", "fcn8s", "UNet", "overlap_tile_predict", "UNetPlusPlus",
-           "PrunedUNetPlusPlus", "AverageHeads", "StackedUNets", "CoupledUNets", "ModelCost", "count_parameters",
-           "model_cost"]
+__all__ = [
+    "PixelClassifier",
+    "SmallSegNet",
+    "EncoderDecoder",
+    "FullResolutionFCN",
+    "PatchClassifier",
+    "FCN",
+    "fcn32s",
+    "fcn16s",
+    "fcn8s",
+    "UNet",
+    "overlap_tile_predict",
+    "UNetPlusPlus",
+    "PrunedUNetPlusPlus",
+    "AverageHeads",
+    "StackedUNets",
+    "CoupledUNets",
+    "ModelCost",
+    "count_parameters",
+    "model_cost",
+]

@@ -16,8 +16,7 @@ __all__ = ["conv_block", "double_conv", "check_images", "pad_to_multiple", "crop
 
 def conv_block(c_in: int, c_out: int) -> nn.Sequential:
     """3x3 convolution (padding 1, size kept) → batch norm → ReLU."""
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-                         nn.ReLU(inplace=True))
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
 def double_conv(c_in: int, c_out: int, *, padding: int = 1, batch_norm: bool = True) -> nn.Sequential:

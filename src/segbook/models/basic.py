@@ -38,8 +38,10 @@ class PixelClassifier(nn.Module):
         super().__init__()
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.net = nn.Sequential(
-            nn.Conv2d(in_channels, check_positive_int(hidden, "hidden"), 1), nn.ReLU(inplace=True),
-            nn.Conv2d(hidden, hidden, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels, check_positive_int(hidden, "hidden"), 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, hidden, 1),
+            nn.ReLU(inplace=True),
             nn.Conv2d(hidden, check_positive_int(num_classes, "num_classes"), 1),
         )
 

@@ -43,8 +43,16 @@ class EncoderDecoder(nn.Module):
         torch.Size([2, 5, 32, 32])
     """
 
-    def __init__(self, num_classes: int, *, in_channels: int = 3, width: int = 16, depth: int = 2,
-                 down: str = "max_pool", up: str = "bilinear") -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        in_channels: int = 3,
+        width: int = 16,
+        depth: int = 2,
+        down: str = "max_pool",
+        up: str = "bilinear",
+    ) -> None:
         super().__init__()
         num_classes = check_positive_int(num_classes, "num_classes")
         self.in_channels = check_positive_int(in_channels, "in_channels")
@@ -52,14 +60,17 @@ class EncoderDecoder(nn.Module):
         self.depth = check_int(depth, "depth", minimum=1, maximum=6)
         self.down, self.up = check_choice(down, "down", DOWNSAMPLING), check_choice(up, "up", UPSAMPLING)
         if up == "max_unpool" and down != "max_pool":
-            raise ValueError("up='max_unpool' needs down='max_pool': unpooling puts values back at the positions "
-                             "remembered by the paired max pooling")
-        widths = [width * 2 ** level for level in range(depth + 1)]  # channels at each level
-        self.encoder = nn.ModuleList(conv_block(c_in, c_out)
-                                     for c_in, c_out in zip([in_channels] + widths[:-2], widths[:-1]))
+            raise ValueError(
+                "up='max_unpool' needs down='max_pool': unpooling puts values back at the positions "
+                "remembered by the paired max pooling"
+            )
+        widths = [width * 2**level for level in range(depth + 1)]  # channels at each level
+        self.encoder = nn.ModuleList(
+            conv_block(c_in, c_out) for c_in, c_out in zip([in_channels] + widths[:-2], widths[:-1])
+        )
         self.downsamplers = nn.ModuleList(
-            nn.Conv2d(c, c, 3, stride=2, padding=1) if down == "strided_conv" else nn.Identity()
-            for c in widths[:-1])
+            nn.Conv2d(c, c, 3, stride=2, padding=1) if down == "strided_conv" else nn.Identity() for c in widths[:-1]
+        )
         self.bottleneck = conv_block(widths[-2], widths[-1])
         ups, decoder = [], []
         for level in reversed(range(depth)):  # from the coarsest level back to full resolution
@@ -76,7 +87,7 @@ class EncoderDecoder(nn.Module):
         self.head = nn.Conv2d(width, num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, self.in_channels, multiple_of=2 ** self.depth, model=f"EncoderDecoder(depth={self.depth})")
+        check_images(x, self.in_channels, multiple_of=2**self.depth, model=f"EncoderDecoder(depth={self.depth})")
         indices: List[torch.Tensor] = []
         for block, downsample in zip(self.encoder, self.downsamplers):
             x = block(x)

@@ -62,13 +62,17 @@ def _vgg16(pretrained: bool) -> nn.ModuleList:
         try:
             features = vgg16(weights=VGG16_Weights.IMAGENET1K_V1).features
         except Exception as error:  # no network, or a corrupted download: say so and go on untrained
-            warnings.warn(f"could not load the ImageNet weights of VGG16 ({type(error).__name__}: {error}); the "
-                          "backbone starts from random weights instead. Online, torchvision downloads them once "
-                          "into $TORCH_HOME.", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"could not load the ImageNet weights of VGG16 ({type(error).__name__}: {error}); the "
+                "backbone starts from random weights instead. Online, torchvision downloads them once "
+                "into $TORCH_HOME.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
     if features is None:
         features = vgg16(weights=None).features
     starts = (0,) + tuple(i + 1 for i in _VGG16_POOLS[:-1])
-    return nn.ModuleList(features[a: b + 1] for a, b in zip(starts, _VGG16_POOLS))
+    return nn.ModuleList(features[a : b + 1] for a, b in zip(starts, _VGG16_POOLS))
 
 
 class FCN(nn.Module):
@@ -103,9 +107,19 @@ class FCN(nn.Module):
         torch.Size([2, 5, 40, 50])
     """
 
-    def __init__(self, num_classes: int, *, variant: str = "8s", in_channels: int = 3,
-                 widths: Sequence[int] = (16, 32, 64, 96, 128), convs_per_stage: int = 1, head_width: int = 128,
-                 dropout: float = 0.0, backbone: str = "small", pretrained: bool = False) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        variant: str = "8s",
+        in_channels: int = 3,
+        widths: Sequence[int] = (16, 32, 64, 96, 128),
+        convs_per_stage: int = 1,
+        head_width: int = 128,
+        dropout: float = 0.0,
+        backbone: str = "small",
+        pretrained: bool = False,
+    ) -> None:
         super().__init__()
         self.num_classes = check_positive_int(num_classes, "num_classes")
         self.variant = check_choice(variant, "variant", VARIANTS)
@@ -120,18 +134,25 @@ class FCN(nn.Module):
             self.stages, widths = _vgg16(pretrained), (64, 128, 256, 512, 512)
         else:
             if pretrained:
-                raise ValueError("pretrained=True needs backbone='vgg16': the small backbone has no pretrained "
-                                 "weights")
-            if (not isinstance(widths, (tuple, list)) or len(widths) != 5
-                    or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)):
+                raise ValueError("pretrained=True needs backbone='vgg16': the small backbone has no pretrained weights")
+            if (
+                not isinstance(widths, (tuple, list))
+                or len(widths) != 5
+                or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)
+            ):
                 raise ValueError(f"widths must be 5 positive ints, one per backbone stage, got {widths!r}")
             convs_per_stage = check_int(convs_per_stage, "convs_per_stage", minimum=1, maximum=4)
             self.stages = _small_vgg(in_channels, widths, convs_per_stage)
         self.widths: Tuple[int, ...] = tuple(widths)
         # fc6 and fc7, "convolutionalised": they see every stride-32 position instead of one 7x7 crop.
         self.fc = nn.Sequential(
-            nn.Conv2d(widths[4], head_width, 3, padding=1), nn.ReLU(inplace=True), nn.Dropout2d(dropout),
-            nn.Conv2d(head_width, head_width, 1), nn.ReLU(inplace=True), nn.Dropout2d(dropout))
+            nn.Conv2d(widths[4], head_width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Dropout2d(dropout),
+            nn.Conv2d(head_width, head_width, 1),
+            nn.ReLU(inplace=True),
+            nn.Dropout2d(dropout),
+        )
         self.score_fr = nn.Conv2d(head_width, num_classes, 1)  # class scores at stride 32
         c = num_classes
         if variant in ("16s", "8s"):
@@ -184,16 +205,23 @@ class FCN(nn.Module):
             raise TypeError(f"coarser must be an FCN, got {type(coarser).__name__}")
         variant = check_choice(variant, "variant", VARIANTS)
         if VARIANTS.index(variant) <= VARIANTS.index(coarser.variant):
-            raise ValueError(f"from_coarser builds a finer net: FCN-{coarser.variant} can become "
-                             f"{' or '.join('FCN-' + v for v in VARIANTS[VARIANTS.index(coarser.variant) + 1:]) or 'nothing finer'}, "
-                             f"not FCN-{variant}")
+            finer_variants = VARIANTS[VARIANTS.index(coarser.variant) + 1 :]
+            choices = " or ".join("FCN-" + v for v in finer_variants) or "nothing finer"
+            raise ValueError(
+                f"from_coarser builds a finer net: FCN-{coarser.variant} can become {choices}, not FCN-{variant}"
+            )
         if coarser.backbone != "small":
-            finer = cls(coarser.num_classes, variant=variant, backbone="vgg16",
-                        head_width=coarser.fc[0].out_channels)
+            finer = cls(coarser.num_classes, variant=variant, backbone="vgg16", head_width=coarser.fc[0].out_channels)
         else:
-            finer = cls(coarser.num_classes, variant=variant, in_channels=coarser.in_channels,
-                        widths=coarser.widths, convs_per_stage=len(coarser.stages[0]) - 1,
-                        head_width=coarser.fc[0].out_channels, dropout=coarser.fc[2].p)
+            finer = cls(
+                coarser.num_classes,
+                variant=variant,
+                in_channels=coarser.in_channels,
+                widths=coarser.widths,
+                convs_per_stage=len(coarser.stages[0]) - 1,
+                head_width=coarser.fc[0].out_channels,
+                dropout=coarser.fc[2].p,
+            )
         state = {k: v for k, v in coarser.state_dict().items() if not k.startswith("upscore_final")}
         finer.load_state_dict(state, strict=False)
         return finer

@@ -48,8 +48,17 @@ class PatchClassifier(nn.Sequential):
         torch.Size([4, 5])
     """
 
-    def __init__(self, num_classes: int, *, patch_size: int = 15, in_channels: int = 3, width: int = 16,
-                 hidden: int = 64, convs: int | None = None, pool: bool = False) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        patch_size: int = 15,
+        in_channels: int = 3,
+        width: int = 16,
+        hidden: int = 64,
+        convs: int | None = None,
+        pool: bool = False,
+    ) -> None:
         patch_size = check_int(patch_size, "patch_size", minimum=3)
         if patch_size % 2 == 0:
             raise ValueError(f"patch_size must be odd (the patch is centred on its pixel), got {patch_size}")
@@ -64,18 +73,27 @@ class PatchClassifier(nn.Sequential):
         size = patch_size
         for i in range(convs):
             if size < 3:
-                raise ValueError(f"{convs} valid 3x3 convolutions{' and a 2x2 pooling' if pool else ''} do not fit "
-                                 f"in a {patch_size}x{patch_size} patch; use fewer convs or a larger patch")
-            layers += [nn.Conv2d(in_channels if i == 0 else width, width, 3, bias=False),  # valid: size - 2
-                       nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+                raise ValueError(
+                    f"{convs} valid 3x3 convolutions{' and a 2x2 pooling' if pool else ''} do not fit "
+                    f"in a {patch_size}x{patch_size} patch; use fewer convs or a larger patch"
+                )
+            layers += [
+                nn.Conv2d(in_channels if i == 0 else width, width, 3, bias=False),  # valid: size - 2
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+            ]
             size -= 2
             if pool and i == 0:
                 layers.append(nn.MaxPool2d(2))
                 size //= 2
         if size < 1:
             raise ValueError(f"the layers leave nothing of a {patch_size}x{patch_size} patch; use a larger patch")
-        layers += [nn.Flatten(), nn.Linear(width * size * size, hidden), nn.ReLU(inplace=True),
-                   nn.Linear(hidden, check_positive_int(num_classes, "num_classes"))]
+        layers += [
+            nn.Flatten(),
+            nn.Linear(width * size * size, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, check_positive_int(num_classes, "num_classes")),
+        ]
         super().__init__(*layers)
         self.patch_size, self.in_channels = patch_size, in_channels
         self.feature_size = size  # side of the map the head flattens: P - 2L (halved once with pool)
@@ -89,6 +107,8 @@ class PatchClassifier(nn.Sequential):
         check_tensor(patches, "patches", ndim=4, dtype="float", shape_hint="(B, C, P, P)")
         expected = (self.in_channels, self.patch_size, self.patch_size)
         if tuple(patches.shape[1:]) != expected:
-            raise ValueError(f"patches must have shape (B, {self.in_channels}, {self.patch_size}, "
-                             f"{self.patch_size}), got {tuple(patches.shape)}")
+            raise ValueError(
+                f"patches must have shape (B, {self.in_channels}, {self.patch_size}, "
+                f"{self.patch_size}), got {tuple(patches.shape)}"
+            )
         return super().forward(patches)

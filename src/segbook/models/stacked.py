@@ -88,8 +88,16 @@ class StackedUNets(nn.Module):
         [torch.Size([4, 20, 20]), torch.Size([4, 20, 20])]
     """
 
-    def __init__(self, num_classes: int, *, in_channels: int = 3, width: int = 16, depth: int = 3,
-                 stacks: int = 2, intermediate_supervision: bool = True) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        in_channels: int = 3,
+        width: int = 16,
+        depth: int = 3,
+        stacks: int = 2,
+        intermediate_supervision: bool = True,
+    ) -> None:
         super().__init__()
         self.num_classes = check_positive_int(num_classes, "num_classes")
         self.in_channels = check_positive_int(in_channels, "in_channels")
@@ -104,7 +112,7 @@ class StackedUNets(nn.Module):
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, List[torch.Tensor]]:
         check_images(x, self.in_channels, model=f"StackedUNets(depth={self.depth})")
-        x, size = pad_to_multiple(x, 2 ** self.depth)
+        x, size = pad_to_multiple(x, 2**self.depth)
         h = self.stem(x)
         outputs = []
         for k, module in enumerate(self.unets):
@@ -166,8 +174,17 @@ class CoupledUNets(nn.Module):
         torch.Size([1, 4, 16, 16])
     """
 
-    def __init__(self, num_classes: int, *, in_channels: int = 3, width: int = 16, depth: int = 3,
-                 stacks: int = 2, order: int = 1, intermediate_supervision: bool = True) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        in_channels: int = 3,
+        width: int = 16,
+        depth: int = 3,
+        stacks: int = 2,
+        order: int = 1,
+        intermediate_supervision: bool = True,
+    ) -> None:
         super().__init__()
         self.num_classes = check_positive_int(num_classes, "num_classes")
         self.in_channels = check_positive_int(in_channels, "in_channels")
@@ -188,7 +205,7 @@ class CoupledUNets(nn.Module):
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, List[torch.Tensor]]:
         check_images(x, self.in_channels, model=f"CoupledUNets(depth={self.depth})")
-        x, size = pad_to_multiple(x, 2 ** self.depth)
+        x, size = pad_to_multiple(x, 2**self.depth)
         h = self.stem(x)
         # enc[n][l], dec[n][l]: outputs of U-Net n's blocks at level l (the bottom is stored as enc[n][depth]).
         enc: List[List[torch.Tensor]] = []

@@ -22,7 +22,7 @@ up-convolution (``up="bilinear"``).
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Tuple
 
 import torch
 from torch import nn
@@ -40,7 +40,7 @@ UPSAMPLINGS = ("transposed", "bilinear")
 def _centre_crop(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
     """The centre ``size`` of ``x`` (..., H, W): the paper's crop of the skip features."""
     top, left = (x.shape[-2] - size[0]) // 2, (x.shape[-1] - size[1]) // 2
-    return x[..., top: top + size[0], left: left + size[1]]
+    return x[..., top : top + size[0], left : left + size[1]]
 
 
 class _UpConv(nn.Module):
@@ -50,8 +50,7 @@ class _UpConv(nn.Module):
     def __init__(self, c_in: int, c_out: int, mode: str) -> None:
         super().__init__()
         self.mode = mode
-        self.conv = (nn.ConvTranspose2d(c_in, c_out, 2, stride=2) if mode == "transposed"
-                     else nn.Conv2d(c_in, c_out, 1))
+        self.conv = nn.ConvTranspose2d(c_in, c_out, 2, stride=2) if mode == "transposed" else nn.Conv2d(c_in, c_out, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode == "transposed":
@@ -85,8 +84,17 @@ class UNet(nn.Module):
         388
     """
 
-    def __init__(self, num_classes: int, *, in_channels: int = 3, width: int = 16, depth: int = 3,
-                 padding: str = "same", up: str = "transposed", batch_norm: bool = True) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        in_channels: int = 3,
+        width: int = 16,
+        depth: int = 3,
+        padding: str = "same",
+        up: str = "transposed",
+        batch_norm: bool = True,
+    ) -> None:
         super().__init__()
         self.num_classes = check_positive_int(num_classes, "num_classes")
         self.in_channels = check_positive_int(in_channels, "in_channels")
@@ -96,14 +104,17 @@ class UNet(nn.Module):
         self.up = check_choice(up, "up", UPSAMPLINGS)
         check_bool(batch_norm, "batch_norm")
         pad = 1 if padding == "same" else 0
-        widths = [width * 2 ** level for level in range(depth + 1)]
+        widths = [width * 2**level for level in range(depth + 1)]
         self.contracting = nn.ModuleList(
             double_conv(c_in, c_out, padding=pad, batch_norm=batch_norm)
-            for c_in, c_out in zip([in_channels] + widths[:-2], widths[:-1]))
+            for c_in, c_out in zip([in_channels] + widths[:-2], widths[:-1])
+        )
         self.bottom = double_conv(widths[-2], widths[-1], padding=pad, batch_norm=batch_norm)
         self.upconvs = nn.ModuleList(_UpConv(widths[level + 1], widths[level], up) for level in reversed(range(depth)))
-        self.expanding = nn.ModuleList(double_conv(2 * widths[level], widths[level], padding=pad,
-                                                   batch_norm=batch_norm) for level in reversed(range(depth)))
+        self.expanding = nn.ModuleList(
+            double_conv(2 * widths[level], widths[level], padding=pad, batch_norm=batch_norm)
+            for level in reversed(range(depth))
+        )
         self.head = nn.Conv2d(width, num_classes, 1)
 
     # ---------------------------------------------------------------- sizes of the paper's unpadded variant
@@ -112,7 +123,7 @@ class UNet(nn.Module):
     def border(self) -> int:
         """Pixels lost on each side: 0 for ``"same"``; for ``"valid"``, 2 per convolution, counted at the input's
         resolution: :math:`6 \\cdot 2^{depth} - 4` (92 for the paper's depth 4: 572 → 388)."""
-        return 0 if self.padding == "same" else 6 * 2 ** self.depth - 4
+        return 0 if self.padding == "same" else 6 * 2**self.depth - 4
 
     def output_size(self, size: int) -> int:
         """The output's height (or width) for an input ``size``; raises ValueError naming the nearest sizes that
@@ -123,14 +134,17 @@ class UNet(nn.Module):
         out = self._valid_output(size)
         if out is None:
             below = next((s for s in range(size - 1, 0, -1) if self._valid_output(s)), None)
-            above = next(s for s in range(size + 1, size + 2 ** (self.depth + 1) + 8 * 2 ** self.depth)
-                         if self._valid_output(s))
-            raise ValueError(f"a U-Net with padding='valid' and depth={self.depth} cannot take size {size}: "
-                             f"every 2x2 pooling needs an even size and the bottom must keep at least 1 pixel; "
-                             f"the nearest sizes that work are {below} and {above} (they differ by "
-                             f"{2 ** self.depth})" if below else
-                             f"a U-Net with padding='valid' and depth={self.depth} needs size >= {above}, "
-                             f"got {size}")
+            above = next(
+                s for s in range(size + 1, size + 2 ** (self.depth + 1) + 8 * 2**self.depth) if self._valid_output(s)
+            )
+            raise ValueError(
+                f"a U-Net with padding='valid' and depth={self.depth} cannot take size {size}: "
+                f"every 2x2 pooling needs an even size and the bottom must keep at least 1 pixel; "
+                f"the nearest sizes that work are {below} and {above} (they differ by "
+                f"{2**self.depth})"
+                if below
+                else f"a U-Net with padding='valid' and depth={self.depth} needs size >= {above}, got {size}"
+            )
         return out
 
     def _valid_output(self, size: int) -> Optional[int]:
@@ -153,7 +167,7 @@ class UNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, self.in_channels, model=f"UNet(depth={self.depth})")
         if self.padding == "same":
-            x, size = pad_to_multiple(x, 2 ** self.depth)
+            x, size = pad_to_multiple(x, 2**self.depth)
         else:
             size = (self.output_size(x.shape[-2]), self.output_size(x.shape[-1]))
         skips: List[torch.Tensor] = []
@@ -173,9 +187,11 @@ class UNet(nn.Module):
 
 # -------------------------------------------------------------------- overlap-tile inference
 
+
 @torch.no_grad()
-def overlap_tile_predict(model: nn.Module, images: torch.Tensor, *, tile_size: int,
-                         margin: Optional[int] = None, batch_size: int = 8) -> torch.Tensor:
+def overlap_tile_predict(
+    model: nn.Module, images: torch.Tensor, *, tile_size: int, margin: Optional[int] = None, batch_size: int = 8
+) -> torch.Tensor:
     """Predict an image larger than the training tiles, tile by tile, with the U-Net paper's overlap-tile strategy.
 
     The image is extended by ``margin`` pixels on every side by mirroring (the paper's "missing context is
@@ -217,15 +233,18 @@ def overlap_tile_predict(model: nn.Module, images: torch.Tensor, *, tile_size: i
         margin = tile_size // 4 if margin is None else check_int(margin, "margin", minimum=0)
         out_tile = tile_size - 2 * margin
         if out_tile <= 0:
-            raise ValueError(f"margin={margin} leaves nothing of a {tile_size}-pixel tile: need 2 * margin < "
-                             f"tile_size")
+            raise ValueError(f"margin={margin} leaves nothing of a {tile_size}-pixel tile: need 2 * margin < tile_size")
     n, _, h, w = images.shape
     if h < out_tile or w < out_tile:
-        raise ValueError(f"the image ({h}x{w}) is smaller than one tile's kept centre ({out_tile}x{out_tile}): "
-                         f"predict it directly, or use a smaller tile_size")
+        raise ValueError(
+            f"the image ({h}x{w}) is smaller than one tile's kept centre ({out_tile}x{out_tile}): "
+            f"predict it directly, or use a smaller tile_size"
+        )
     if margin >= min(h, w):
-        raise ValueError(f"mirroring needs margin < image size, got margin={margin} for a {h}x{w} image: "
-                         f"use a smaller margin (or tile_size)")
+        raise ValueError(
+            f"mirroring needs margin < image size, got margin={margin} for a {h}x{w} image: "
+            f"use a smaller margin (or tile_size)"
+        )
     padded = F.pad(images, (margin, margin, margin, margin), mode="reflect") if margin else images
     ys = _tile_starts(h, out_tile)
     xs = _tile_starts(w, out_tile)
@@ -236,15 +255,15 @@ def overlap_tile_predict(model: nn.Module, images: torch.Tensor, *, tile_size: i
         result: Optional[torch.Tensor] = None
         for image in range(n):
             for start in range(0, len(corners), batch_size):
-                chunk = corners[start: start + batch_size]
-                tiles = torch.stack([padded[image, :, y: y + tile_size, x: x + tile_size] for y, x in chunk])
+                chunk = corners[start : start + batch_size]
+                tiles = torch.stack([padded[image, :, y : y + tile_size, x : x + tile_size] for y, x in chunk])
                 logits = model(tiles)
                 if not valid_unet:
-                    logits = logits[..., margin: margin + out_tile, margin: margin + out_tile]
+                    logits = logits[..., margin : margin + out_tile, margin : margin + out_tile]
                 if result is None:
                     result = logits.new_zeros(n, logits.shape[1], h, w)
                 for (y, x), tile_logits in zip(chunk, logits):
-                    result[image, :, y: y + out_tile, x: x + out_tile] = tile_logits
+                    result[image, :, y : y + out_tile, x : x + out_tile] = tile_logits
     finally:
         model.train(was_training)
     return result

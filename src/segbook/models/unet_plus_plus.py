@@ -54,15 +54,16 @@ class UNetPlusPlus(nn.Module):
         (3, torch.Size([1, 3, 32, 32]))
     """
 
-    def __init__(self, num_classes: int, *, in_channels: int = 3, width: int = 16, depth: int = 3,
-                 deep_supervision: bool = True) -> None:
+    def __init__(
+        self, num_classes: int, *, in_channels: int = 3, width: int = 16, depth: int = 3, deep_supervision: bool = True
+    ) -> None:
         super().__init__()
         self.num_classes = check_positive_int(num_classes, "num_classes")
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.width = check_positive_int(width, "width")
         self.depth = check_int(depth, "depth", minimum=1, maximum=5)
         self.deep_supervision = check_bool(deep_supervision, "deep_supervision")
-        widths = [width * 2 ** i for i in range(depth + 1)]
+        widths = [width * 2**i for i in range(depth + 1)]
         nodes: Dict[str, nn.Module] = {}
         ups: Dict[str, nn.Module] = {}
         for i in range(depth + 1):
@@ -75,8 +76,7 @@ class UNetPlusPlus(nn.Module):
         levels = range(1, depth + 1) if deep_supervision else [depth]
         self.heads = nn.ModuleDict({str(j): nn.Conv2d(width, num_classes, 1) for j in levels})
 
-    def _features(self, x: torch.Tensor,
-                  depth: int) -> Dict[Tuple[int, int], torch.Tensor]:
+    def _features(self, x: torch.Tensor, depth: int) -> Dict[Tuple[int, int], torch.Tensor]:
         """Every node :math:`X^{i,j}` with :math:`i + j \\le` ``depth``, computed one anti-diagonal at a time."""
         X: Dict[Tuple[int, int], torch.Tensor] = {(0, 0): self.nodes["0_0"](x)}
         for level in range(1, depth + 1):  # anti-diagonal i + j = level
@@ -90,7 +90,7 @@ class UNetPlusPlus(nn.Module):
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, List[torch.Tensor]]:
         check_images(x, self.in_channels, model=f"UNetPlusPlus(depth={self.depth})")
-        x, size = pad_to_multiple(x, 2 ** self.depth)
+        x, size = pad_to_multiple(x, 2**self.depth)
         X = self._features(x, self.depth)
         outputs = [crop_to(head(X[0, int(j)]), size) for j, head in self.heads.items()]  # shallowest first
         return outputs if self.deep_supervision else outputs[0]
@@ -100,8 +100,10 @@ class UNetPlusPlus(nn.Module):
         nodes with :math:`i + j \\le` ``level`` and returns head ``level``'s logits (one tensor)."""
         level = check_int(level, "level", minimum=1, maximum=self.depth)
         if str(level) not in self.heads:
-            raise ValueError(f"pruning at level {level} needs a head there: build the model with "
-                             f"deep_supervision=True (without it only level {self.depth} has a head)")
+            raise ValueError(
+                f"pruning at level {level} needs a head there: build the model with "
+                f"deep_supervision=True (without it only level {self.depth} has a head)"
+            )
         return PrunedUNetPlusPlus(self, level)
 
 
@@ -117,7 +119,7 @@ class PrunedUNetPlusPlus(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, self.model.in_channels, model=f"UNetPlusPlus pruned at level {self.level}")
-        x, size = pad_to_multiple(x, 2 ** self.model.depth)  # the full model's padding: identical outputs
+        x, size = pad_to_multiple(x, 2**self.model.depth)  # the full model's padding: identical outputs
         X = self.model._features(x, self.level)
         return crop_to(self.model.heads[str(self.level)](X[0, self.level]), size)
 
@@ -145,7 +147,9 @@ class AverageHeads(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs = self.model(x)
         if not isinstance(outputs, (list, tuple)):
-            raise TypeError(f"AverageHeads needs a model that returns a list of logits (deep supervision on), "
-                            f"but {type(self.model).__name__} returned a {type(outputs).__name__}")
+            raise TypeError(
+                f"AverageHeads needs a model that returns a list of logits (deep supervision on), "
+                f"but {type(self.model).__name__} returned a {type(outputs).__name__}"
+            )
         probs = torch.stack([torch.softmax(o, dim=1) for o in outputs]).mean(0)  # (N, C, H, W)
         return probs.clamp_min(torch.finfo(probs.dtype).tiny).log()

@@ -57,9 +57,24 @@ __all__ = [
 Layers = Union[nn.Module, Iterable[nn.Module]]
 
 # Layers that act on each position alone: they leave the receptive field as it is.
-_PASS_THROUGH = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh,
-                 nn.Hardswish, nn.Identity, nn.Dropout, nn.Dropout2d, nn.BatchNorm2d, nn.GroupNorm,
-                 nn.InstanceNorm2d)
+_PASS_THROUGH = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.ELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Hardswish,
+    nn.Identity,
+    nn.Dropout,
+    nn.Dropout2d,
+    nn.BatchNorm2d,
+    nn.GroupNorm,
+    nn.InstanceNorm2d,
+)
 
 
 class ReceptiveField(NamedTuple):
@@ -83,8 +98,9 @@ def _flatten(layers: Layers) -> List[nn.Module]:
     if isinstance(layers, nn.Module):
         return [layers]
     if isinstance(layers, (str, bytes, torch.Tensor)) or not isinstance(layers, Iterable):
-        raise TypeError(f"layers must be an nn.Module, an nn.Sequential or a list of modules, "
-                        f"got {type(layers).__name__}")
+        raise TypeError(
+            f"layers must be an nn.Module, an nn.Sequential or a list of modules, got {type(layers).__name__}"
+        )
     out: List[nn.Module] = []
     for item in layers:
         if not isinstance(item, nn.Module):
@@ -96,8 +112,10 @@ def _flatten(layers: Layers) -> List[nn.Module]:
 def _square(value: Union[int, str, Sequence[int]], what: str, name: str) -> int:
     if isinstance(value, (tuple, list)):
         if len(set(value)) != 1:
-            raise ValueError(f"{name}: {what}={tuple(value)} is not the same on both axes; receptive_field handles "
-                             f"square layers only")
+            raise ValueError(
+                f"{name}: {what}={tuple(value)} is not the same on both axes; receptive_field handles "
+                f"square layers only"
+            )
         value = value[0]
     return int(value)
 
@@ -144,9 +162,11 @@ def receptive_field_steps(layers: Layers) -> List[Tuple[str, ReceptiveField]]:
         elif isinstance(layer, _PASS_THROUGH):
             continue
         else:
-            raise TypeError(f"receptive_field cannot handle {name}: it knows Conv2d, MaxPool2d, AvgPool2d and "
-                            f"per-position layers (activations, normalisation, dropout). For networks with "
-                            f"upsampling or skip connections, measure with empirical_receptive_field")
+            raise TypeError(
+                f"receptive_field cannot handle {name}: it knows Conv2d, MaxPool2d, AvgPool2d and "
+                f"per-position layers (activations, normalisation, dropout). For networks with "
+                f"upsampling or skip connections, measure with empirical_receptive_field"
+            )
     return steps
 
 
@@ -215,9 +235,15 @@ def _in_channels(model: nn.Module) -> int:
     raise ValueError("cannot tell how many input channels the model takes: pass in_channels")
 
 
-def empirical_receptive_field(model: nn.Module, input_size: Tuple[int, int], *, in_channels: Optional[int] = None,
-                              position: Optional[Tuple[int, int]] = None, trials: int = 16,
-                              seed: int = 0) -> EmpiricalReceptiveField:
+def empirical_receptive_field(
+    model: nn.Module,
+    input_size: Tuple[int, int],
+    *,
+    in_channels: Optional[int] = None,
+    position: Optional[Tuple[int, int]] = None,
+    trials: int = 16,
+    seed: int = 0,
+) -> EmpiricalReceptiveField:
     """Measure which input pixels one output pixel depends on: the non-zero region of its input gradient.
 
     For output pixel :math:`(i, j)`, compute :math:`g = \\partial \\big(\\sum_k z_{k,i,j}\\big) / \\partial x` and
@@ -275,8 +301,13 @@ def empirical_receptive_field(model: nn.Module, input_size: Tuple[int, int], *, 
     rows, cols = mask.any(1).nonzero()[:, 0], mask.any(0).nonzero()[:, 0]
     top, bottom, left, right = int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
     clipped = top == 0 or left == 0 or bottom == h - 1 or right == w - 1
-    return EmpiricalReceptiveField(size=(bottom - top + 1, right - left + 1), box=(top, left, bottom, right),
-                                   mask=mask, position=(int(i), int(j)), clipped=clipped)
+    return EmpiricalReceptiveField(
+        size=(bottom - top + 1, right - left + 1),
+        box=(top, left, bottom, right),
+        mask=mask,
+        position=(int(i), int(j)),
+        clipped=clipped,
+    )
 
 
 def _modes(model: nn.Module) -> List[Tuple[nn.Module, bool]]:

@@ -38,13 +38,16 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     _check_common(size, kernel_size, stride, padding, dilation)
     span = dilation * (kernel_size - 1) + 1  # how many input pixels one kernel application covers
     if size + 2 * padding < span:
-        raise ValueError(f"the kernel covers {span} pixels but the padded input has only {size + 2 * padding} "
-                         f"(size={size}, padding={padding}): the output would be empty")
+        raise ValueError(
+            f"the kernel covers {span} pixels but the padded input has only {size + 2 * padding} "
+            f"(size={size}, padding={padding}): the output would be empty"
+        )
     return (size + 2 * padding - span) // stride + 1
 
 
-def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
-                               output_padding: int = 0, dilation: int = 1) -> int:
+def conv_transpose_output_size(
+    size: int, kernel_size: int, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
+) -> int:
     """Output size of a transposed convolution along one dimension.
 
     ``output_padding`` must be smaller than ``stride`` or ``dilation`` (PyTorch's rule): it only picks one of the
@@ -58,8 +61,10 @@ def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, pad
     _check_common(size, kernel_size, stride, padding, dilation)
     check_int(output_padding, "output_padding", minimum=0)
     if output_padding >= max(stride, dilation):
-        raise ValueError(f"output_padding must be smaller than stride or dilation, got output_padding="
-                         f"{output_padding} with stride={stride} and dilation={dilation}")
+        raise ValueError(
+            f"output_padding must be smaller than stride or dilation, got output_padding="
+            f"{output_padding} with stride={stride} and dilation={dilation}"
+        )
     out = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
     if out < 1:
         raise ValueError(f"padding={padding} removes the whole output (size would be {out})")

@@ -58,15 +58,28 @@ PADDING_MODES = ("zeros", "reflect", "replicate")
 
 # Layers that act on every position (or channel) alone, so they are copied unchanged into the convolutional
 # network. BatchNorm acts per channel with fixed statistics only in eval mode: compare the two networks in eval mode.
-_POINTWISE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Identity,
-              nn.Dropout, nn.Dropout2d, nn.BatchNorm2d)
+_POINTWISE = (
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.Identity,
+    nn.Dropout,
+    nn.Dropout2d,
+    nn.BatchNorm2d,
+)
 
 
 def _check_patch_size(patch_size: object) -> int:
     patch_size = check_int(patch_size, "patch_size", minimum=1)
     if patch_size % 2 == 0:
-        raise ValueError(f"patch_size must be odd so that the patch has a centre pixel, got {patch_size} "
-                         f"(use {patch_size - 1} or {patch_size + 1})")
+        raise ValueError(
+            f"patch_size must be odd so that the patch has a centre pixel, got {patch_size} "
+            f"(use {patch_size - 1} or {patch_size + 1})"
+        )
     return patch_size
 
 
@@ -83,8 +96,10 @@ def pad_for_patches(images: torch.Tensor, patch_size: int, padding_mode: str = "
     r = _check_patch_size(patch_size) // 2
     check_choice(padding_mode, "padding_mode", PADDING_MODES)
     if padding_mode == "reflect" and r >= min(images.shape[-2:]):
-        raise ValueError(f"padding_mode='reflect' needs r = patch_size // 2 = {r} smaller than the image's height "
-                         f"and width {tuple(images.shape[-2:])}; use 'zeros' or 'replicate', or a smaller patch")
+        raise ValueError(
+            f"padding_mode='reflect' needs r = patch_size // 2 = {r} smaller than the image's height "
+            f"and width {tuple(images.shape[-2:])}; use 'zeros' or 'replicate', or a smaller patch"
+        )
     if r == 0:
         return images
     mode = "constant" if padding_mode == "zeros" else padding_mode
@@ -133,9 +148,16 @@ def extract_patches(images: torch.Tensor, patch_size: int, *, padding_mode: str 
     return patches.permute(0, 2, 3, 1, 4, 5).reshape(n * h * w, c, patch_size, patch_size)  # copies here
 
 
-def sample_patches(images: torch.Tensor, masks: torch.Tensor, patch_size: int, per_class: int, *,
-                   num_classes: int, padding_mode: str = "zeros",
-                   generator: Optional[torch.Generator] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+def sample_patches(
+    images: torch.Tensor,
+    masks: torch.Tensor,
+    patch_size: int,
+    per_class: int,
+    *,
+    num_classes: int,
+    padding_mode: str = "zeros",
+    generator: Optional[torch.Generator] = None,
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """A class-balanced training set for a patch classifier: ``per_class`` patches centred on pixels of each class.
 
     Most pixels are background, so patches drawn uniformly would teach a classifier to answer "background".
@@ -164,8 +186,10 @@ def sample_patches(images: torch.Tensor, masks: torch.Tensor, patch_size: int, p
     _check_images(images)
     check_tensor(masks, "masks", ndim=3, dtype="int", shape_hint="(N, H, W)")
     if masks.shape != (images.shape[0], *images.shape[-2:]):
-        raise ValueError(f"masks must have shape (N, H, W) = {(images.shape[0], *images.shape[-2:])} to match "
-                         f"images, got {tuple(masks.shape)}")
+        raise ValueError(
+            f"masks must have shape (N, H, W) = {(images.shape[0], *images.shape[-2:])} to match "
+            f"images, got {tuple(masks.shape)}"
+        )
     per_class = check_int(per_class, "per_class", minimum=1)
     num_classes = check_int(num_classes, "num_classes", minimum=1)
     view = _patch_view(pad_for_patches(images, patch_size, padding_mode), patch_size)  # (N, C, H, W, P, P)
@@ -190,10 +214,15 @@ class SlidingWindowCounts(NamedTuple):
 
 
 @torch.no_grad()
-def sliding_window_predict(classifier: nn.Module, images: torch.Tensor, patch_size: int, *,
-                           batch_size: int = 1024, padding_mode: str = "zeros",
-                           return_counts: bool = False
-                           ) -> Union[torch.Tensor, Tuple[torch.Tensor, SlidingWindowCounts]]:
+def sliding_window_predict(
+    classifier: nn.Module,
+    images: torch.Tensor,
+    patch_size: int,
+    *,
+    batch_size: int = 1024,
+    padding_mode: str = "zeros",
+    return_counts: bool = False,
+) -> Union[torch.Tensor, Tuple[torch.Tensor, SlidingWindowCounts]]:
     """Segment by classifying every pixel's patch on its own: the slide's sliding window.
 
     For each image, every pixel's patch is cut out (:func:`extract_patches`), the patches go through
@@ -234,8 +263,10 @@ def sliding_window_predict(classifier: nn.Module, images: torch.Tensor, patch_si
             calls += 1
             if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != chunk.shape[0]:
                 shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-                raise ValueError(f"classifier must map (B, C, P, P) patches to (B, K) logits; for B={chunk.shape[0]}"
-                                 f" patches of size {patch_size} it returned {shape}")
+                raise ValueError(
+                    f"classifier must map (B, C, P, P) patches to (B, K) logits; for B={chunk.shape[0]}"
+                    f" patches of size {patch_size} it returned {shape}"
+                )
             logits.append(out)
         outputs.append(torch.cat(logits).T.reshape(1, -1, h, w))  # (H*W, K) -> (1, K, H, W)
     result = torch.cat(outputs)
@@ -244,8 +275,12 @@ def sliding_window_predict(classifier: nn.Module, images: torch.Tensor, patch_si
     return result
 
 
-def linear_to_conv(linear: nn.Linear, in_shape: Sequence[int], *,
-                   dilation: int = 1) -> nn.Conv2d:
+def linear_to_conv(
+    linear: nn.Linear,
+    in_shape: Sequence[int],
+    *,
+    dilation: int = 1,
+) -> nn.Conv2d:
     """The convolution that computes what ``linear`` computes on a flattened ``(C, h, w)`` feature map.
 
     A fully connected layer on a flattened map, :math:`y_o = b_o + \\sum_{c,u,v} W_{o,(c,u,v)}\\, x_{c,u,v}`, is a
@@ -271,21 +306,34 @@ def linear_to_conv(linear: nn.Linear, in_shape: Sequence[int], *,
         True
     """
     if not isinstance(linear, nn.Linear):
-        raise TypeError(f"linear must be a torch.nn.Linear, "
-                        f"got {type(linear).__name__}")
-    if (not isinstance(in_shape, (tuple, list, torch.Size)) or len(in_shape) != 3
-            or not all(isinstance(s, int) and s >= 1 for s in in_shape)):
-        raise ValueError(f"in_shape must be (C, h, w), three positive ints, "
-                         f"got {in_shape!r}")
+        raise TypeError(
+            f"linear must be a torch.nn.Linear, got {type(linear).__name__}",
+        )
+    if (
+        not isinstance(in_shape, (tuple, list, torch.Size))
+        or len(in_shape) != 3
+        or not all(isinstance(s, int) and s >= 1 for s in in_shape)
+    ):
+        raise ValueError(
+            f"in_shape must be (C, h, w), three positive ints, got {in_shape!r}",
+        )
     c, h, w = (int(s) for s in in_shape)
     if c * h * w != linear.in_features:
-        raise ValueError(f"linear has in_features={linear.in_features} but in_shape "
-                         f"{tuple(in_shape)} flattens to {c} * {h} * {w} = {c * h * w}")
+        raise ValueError(
+            f"linear has in_features={linear.in_features} but in_shape "
+            f"{tuple(in_shape)} flattens to {c} * {h} * {w} = {c * h * w}"
+        )
     dilation = check_int(dilation, "dilation", minimum=1)
     weight = linear.weight
-    conv = nn.Conv2d(c, linear.out_features, (h, w), dilation=dilation,
-                     bias=linear.bias is not None, device=weight.device,
-                     dtype=weight.dtype)
+    conv = nn.Conv2d(
+        c,
+        linear.out_features,
+        (h, w),
+        dilation=dilation,
+        bias=linear.bias is not None,
+        device=weight.device,
+        dtype=weight.dtype,
+    )
     with torch.no_grad():
         # (O, C*h*w) -> (O, C, h, w): Flatten's order is the kernel's memory order
         conv.weight.copy_(weight.reshape(linear.out_features, c, h, w))
@@ -337,14 +385,17 @@ def _pair(value: Union[int, Tuple[int, ...]], name: str, layer: str) -> int:
         raise ValueError(f"{layer}: padding={value!r} is not supported; the patch classifier must use padding=0")
     if isinstance(value, (tuple, list)):
         if len(set(value)) != 1:
-            raise ValueError(f"{layer}: {name}={tuple(value)} is not square; convolutionalize handles square "
-                             f"kernels, strides and dilations only")
+            raise ValueError(
+                f"{layer}: {name}={tuple(value)} is not square; convolutionalize handles square "
+                f"kernels, strides and dilations only"
+            )
         value = value[0]
     return int(value)
 
 
-def convolutionalize(classifier: nn.Module, patch_size: Optional[int] = None, *,
-                     padding_mode: str = "zeros") -> ConvolutionalizedClassifier:
+def convolutionalize(
+    classifier: nn.Module, patch_size: Optional[int] = None, *, padding_mode: str = "zeros"
+) -> ConvolutionalizedClassifier:
     """Rewrite a patch classifier as a fully convolutional network that classifies every pixel in one pass.
 
     The classifier must be an ``nn.Sequential`` (nested ones are flattened) of:
@@ -390,8 +441,10 @@ def convolutionalize(classifier: nn.Module, patch_size: Optional[int] = None, *,
     if not isinstance(classifier, nn.Module):
         raise TypeError(f"classifier must be a torch.nn.Module, got {type(classifier).__name__}")
     if not isinstance(classifier, nn.Sequential):
-        raise TypeError(f"convolutionalize needs an nn.Sequential of layers (so that their order is known), got "
-                        f"{type(classifier).__name__}")
+        raise TypeError(
+            f"convolutionalize needs an nn.Sequential of layers (so that their order is known), got "
+            f"{type(classifier).__name__}"
+        )
     if patch_size is None:
         patch_size = getattr(classifier, "patch_size", None)
         if patch_size is None:
@@ -413,34 +466,47 @@ def convolutionalize(classifier: nn.Module, patch_size: Optional[int] = None, *,
             p = _pair(layer.padding, "padding", name)
             d = _pair(getattr(layer, "dilation", 1), "dilation", name)
             if p != 0:
-                raise ValueError(f"{name} has padding={p}; the patch classifier's layers must be unpadded "
-                                 f"('valid'), or the converted network would differ near every patch's border")
+                raise ValueError(
+                    f"{name} has padding={p}; the patch classifier's layers must be unpadded "
+                    f"('valid'), or the converted network would differ near every patch's border"
+                )
             if getattr(layer, "ceil_mode", False):
                 raise ValueError(f"{name} has ceil_mode=True; use ceil_mode=False (the default)")
             span = d * (k - 1) + 1
             if span > size:
-                raise ValueError(f"{name}: its kernel spans {span} pixels but a {patch_size}x{patch_size} patch "
-                                 f"is only {size}x{size} here; use a larger patch_size")
+                raise ValueError(
+                    f"{name}: its kernel spans {span} pixels but a {patch_size}x{patch_size} patch "
+                    f"is only {size}x{size} here; use a larger patch_size"
+                )
             if isinstance(layer, nn.Conv2d):
-                new = nn.Conv2d(layer.in_channels, layer.out_channels, k, stride=1, dilation=d * dilation,
-                                groups=layer.groups, bias=layer.bias is not None,
-                                device=layer.weight.device, dtype=layer.weight.dtype)
+                new = nn.Conv2d(
+                    layer.in_channels,
+                    layer.out_channels,
+                    k,
+                    stride=1,
+                    dilation=d * dilation,
+                    groups=layer.groups,
+                    bias=layer.bias is not None,
+                    device=layer.weight.device,
+                    dtype=layer.weight.dtype,
+                )
                 new.load_state_dict(layer.state_dict())
                 channels = layer.out_channels
             elif isinstance(layer, nn.MaxPool2d):
                 new = nn.MaxPool2d(k, stride=1, dilation=d * dilation)
             else:  # AvgPool2d has no dilation argument: a fixed depthwise convolution averages dilated taps
                 if channels is None:
-                    raise ValueError(f"{name}: the number of channels is unknown here; put a Conv2d before "
-                                     f"AvgPool2d")
+                    raise ValueError(f"{name}: the number of channels is unknown here; put a Conv2d before AvgPool2d")
                 new = _average_as_conv(channels, k, dilation, layer.divisor_override)
             converted.append(new)
             size = (size - span) // s + 1
             dilation *= s
         elif isinstance(layer, nn.Flatten):
             if layer.start_dim != 1 or layer.end_dim != -1:
-                raise ValueError(f"{name} must flatten dims 1..-1 (the default), got start_dim={layer.start_dim}, "
-                                 f"end_dim={layer.end_dim}")
+                raise ValueError(
+                    f"{name} must flatten dims 1..-1 (the default), got start_dim={layer.start_dim}, "
+                    f"end_dim={layer.end_dim}"
+                )
             if channels is None:
                 raise ValueError(f"{name}: put at least one Conv2d before Flatten (the channel count is unknown)")
             flat_shape = (channels, size, size)
@@ -453,9 +519,11 @@ def convolutionalize(classifier: nn.Module, patch_size: Optional[int] = None, *,
         elif isinstance(layer, _POINTWISE):
             converted.append(copy.deepcopy(layer))
         else:
-            raise TypeError(f"convolutionalize cannot convert {name}: supported are Conv2d, MaxPool2d, AvgPool2d "
-                            f"(unpadded), Flatten, Linear and per-position layers (activations, Dropout, "
-                            f"BatchNorm2d)")
+            raise TypeError(
+                f"convolutionalize cannot convert {name}: supported are Conv2d, MaxPool2d, AvgPool2d "
+                f"(unpadded), Flatten, Linear and per-position layers (activations, Dropout, "
+                f"BatchNorm2d)"
+            )
     if flat_shape is None:
         raise ValueError("the classifier has no Flatten + Linear head; it is already fully convolutional")
     converted_model = ConvolutionalizedClassifier(nn.Sequential(*converted), patch_size, padding_mode)
@@ -468,6 +536,6 @@ def _average_as_conv(channels: int, kernel_size: int, dilation: int, divisor: Op
     (With padding 0, ``count_include_pad`` changes nothing; ``divisor_override`` replaces ``k**2``.)
     """
     conv = nn.Conv2d(channels, channels, kernel_size, dilation=dilation, groups=channels, bias=False)
-    conv.weight.data.fill_(1.0 / (divisor or kernel_size ** 2))
+    conv.weight.data.fill_(1.0 / (divisor or kernel_size**2))
     conv.weight.requires_grad_(False)
     return conv

@@ -53,6 +53,7 @@ _NCHW = "(N, C, H, W)"
 
 # --------------------------------------------------------------------------- argument helpers
 
+
 def _pair(value: object, name: str, minimum: int) -> Tuple[int, int]:
     """An int or a pair of ints (height, width), each >= ``minimum``."""
     if isinstance(value, (tuple, list)):
@@ -72,8 +73,10 @@ def _check_weight(weight: object, x: torch.Tensor, ndim: int, hint: str) -> torc
     if w.dtype != x.dtype:
         raise TypeError(f"weight must have the same dtype as x ({x.dtype}), got {w.dtype}")
     if w.shape[0] != x.shape[1]:
-        raise ValueError(f"weight has {w.shape[0]} input channels (its first dimension, layout {hint}) "
-                         f"but x has {x.shape[1]} channels")
+        raise ValueError(
+            f"weight has {w.shape[0]} input channels (its first dimension, layout {hint}) "
+            f"but x has {x.shape[1]} channels"
+        )
     return w
 
 
@@ -88,6 +91,7 @@ def _check_bias(bias: Optional[torch.Tensor], x: torch.Tensor, channels: int) ->
 
 
 # --------------------------------------------------------------------------- unpooling without parameters
+
 
 def nearest_upsample(x: torch.Tensor, scale_factor: IntPair = 2) -> torch.Tensor:
     """Nearest-neighbour upsampling by an integer factor (slide "Lớp Unpooling": *Nearest Neighbor*).
@@ -152,8 +156,10 @@ def bed_of_nails(x: torch.Tensor, scale_factor: IntPair = 2) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- max pooling and max unpooling
 
-def max_pool2d_with_indices(x: torch.Tensor, kernel_size: IntPair = 2, stride: Optional[IntPair] = None,
-                            padding: IntPair = 0) -> Tuple[torch.Tensor, torch.Tensor]:
+
+def max_pool2d_with_indices(
+    x: torch.Tensor, kernel_size: IntPair = 2, stride: Optional[IntPair] = None, padding: IntPair = 0
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Max pooling that remembers where each maximum was (slide "Max Pooling: Ghi nhớ vị trí phần tử lớn nhất").
 
     .. math::
@@ -186,8 +192,9 @@ def max_pool2d_with_indices(x: torch.Tensor, kernel_size: IntPair = 2, stride: O
     sh, sw = _pair(kernel_size if stride is None else stride, "stride", 1)
     ph, pw = _pair(padding, "padding", 0)
     if ph > kh // 2 or pw > kw // 2:
-        raise ValueError(f"padding must be at most half the kernel size, got padding=({ph}, {pw}) with "
-                         f"kernel_size=({kh}, {kw})")
+        raise ValueError(
+            f"padding must be at most half the kernel size, got padding=({ph}, {pw}) with kernel_size=({kh}, {kw})"
+        )
     n, c, h, w = x.shape
     h_out = conv_output_size(h, kh, sh, ph)  # also refuses a kernel larger than the padded input
     w_out = conv_output_size(w, kw, sw, pw)
@@ -202,8 +209,14 @@ def max_pool2d_with_indices(x: torch.Tensor, kernel_size: IntPair = 2, stride: O
     return values, rows * w + cols
 
 
-def max_unpool2d(x: torch.Tensor, indices: torch.Tensor, kernel_size: IntPair = 2, stride: Optional[IntPair] = None,
-                 padding: IntPair = 0, output_size: Optional[Sequence[int]] = None) -> torch.Tensor:
+def max_unpool2d(
+    x: torch.Tensor,
+    indices: torch.Tensor,
+    kernel_size: IntPair = 2,
+    stride: Optional[IntPair] = None,
+    padding: IntPair = 0,
+    output_size: Optional[Sequence[int]] = None,
+) -> torch.Tensor:
     """Max unpooling (slide "Max Unpooling: Sử dụng vị trí đã ghi nhớ khi pooling").
 
     Each value goes back to the position its paired max pooling remembered; every other output is zero:
@@ -254,24 +267,34 @@ def max_unpool2d(x: torch.Tensor, indices: torch.Tensor, kernel_size: IntPair = 
         for size, pooled, k, s, p, axis in ((h_out, h, kh, sh, ph, "height"), (w_out, w, kw, sw, pw, "width")):
             if size + 2 * p < k or conv_output_size(size, k, s, p) != pooled:
                 low = conv_transpose_output_size(pooled, k, s, p)
-                raise ValueError(f"output_size {axis} {size} does not fit: max pooling with kernel {k}, stride {s}, "
-                                 f"padding {p} maps sizes {low}..{low + s - 1} to the input's {pooled}")
+                raise ValueError(
+                    f"output_size {axis} {size} does not fit: max pooling with kernel {k}, stride {s}, "
+                    f"padding {p} maps sizes {low}..{low + s - 1} to the input's {pooled}"
+                )
     if indices.numel():
         low, high = int(indices.min()), int(indices.max())
         if low < 0 or high >= h_out * w_out:
             bad = low if low < 0 else high
-            raise ValueError(f"indices has position {bad}, out of range for an output plane of {h_out}x{w_out} "
-                             f"(valid positions 0..{h_out * w_out - 1})")
+            raise ValueError(
+                f"indices has position {bad}, out of range for an output plane of {h_out}x{w_out} "
+                f"(valid positions 0..{h_out * w_out - 1})"
+            )
     out = x.new_zeros(n, c, h_out * w_out).scatter(2, indices.reshape(n, c, -1), x.reshape(n, c, -1))
     return out.view(n, c, h_out, w_out)
 
 
 # --------------------------------------------------------------------------- transposed convolution
 
-def conv_transpose2d(x: torch.Tensor, weight: torch.Tensor,
-                     bias: Optional[torch.Tensor] = None, stride: IntPair = 1,
-                     padding: IntPair = 0, output_padding: IntPair = 0,
-                     dilation: IntPair = 1) -> torch.Tensor:
+
+def conv_transpose2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    output_padding: IntPair = 0,
+    dilation: IntPair = 1,
+) -> torch.Tensor:
     """2-D transposed convolution in the scatter form of the slides ("Tích chập chuyển vị").
 
     Each input value weights the whole kernel, the weighted kernel is written into the output at ``stride``
@@ -331,14 +354,21 @@ def conv_transpose2d(x: torch.Tensor, weight: torch.Tensor,
     full = full.view(n, c_out, full_h, full_w)
     # 4. padding crops p from each side; output_padding keeps a more at bottom/right
     full = F.pad(full, (0, opw, 0, oph))
-    out = full[:, :, ph:ph + h_out, pw:pw + w_out]
+    out = full[:, :, ph : ph + h_out, pw : pw + w_out]
     if bias is not None:
         out = out + bias.view(1, -1, 1, 1)
     return out
 
 
-def conv_transpose1d(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, stride: int = 1,
-                     padding: int = 0, output_padding: int = 0, dilation: int = 1) -> torch.Tensor:
+def conv_transpose1d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+) -> torch.Tensor:
     """1-D transposed convolution in scatter form (slide "Ví dụ tích chập chuyển vị trong 1D").
 
     .. math:: \\tilde y_{n,o,\\,i s + a d} \\mathrel{+}= \\sum_c x_{n,c,i}\\, w_{c,o,a}
@@ -370,15 +400,24 @@ def conv_transpose1d(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch
     dilation = check_positive_int(dilation, "dilation")
     conv_transpose_output_size(x.shape[-1], weight.shape[-1], stride, padding, output_padding, dilation)  # checks
     # a 1-D signal is a 2-D image with one row
-    out = conv_transpose2d(x[:, :, None, :], weight[:, :, None, :], bias, stride=(1, stride), padding=(0, padding),
-                           output_padding=(0, output_padding), dilation=(1, dilation))
+    out = conv_transpose2d(
+        x[:, :, None, :],
+        weight[:, :, None, :],
+        bias,
+        stride=(1, stride),
+        padding=(0, padding),
+        output_padding=(0, output_padding),
+        dilation=(1, dilation),
+    )
     return out[:, :, 0, :]
 
 
 # --------------------------------------------------------------------------- convolution as a matrix
 
-def conv_matrix(weight: torch.Tensor, input_size: IntPair, *, stride: IntPair = 1, padding: IntPair = 0,
-                dilation: IntPair = 1) -> torch.Tensor:
+
+def conv_matrix(
+    weight: torch.Tensor, input_size: IntPair, *, stride: IntPair = 1, padding: IntPair = 0, dilation: IntPair = 1
+) -> torch.Tensor:
     """The matrix :math:`C` of a 2-D convolution, so that ``conv2d(x) = C @ x`` and ``conv_transpose2d(y) = C.T @ y``.
 
     A convolution is linear in its input, so for a fixed kernel and input size it is a matrix. Row
@@ -417,8 +456,9 @@ def conv_matrix(weight: torch.Tensor, input_size: IntPair, *, stride: IntPair = 
     c_out, c_in, kh, kw = weight.shape
     h_out, w_out = conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw)
     dev = weight.device
-    o, c, i, j, a, b = torch.meshgrid(*(torch.arange(m, device=dev) for m in (c_out, c_in, h_out, w_out, kh, kw)),
-                                      indexing="ij")  # each (C_out, C_in, H_out, W_out, k_h, k_w)
+    o, c, i, j, a, b = torch.meshgrid(
+        *(torch.arange(m, device=dev) for m in (c_out, c_in, h_out, w_out, kh, kw)), indexing="ij"
+    )  # each (C_out, C_in, H_out, W_out, k_h, k_w)
     r = i * sh - ph + a * dh  # input row read by output (i, j) through kernel tap (a, b)
     q = j * sw - pw + b * dw
     inside = (r >= 0) & (r < h) & (q >= 0) & (q < w)  # taps on the zero padding contribute nothing
@@ -429,8 +469,9 @@ def conv_matrix(weight: torch.Tensor, input_size: IntPair, *, stride: IntPair = 
     return matrix.index_put((rows, cols), values, accumulate=True)
 
 
-def conv_matrix1d(weight: torch.Tensor, length: int, *, stride: int = 1, padding: int = 0,
-                  dilation: int = 1) -> torch.Tensor:
+def conv_matrix1d(
+    weight: torch.Tensor, length: int, *, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> torch.Tensor:
     """The matrix :math:`C` of a 1-D convolution: ``conv1d(x) = C @ x``, ``conv_transpose1d(y) = C.T @ y``.
 
     Row :math:`(o, i)` holds :math:`w_{o,c,a}` in column :math:`(c, i s - p + a d)`. The slide's 1D example
@@ -455,13 +496,18 @@ def conv_matrix1d(weight: torch.Tensor, length: int, *, stride: int = 1, padding
     if weight.ndim == 1:
         weight = weight[None, None]
     length = check_positive_int(length, "length")
-    return conv_matrix(weight[:, :, None, :], (1, length), stride=(1, check_positive_int(stride, "stride")),
-                       padding=(0, check_int(padding, "padding", minimum=0)),
-                       dilation=(1, check_positive_int(dilation, "dilation")))
+    return conv_matrix(
+        weight[:, :, None, :],
+        (1, length),
+        stride=(1, check_positive_int(stride, "stride")),
+        padding=(0, check_int(padding, "padding", minimum=0)),
+        dilation=(1, check_positive_int(dilation, "dilation")),
+    )
 
 
-def conv_transpose_coverage(size: int, kernel_size: int, stride: int = 1, padding: int = 0, output_padding: int = 0,
-                            dilation: int = 1) -> torch.Tensor:
+def conv_transpose_coverage(
+    size: int, kernel_size: int, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
+) -> torch.Tensor:
     """Which output cells each input cell writes in a transposed convolution, along one dimension.
 
     Input cell :math:`i` writes output cells :math:`i s + a d - p` for :math:`a = 0, \\dots, k - 1` (those that
@@ -491,6 +537,7 @@ def conv_transpose_coverage(size: int, kernel_size: int, stride: int = 1, paddin
 
 
 # --------------------------------------------------------------------------- bilinear initialisation
+
 
 def bilinear_kernel(scale_factor: int, channels: int = 1, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The transposed-convolution weight that performs bilinear upsampling by ``scale_factor`` (FCN's initialiser).
@@ -530,8 +577,9 @@ def bilinear_kernel(scale_factor: int, channels: int = 1, *, dtype: torch.dtype 
     return weight
 
 
-def bilinear_conv_transpose2d(channels: int, scale_factor: int, *, trainable: bool = True,
-                              per_channel: bool = False) -> nn.ConvTranspose2d:
+def bilinear_conv_transpose2d(
+    channels: int, scale_factor: int, *, trainable: bool = True, per_channel: bool = False
+) -> nn.ConvTranspose2d:
     """An ``nn.ConvTranspose2d`` that starts as bilinear upsampling by ``scale_factor`` (FCN's learnable upsampling).
 
     Kernel :math:`k = 2f - (f \\bmod 2)`, stride :math:`f`, padding :math:`(k - f) / 2`, no bias, weight
@@ -558,8 +606,9 @@ def bilinear_conv_transpose2d(channels: int, scale_factor: int, *, trainable: bo
     groups = channels if per_channel else 1
     if per_channel:
         weight = weight[torch.arange(channels), torch.arange(channels)].unsqueeze(1)  # (C, 1, k, k): the diagonal
-    layer = nn.ConvTranspose2d(channels, channels, k, stride=scale_factor, padding=(k - scale_factor) // 2,
-                               bias=False, groups=groups)
+    layer = nn.ConvTranspose2d(
+        channels, channels, k, stride=scale_factor, padding=(k - scale_factor) // 2, bias=False, groups=groups
+    )
     with torch.no_grad():
         layer.weight.copy_(weight)
     layer.weight.requires_grad_(bool(trainable))

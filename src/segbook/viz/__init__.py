@@ -44,8 +44,18 @@ PALETTE: np.ndarray = np.array(
     dtype=np.uint8,
 )
 #: Bright colours, one per object, for instance masks (they must stand out on any background).
-_INSTANCE_COLOURS = np.array([[1.0, 0.5, 0.05], [1.0, 1.0, 1.0], [0.85, 0.1, 0.9], [0.2, 1.0, 0.2],
-                              [1.0, 0.1, 0.1], [0.1, 0.9, 1.0], [1.0, 0.95, 0.2], [0.6, 0.4, 1.0]])
+_INSTANCE_COLOURS = np.array(
+    [
+        [1.0, 0.5, 0.05],
+        [1.0, 1.0, 1.0],
+        [0.85, 0.1, 0.9],
+        [0.2, 1.0, 0.2],
+        [1.0, 0.1, 0.1],
+        [0.1, 0.9, 1.0],
+        [1.0, 0.95, 0.2],
+        [0.6, 0.4, 1.0],
+    ]
+)
 #: Colour of pixels equal to the ignore index (255): white.
 IGNORE_COLOUR = np.array([255, 255, 255], dtype=np.uint8)
 
@@ -109,9 +119,17 @@ def legend_handles(class_names: Sequence[str] = CLASS_NAMES, palette: Optional[n
     return [Patch(color=np.asarray(palette[i]) / 255.0, label=name) for i, name in enumerate(class_names)]
 
 
-def show_grid(images, masks=None, predictions=None, *, titles: Optional[Sequence[str]] = None,
-              class_names: Sequence[str] = CLASS_NAMES, max_items: int = 8, figsize_per: float = 2.0,
-              suptitle: Optional[str] = None):
+def show_grid(
+    images,
+    masks=None,
+    predictions=None,
+    *,
+    titles: Optional[Sequence[str]] = None,
+    class_names: Sequence[str] = CLASS_NAMES,
+    max_items: int = 8,
+    figsize_per: float = 2.0,
+    suptitle: Optional[str] = None,
+):
     """A grid with one column per example: the image, its mask and (optionally) the prediction, one per row.
 
     Args:
@@ -167,15 +185,21 @@ def show_four_tasks(scene: Scene, class_names: Sequence[str] = CLASS_NAMES):
     # 2 x 2 panels, 6.4 in wide: legible in the book's text column (about 7 in at dpi 100).
     fig, grid = plt.subplots(2, 2, figsize=(6.4, 7.2), layout="constrained")
     axes = grid.flatten()
-    titles = ["Semantic segmentation", "Classification + localization", "Object detection",
-              "Instance segmentation"]
+    titles = ["Semantic segmentation", "Classification + localization", "Object detection", "Instance segmentation"]
 
     def box(ax, k, colour):
         x0, y0, x1, y1 = scene.boxes[k].tolist()
         ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, lw=2, ec=colour))
         above = k % 2 == 0  # alternate above / below the box so that neighbouring tags do not overlap
-        ax.text(x0, y0 - 1 if above else y1 + 1, class_names[int(scene.instance_classes[k])], color=colour,
-                fontsize=8, va="bottom" if above else "top", bbox=dict(fc="black", alpha=0.6, pad=1, lw=0))
+        ax.text(
+            x0,
+            y0 - 1 if above else y1 + 1,
+            class_names[int(scene.instance_classes[k])],
+            color=colour,
+            fontsize=8,
+            va="bottom" if above else "top",
+            bbox=dict(fc="black", alpha=0.6, pad=1, lw=0),
+        )
 
     for ax, title in zip(axes, titles):
         ax.set_title(title, fontsize=10)
@@ -199,10 +223,8 @@ def show_four_tasks(scene: Scene, class_names: Sequence[str] = CLASS_NAMES):
     axes[3].imshow(inst, interpolation="nearest")
     for k in range(len(scene.instance_classes)):
         box(axes[3], k, _INSTANCE_COLOURS[k % len(_INSTANCE_COLOURS)])
-    axes[3].set_xlabel("every object: class and its own mask\n(colours: one per object, not per class)",
-                       fontsize=9)
-    fig.legend(handles=legend_handles(class_names), loc="outside lower center", ncol=len(class_names),
-               frameon=False)
+    axes[3].set_xlabel("every object: class and its own mask\n(colours: one per object, not per class)", fontsize=9)
+    fig.legend(handles=legend_handles(class_names), loc="outside lower center", ncol=len(class_names), frameon=False)
     return fig
 
 
@@ -243,8 +265,13 @@ def plot_history(history, metrics: Sequence[str] = ("train_loss", "val_loss", "v
     return fig
 
 
-def plot_confusion(confusion: torch.Tensor, class_names: Sequence[str] = CLASS_NAMES, *, normalize: bool = True,
-                   title: str = "Confusion matrix"):
+def plot_confusion(
+    confusion: torch.Tensor,
+    class_names: Sequence[str] = CLASS_NAMES,
+    *,
+    normalize: bool = True,
+    title: str = "Confusion matrix",
+):
     """Draw a confusion matrix (rows: true class, columns: predicted class), normalised per row by default.
 
     With ``normalize=True`` each row sums to 1, so the diagonal is each class's recall (accuracy).
@@ -253,8 +280,9 @@ def plot_confusion(confusion: torch.Tensor, class_names: Sequence[str] = CLASS_N
 
     check_tensor(confusion, "confusion", ndim=2, shape_hint="(C, C) counts, rows = true class")
     if confusion.shape[0] != confusion.shape[1] or confusion.shape[0] != len(class_names):
-        raise ValueError(f"confusion must be (C, C) with C = len(class_names) = {len(class_names)}, "
-                         f"got {tuple(confusion.shape)}")
+        raise ValueError(
+            f"confusion must be (C, C) with C = len(class_names) = {len(class_names)}, got {tuple(confusion.shape)}"
+        )
     cm = confusion.double().cpu()
     if normalize:
         cm = cm / cm.sum(1, keepdim=True).clamp(min=1)
@@ -268,8 +296,15 @@ def plot_confusion(confusion: torch.Tensor, class_names: Sequence[str] = CLASS_N
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
             value = cm[i, j].item()
-            ax.text(j, i, f"{value:.2f}" if normalize else f"{int(value)}", ha="center", va="center",
-                    fontsize=8, color="white" if value > (0.5 if normalize else cm.max().item() / 2) else "black")
+            ax.text(
+                j,
+                i,
+                f"{value:.2f}" if normalize else f"{int(value)}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if value > (0.5 if normalize else cm.max().item() / 2) else "black",
+            )
     fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of the row" if normalize else "pixels")
     fig.tight_layout()
     return fig
@@ -277,9 +312,17 @@ def plot_confusion(confusion: torch.Tensor, class_names: Sequence[str] = CLASS_N
 
 # --------------------------------------------------------------------------- chapter 4: upsampling pictures
 
-def show_matrices(matrices: Sequence, titles: Sequence[str], *, suptitle: Optional[str] = None,
-                  highlight: Optional[Sequence] = None, cmap: str = "Blues", size_per_cell: float = 0.42,
-                  max_width: float = 7.0):
+
+def show_matrices(
+    matrices: Sequence,
+    titles: Sequence[str],
+    *,
+    suptitle: Optional[str] = None,
+    highlight: Optional[Sequence] = None,
+    cmap: str = "Blues",
+    size_per_cell: float = 0.42,
+    max_width: float = 7.0,
+):
     """Small matrices drawn as the slides draw them: a grid of cells with the value written in each.
 
     Args:
@@ -308,9 +351,13 @@ def show_matrices(matrices: Sequence, titles: Sequence[str], *, suptitle: Option
     max_width = check_float(max_width, "max_width", minimum=3.0)
     units = sum(widths) + 1.5 * len(arrays)  # cells, plus room for the gaps between panels
     size_per_cell = min(size_per_cell, max_width / units)  # fit the text column
-    fig, axes = plt.subplots(1, len(arrays), figsize=(min(max(size_per_cell * units, 3), max_width),
-                                                      size_per_cell * height + 1.3),
-                             gridspec_kw={"width_ratios": widths}, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(arrays),
+        figsize=(min(max(size_per_cell * units, 3), max_width), size_per_cell * height + 1.3),
+        gridspec_kw={"width_ratios": widths},
+        squeeze=False,
+    )
     for k, (ax, a, title) in enumerate(zip(axes[0], arrays, titles)):
         finite = a[np.isfinite(a)]
         top = float(np.abs(finite).max()) if finite.size else 1.0
@@ -335,8 +382,16 @@ def show_matrices(matrices: Sequence, titles: Sequence[str], *, suptitle: Option
     return fig
 
 
-def plot_transposed_conv_coverage(size: int, kernel_size: int, stride: int, padding: int = 0,
-                                  output_padding: int = 0, *, cell: Optional[Sequence[int]] = None, ax=None):
+def plot_transposed_conv_coverage(
+    size: int,
+    kernel_size: int,
+    stride: int,
+    padding: int = 0,
+    output_padding: int = 0,
+    *,
+    cell: Optional[Sequence[int]] = None,
+    ax=None,
+):
     """Which output cells each input cell of a 2-D transposed convolution writes, and how many write each cell.
 
     The grid is the *full* scatter result, :math:`(n - 1)s + k` cells a side plus ``output_padding``; the number
@@ -379,8 +434,11 @@ def plot_transposed_conv_coverage(size: int, kernel_size: int, stride: int, padd
     ax.set_yticks(range(total), [str(i - padding) for i in range(total)], fontsize=8)
     ax.set_xlabel("output column (blue: kept)", fontsize=9)
     ax.set_ylabel("output row", fontsize=9)
-    ax.set_title(f"k={kernel_size}, s={stride}, p={padding}, op={output_padding}: {size}x{size} -> {out}x{out}\n"
-                 f"red: what input ({r}, {c}) writes", fontsize=9)
+    ax.set_title(
+        f"k={kernel_size}, s={stride}, p={padding}, op={output_padding}: {size}x{size} -> {out}x{out}\n"
+        f"red: what input ({r}, {c}) writes",
+        fontsize=9,
+    )
     return fig
 
 
@@ -412,9 +470,11 @@ def unet_feature_sizes(model, input_size: int) -> dict:
     model.output_size(input_size)  # validates the size (and explains sizes a valid U-Net cannot take)
     proxy = UNet(1, in_channels=1, width=1, depth=model.depth, padding=model.padding, up=model.up, batch_norm=False)
     sizes: dict = {"contracting": [], "up": [], "expanding": []}
-    hooks = [m.register_forward_hook(lambda _m, _i, out, key=key: sizes[key].append(out.shape[-1]))
-             for key, modules in (("contracting", proxy.contracting), ("up", proxy.upconvs),
-                                  ("expanding", proxy.expanding)) for m in modules]
+    hooks = [
+        m.register_forward_hook(lambda _m, _i, out, key=key: sizes[key].append(out.shape[-1]))
+        for key, modules in (("contracting", proxy.contracting), ("up", proxy.upconvs), ("expanding", proxy.expanding))
+        for m in modules
+    ]
     hooks.append(proxy.bottom.register_forward_hook(lambda _m, _i, out: sizes.__setitem__("bottom", out.shape[-1])))
     try:
         with torch.no_grad():
@@ -455,18 +515,23 @@ def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] =
     if not isinstance(model, UNet):
         raise TypeError(f"model must be a segbook.models.UNet, got {type(model).__name__}")
     depth = model.depth
-    widths = [model.width * 2 ** level for level in range(depth + 1)]
+    widths = [model.width * 2**level for level in range(depth + 1)]
     sizes = unet_feature_sizes(model, input_size) if input_size is not None else None
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.0, 0.85 * depth + 2.5), layout="constrained")
     else:
         fig = ax.figure
-    colours = {"arrow-conv": "tab:blue", "arrow-pool": "tab:red", "arrow-up": "tab:green", "arrow-skip": "grey",
-               "arrow-head": "teal"}
+    colours = {
+        "arrow-conv": "tab:blue",
+        "arrow-pool": "tab:red",
+        "arrow-up": "tab:green",
+        "arrow-skip": "grey",
+        "arrow-head": "teal",
+    }
     box_w, half_gap = 0.3, 0.36  # box width; concatenation box and block output sit +-half_gap from their column
 
     def height(level):
-        return 1.1 * 0.75 ** level
+        return 1.1 * 0.75**level
 
     def box(x, y, level, channels, size, colour="#9ecae1", split=False):
         h = height(level)
@@ -478,12 +543,32 @@ def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] =
         behind = {"fc": "white", "ec": "none", "pad": 0.3}  # arrows pass behind the labels, not through them
         ax.text(x, y + h / 2 + 0.05, str(channels), ha="center", va="bottom", fontsize=9, bbox=behind, zorder=5)
         if size is not None:
-            ax.text(x, y - h / 2 - 0.05, f"{size}²", ha="center", va="top", fontsize=8, color="#444444",
-                    bbox=behind, zorder=5)
+            ax.text(
+                x,
+                y - h / 2 - 0.05,
+                f"{size}²",
+                ha="center",
+                va="top",
+                fontsize=8,
+                color="#444444",
+                bbox=behind,
+                zorder=5,
+            )
 
     def arrow(x0, y0, x1, y1, kind):
-        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=10, lw=1.4,
-                                     color=colours[kind], gid=kind, shrinkA=0, shrinkB=0))
+        ax.add_patch(
+            FancyArrowPatch(
+                (x0, y0),
+                (x1, y1),
+                arrowstyle="-|>",
+                mutation_scale=10,
+                lw=1.4,
+                color=colours[kind],
+                gid=kind,
+                shrinkA=0,
+                shrinkB=0,
+            )
+        )
 
     def y_of(level):
         return -1.5 * level
@@ -494,15 +579,25 @@ def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] =
     for level in range(depth):
         box(level, y_of(level), level, widths[level], sizes["contracting"][level] if sizes else None)
         nxt = level + 1
-        arrow(level + box_w / 2, y_of(level) - height(level) / 4, nxt - box_w / 2, y_of(nxt) + height(nxt) / 4,
-              "arrow-pool")  # side to side, clear of the labels above and below the boxes
+        arrow(
+            level + box_w / 2,
+            y_of(level) - height(level) / 4,
+            nxt - box_w / 2,
+            y_of(nxt) + height(nxt) / 4,
+            "arrow-pool",
+        )  # side to side, clear of the labels above and below the boxes
     box(depth, y_of(depth), depth, widths[depth], sizes["bottom"] if sizes else None)
     # expanding path: concatenation box, then the block's output, per level (deepest first)
     prev_x = depth
     for k, level in enumerate(reversed(range(depth))):
         x_cat, x_out, y = 2 * depth - level - half_gap, 2 * depth - level + half_gap, y_of(level)
-        arrow(prev_x + box_w / 2, y_of(level + 1) + height(level + 1) / 4, x_cat + box_w / 4,
-              y - height(level) / 2, "arrow-up")  # into the blue (upsampled) half
+        arrow(
+            prev_x + box_w / 2,
+            y_of(level + 1) + height(level + 1) / 4,
+            x_cat + box_w / 4,
+            y - height(level) / 2,
+            "arrow-up",
+        )  # into the blue (upsampled) half
         box(x_cat, y, level, 2 * widths[level], sizes["up"][k] if sizes else None, split=True)
         arrow(level + box_w / 2, y, x_cat - box_w / 2, y, "arrow-skip")
         arrow(x_cat + box_w / 2, y, x_out - box_w / 2, y, "arrow-conv")
@@ -513,25 +608,47 @@ def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] =
     box(x_head, 0.0, 0, model.num_classes, sizes["output"] if sizes else None, colour="#fdae6b")
     skip = "copy and crop" if model.padding == "valid" else "copy (concatenate)"
     up = "up-conv 2×2" if model.up == "transposed" else "bilinear ×2 + conv 1×1"
-    conv = f"2 × (conv 3×3{', BN' if any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) else ''}, " \
-           f"ReLU), padding '{model.padding}'"
-    handles = [Line2D([], [], color=colours[k], lw=2, label=text) for k, text in
-               (("arrow-conv", conv), ("arrow-pool", "max pool 2×2"), ("arrow-up", up), ("arrow-skip", skip),
-                ("arrow-head", "conv 1×1 → C class scores"))]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8,
-              frameon=False, handlelength=1.5, columnspacing=1.2)
+    conv = (
+        f"2 × (conv 3×3{', BN' if any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) else ''}, "
+        f"ReLU), padding '{model.padding}'"
+    )
+    handles = [
+        Line2D([], [], color=colours[k], lw=2, label=text)
+        for k, text in (
+            ("arrow-conv", conv),
+            ("arrow-pool", "max pool 2×2"),
+            ("arrow-up", up),
+            ("arrow-skip", skip),
+            ("arrow-head", "conv 1×1 → C class scores"),
+        )
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.1),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+        handlelength=1.5,
+        columnspacing=1.2,
+    )
     ax.set_xlim(-1.4, x_head + 0.5)
     ax.set_ylim(y_of(depth) - 0.8, 1.05)
-    ax.set_xlabel("contracting path → bottom → expanding path\nabove the boxes: channels"
-                  + ("; below: height = width (pixels)" if sizes else ""), fontsize=9)
+    ax.set_xlabel(
+        "contracting path → bottom → expanding path\nabove the boxes: channels"
+        + ("; below: height = width (pixels)" if sizes else ""),
+        fontsize=9,
+    )
     ax.set_ylabel("resolution level (÷2 per level)", fontsize=9)
     ax.set_xticks([])
-    ax.set_yticks([y_of(level) for level in range(depth + 1)], [f"level {level}" for level in range(depth + 1)],
-                  fontsize=8)
+    ax.set_yticks(
+        [y_of(level) for level in range(depth + 1)], [f"level {level}" for level in range(depth + 1)], fontsize=8
+    )
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_title(title or f"U-Net: width {model.width}, depth {depth}, padding '{model.padding}', up '{model.up}'",
-                 fontsize=10)
+    ax.set_title(
+        title or f"U-Net: width {model.width}, depth {depth}, padding '{model.padding}', up '{model.up}'", fontsize=10
+    )
     return fig
 
 
@@ -597,18 +714,46 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
         return i + j <= top
 
     def arrow(start, end, kind, on, rad=0.0):
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=9, lw=1.2 if on else 0.8,
-                                     color=colours[kind], alpha=1.0 if on else 0.2, gid=kind,
-                                     connectionstyle=f"arc3,rad={rad}", shrinkA=shrink, shrinkB=shrink))
+        ax.add_patch(
+            FancyArrowPatch(
+                start,
+                end,
+                arrowstyle="-|>",
+                mutation_scale=9,
+                lw=1.2 if on else 0.8,
+                color=colours[kind],
+                alpha=1.0 if on else 0.2,
+                gid=kind,
+                connectionstyle=f"arc3,rad={rad}",
+                shrinkA=shrink,
+                shrinkB=shrink,
+            )
+        )
 
     shrink = 11 if small else 17  # points: about the circles' radius, so that arrowheads stay visible
     for i in range(depth + 1):
         for j in range(depth + 1 - i):
             on = kept(i, j)
-            ax.add_patch(Circle(xy(i, j), radius, fc="#9ecae1" if on else "#eeeeee", ec="black" if on else "silver",
-                                ls="-" if on else "--", gid="node-kept" if on else "node-pruned", zorder=3))
-            ax.text(*xy(i, j), f"$X^{{{i},{j}}}$", ha="center", va="center", fontsize=font, zorder=4,
-                    color="black" if on else "grey")
+            ax.add_patch(
+                Circle(
+                    xy(i, j),
+                    radius,
+                    fc="#9ecae1" if on else "#eeeeee",
+                    ec="black" if on else "silver",
+                    ls="-" if on else "--",
+                    gid="node-kept" if on else "node-pruned",
+                    zorder=3,
+                )
+            )
+            ax.text(
+                *xy(i, j),
+                f"$X^{{{i},{j}}}$",
+                ha="center",
+                va="center",
+                fontsize=font,
+                zorder=4,
+                color="black" if on else "grey",
+            )
             if j == 0 and i > 0:
                 arrow(xy(i - 1, 0), xy(i, 0), "arrow-pool", on)
             if j > 0:
@@ -619,13 +764,35 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
         on = level is None or j == level
         x, y = xy(0, j)
         arrow((x, y), (x, y + 1.0), "arrow-head", on)
-        ax.add_patch(Rectangle((x - 0.6, y + 1.0), 1.2, 0.5, fc="#fdae6b" if on else "#eeeeee",
-                               ec="black" if on else "silver", gid="head-kept" if on else "head-pruned", zorder=3))
-        ax.text(x, y + 1.25, f"head {j}", ha="center", va="center", fontsize=max(8, font - 1),
-                color="black" if on else "grey")
-    handles = [Line2D([], [], color=colours[k], lw=2, label=text) for k, text in
-               (("arrow-pool", "max pool 2×2 (encoder)"), ("arrow-up", "up-sampling ×2"),
-                ("arrow-skip", "dense skip (concatenated)"), ("arrow-head", "1×1 head (deep supervision)"))]
+        ax.add_patch(
+            Rectangle(
+                (x - 0.6, y + 1.0),
+                1.2,
+                0.5,
+                fc="#fdae6b" if on else "#eeeeee",
+                ec="black" if on else "silver",
+                gid="head-kept" if on else "head-pruned",
+                zorder=3,
+            )
+        )
+        ax.text(
+            x,
+            y + 1.25,
+            f"head {j}",
+            ha="center",
+            va="center",
+            fontsize=max(8, font - 1),
+            color="black" if on else "grey",
+        )
+    handles = [
+        Line2D([], [], color=colours[k], lw=2, label=text)
+        for k, text in (
+            ("arrow-pool", "max pool 2×2 (encoder)"),
+            ("arrow-up", "up-sampling ×2"),
+            ("arrow-skip", "dense skip (concatenated)"),
+            ("arrow-head", "1×1 head (deep supervision)"),
+        )
+    ]
     if not small:
         ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=False)
     ax.set_xlim(-0.8, 2 * depth + 0.8)
@@ -638,8 +805,11 @@ def draw_unetpp_grid(depth: int, *, level: Optional[int] = None, title: Optional
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if title is None:
-        title = (f"U-Net++ of depth {depth}: {(depth + 1) * (depth + 2) // 2} nodes, {depth} heads"
-                 if level is None else f"pruned at level {level}: nodes with i + j ≤ {level} and head {level}")
+        title = (
+            f"U-Net++ of depth {depth}: {(depth + 1) * (depth + 2) // 2} nodes, {depth} heads"
+            if level is None
+            else f"pruned at level {level}: nodes with i + j ≤ {level} and head {level}"
+        )
     ax.set_title(title, fontsize=10)
     return fig
 
@@ -653,7 +823,8 @@ def draw_fcn(model, *, title: Optional[str] = None, ax=None):
     Drawn for the book's text column (7 inches wide, text of 8 pt or more), with fewer, larger boxes: top row,
     left to right, the image, pool1-2 (one box), pool3, pool4, pool5 (each box: its channels and stride),
     fc6-fc7 and the 1x1 ``score_fr`` giving class scores :math:`s_5` at stride 32 (blue arrows: the backbone).
-    Then the path back to full size: green arrows are the upsamplings (``up×2`` learnable, initialised to bilinear; the last one fixed),
+    Then the path back to full size: green arrows are the upsamplings (``up×2`` learnable, initialised to
+    bilinear; the last one fixed),
     grey arrows the skip connections (a 1x1 score layer on pool4 or pool3, zero-initialised), ``+`` the
     summations. FCN-32s has no skip, FCN-16s one (pool4), FCN-8s two (pool4 and pool3).
 
@@ -689,8 +860,18 @@ def draw_fcn(model, *, title: Optional[str] = None, ax=None):
     half_w, half_h = 0.43, 0.4  # half a box, in data units (one unit between neighbouring boxes)
 
     def box(x, y, text, colour="#c6dbef"):
-        ax.add_patch(FancyBboxPatch((x - half_w, y - half_h), 2 * half_w, 2 * half_h,
-                                    boxstyle="round,pad=0.02", fc=colour, ec="black", lw=0.8, gid="box"))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - half_w, y - half_h),
+                2 * half_w,
+                2 * half_h,
+                boxstyle="round,pad=0.02",
+                fc=colour,
+                ec="black",
+                lw=0.8,
+                gid="box",
+            )
+        )
         ax.text(x, y, text, ha="center", va="center", fontsize=8, linespacing=1.1)
 
     def plus(x, y):
@@ -698,17 +879,35 @@ def draw_fcn(model, *, title: Optional[str] = None, ax=None):
         ax.text(x, y, "+", ha="center", va="center", fontsize=11)
 
     def arrow(start, end, kind, label=None, offset=(0.0, 0.06), ha="center"):
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=10, lw=1.3,
-                                     color=colours[kind], gid=kind, shrinkA=0, shrinkB=0))
+        ax.add_patch(
+            FancyArrowPatch(
+                start,
+                end,
+                arrowstyle="-|>",
+                mutation_scale=10,
+                lw=1.3,
+                color=colours[kind],
+                gid=kind,
+                shrinkA=0,
+                shrinkB=0,
+            )
+        )
         if label:
-            ax.text((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1], label,
-                    ha=ha, va="bottom", fontsize=8, color=colours[kind])
+            ax.text(
+                (start[0] + end[0]) / 2 + offset[0],
+                (start[1] + end[1]) / 2 + offset[1],
+                label,
+                ha=ha,
+                va="bottom",
+                fontsize=8,
+                color=colours[kind],
+            )
 
     # The backbone, coarsened to fewer boxes: pool1 and pool2 share one (the skips start at pool3).
     box(0, 0, f"image\n{model.in_channels} ch", "#f0f0f0")
     box(1, 0, f"pool1-2\n{model.widths[1]} ch\n/4")
     for pool in (3, 4, 5):
-        box(pool - 1, 0, f"pool{pool}\n{model.widths[pool - 1]} ch\n/{2 ** pool}")
+        box(pool - 1, 0, f"pool{pool}\n{model.widths[pool - 1]} ch\n/{2**pool}")
     box(5, 0, "fc6-7\nas\nconvs")
     box(6, 0, f"score\ns5\n{c} ch", "#fdd0a2")
     for x in range(6):
@@ -717,7 +916,7 @@ def draw_fcn(model, *, title: Optional[str] = None, ax=None):
     for k, pool in enumerate((4, 3)[:skips]):
         y, x_sum = -1.15 * (k + 1), 7.1 + 0.9 * k
         box(pool - 1, y, "1×1\nscore\n0-init", "#fdd0a2")
-        arrow((pool - 1, -half_h), (pool - 1, y + half_h), "arrow-skip")      # pool -> its score layer
+        arrow((pool - 1, -half_h), (pool - 1, y + half_h), "arrow-skip")  # pool -> its score layer
         arrow((pool - 1 + half_w, y), (x_sum - 0.2, y), "arrow-skip", f"s{pool}: stride {stride // 2}")
         arrow(last, (x_sum, y + 0.2), "arrow-up", "up×2", offset=(0.12, 0.0), ha="left")
         plus(x_sum, y)
@@ -728,12 +927,20 @@ def draw_fcn(model, *, title: Optional[str] = None, ax=None):
     if skips == 0:
         last = (6, -half_h)
         arrow(last, (x_out - half_w, y_out), "arrow-up")
-        ax.text(6.9, y_out - 0.1, f"up×{stride} (fixed)", ha="right", va="center", fontsize=8,
-                color=colours["arrow-up"])
+        ax.text(
+            6.9, y_out - 0.1, f"up×{stride} (fixed)", ha="right", va="center", fontsize=8, color=colours["arrow-up"]
+        )
     else:
         arrow(last, (x_out - half_w, y_out), "arrow-up")
-        ax.text(x_out, y_out - half_h - 0.08, f"up×{stride} (fixed)", ha="center", va="top", fontsize=8,
-                color=colours["arrow-up"])
+        ax.text(
+            x_out,
+            y_out - half_h - 0.08,
+            f"up×{stride} (fixed)",
+            ha="center",
+            va="top",
+            fontsize=8,
+            color=colours["arrow-up"],
+        )
     ax.set_xlim(-0.55, x_out + 0.55)
     ax.set_ylim(y_out - 0.75, 0.55)
     ax.set_aspect("equal")
@@ -772,8 +979,11 @@ def fcn_logits_with_skip_weight(model, images: torch.Tensor, weight: float) -> t
     if not isinstance(model, FCN):
         raise TypeError(f"model must be a segbook.models.FCN, got {type(model).__name__}")
     weight = check_float(weight, "weight")
-    hooks = [getattr(model, name).register_forward_hook(lambda module, inputs, output: weight * output)
-             for name in ("score_pool4", "score_pool3") if hasattr(model, name)]
+    hooks = [
+        getattr(model, name).register_forward_hook(lambda module, inputs, output: weight * output)
+        for name in ("score_pool4", "score_pool3")
+        if hasattr(model, name)
+    ]
     was_training = model.training
     model.eval()
     try:
@@ -785,8 +995,15 @@ def fcn_logits_with_skip_weight(model, images: torch.Tensor, weight: float) -> t
         model.train(was_training)
 
 
-def plot_fcn_skip_weight(model, image: torch.Tensor, label: torch.Tensor, weights: Sequence[float] = (0.0, 0.5, 1.0),
-                         *, class_names: Sequence[str] = CLASS_NAMES, axes=None):
+def plot_fcn_skip_weight(
+    model,
+    image: torch.Tensor,
+    label: torch.Tensor,
+    weights: Sequence[float] = (0.0, 0.5, 1.0),
+    *,
+    class_names: Sequence[str] = CLASS_NAMES,
+    axes=None,
+):
     """A trained FCN-16s/8s's prediction with its skip scores scaled by each of ``weights``, beside the truth.
 
     The output is :math:`\\text{up}_8(\\text{up}_2(\\text{up}_2(s_5) + w\\,s_4) + w\\,s_3)` (FCN-8s; FCN-16s
@@ -808,8 +1025,10 @@ def plot_fcn_skip_weight(model, image: torch.Tensor, label: torch.Tensor, weight
     from segbook.models import FCN
 
     if not isinstance(model, FCN) or model.variant == "32s":
-        raise TypeError("model must be a segbook.models.FCN with a skip connection (variant '16s' or '8s'), got "
-                        + (f"FCN-{model.variant}" if isinstance(model, FCN) else type(model).__name__))
+        raise TypeError(
+            "model must be a segbook.models.FCN with a skip connection (variant '16s' or '8s'), got "
+            + (f"FCN-{model.variant}" if isinstance(model, FCN) else type(model).__name__)
+        )
     check_tensor(image, "image", ndim=3, dtype="float", shape_hint="(3, H, W)")
     check_tensor(label, "label", ndim=2, dtype="int", shape_hint="(H, W)")
     weights = [check_float(w, "weight", minimum=0.0, maximum=2.0) for w in weights]
@@ -830,8 +1049,9 @@ def plot_fcn_skip_weight(model, image: torch.Tensor, label: torch.Tensor, weight
         ax.set_xticks([])
         ax.set_yticks([])
     axes[0].set_ylabel(f"FCN-{model.variant}")
-    fig.legend(handles=legend_handles(class_names), loc="lower center", ncol=len(class_names), frameon=False,
-               fontsize=8)
+    fig.legend(
+        handles=legend_handles(class_names), loc="lower center", ncol=len(class_names), frameon=False, fontsize=8
+    )
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
@@ -841,8 +1061,16 @@ def plot_fcn_skip_weight(model, image: torch.Tensor, label: torch.Tensor, weight
 __all__ += ["draw_unet_chain"]
 
 
-def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: bool = True,
-                    intermediate_supervision: bool = True, title: Optional[str] = None, ax=None):
+def draw_unet_chain(
+    stacks: int,
+    *,
+    depth: int = 3,
+    order: int = 1,
+    coupled: bool = True,
+    intermediate_supervision: bool = True,
+    title: Optional[str] = None,
+    ax=None,
+):
     r"""Draw U-Nets in series: :class:`segbook.models.StackedUNets` or :class:`segbook.models.CoupledUNets`.
 
     U-Net ``n`` (0-based, left to right) is drawn as a V of blocks: encoder blocks :math:`E_n^0 \ldots E_n^{d-1}`
@@ -898,8 +1126,15 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
     else:
         fig = ax.figure
     shrink_block = max(6.0, 0.36 * scale * 72)  # points: the blocks' radius, so that arrowheads stay visible
-    colours = {"arrow-pool": "tab:red", "arrow-up": "tab:green", "arrow-skip": "grey", "arrow-chain": "black",
-               "arrow-residual": "tab:blue", "arrow-coupling": "tab:purple", "arrow-head": "teal"}
+    colours = {
+        "arrow-pool": "tab:red",
+        "arrow-up": "tab:green",
+        "arrow-skip": "grey",
+        "arrow-chain": "black",
+        "arrow-residual": "tab:blue",
+        "arrow-coupling": "tab:purple",
+        "arrow-head": "teal",
+    }
 
     def base(n):
         return n * span
@@ -909,9 +1144,23 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
 
     def arrow(start, end, kind, rad=0.0, label=None, shrink=None, style="-"):
         shrink = shrink_block if shrink is None else shrink
-        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", lw=1.0, ls=style,
-                                     color=colours[kind], gid=kind, label=label, alpha=0.85, mutation_scale=10,
-                                     connectionstyle=f"arc3,rad={rad}", shrinkA=shrink, shrinkB=shrink))
+        ax.add_patch(
+            FancyArrowPatch(
+                start,
+                end,
+                arrowstyle="-|>",
+                lw=1.0,
+                ls=style,
+                color=colours[kind],
+                gid=kind,
+                label=label,
+                alpha=0.85,
+                mutation_scale=10,
+                connectionstyle=f"arc3,rad={rad}",
+                shrinkA=shrink,
+                shrinkB=shrink,
+            )
+        )
 
     ax.add_patch(Rectangle((-1.9, -0.25), 0.8, 0.5, fc="#dddddd", ec="black", gid="stem", zorder=3))
     ax.text(-1.5, 0, "stem", ha="center", va="center", fontsize=8)
@@ -921,10 +1170,19 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
         for level in range(depth + 1):
             kinds = ("E",) if level == depth else ("E", "D")
             for kind in kinds:
-                ax.add_patch(Circle(xy(kind, n, level), 0.36, fc="#9ecae1" if kind == "E" else "#c7e9c0",
-                                    ec="black", gid="block", zorder=3))
-                ax.text(*xy(kind, n, level), f"${kind}_{{{n}}}^{{{level}}}$", ha="center", va="center",
-                        fontsize=8, zorder=4)
+                ax.add_patch(
+                    Circle(
+                        xy(kind, n, level),
+                        0.36,
+                        fc="#9ecae1" if kind == "E" else "#c7e9c0",
+                        ec="black",
+                        gid="block",
+                        zorder=3,
+                    )
+                )
+                ax.text(
+                    *xy(kind, n, level), f"${kind}_{{{n}}}^{{{level}}}$", ha="center", va="center", fontsize=8, zorder=4
+                )
         for level in range(depth):
             arrow(xy("E", n, level), xy("E", n, level + 1), "arrow-pool")
             arrow(xy("E" if level == depth - 1 else "D", n, level + 1), xy("D", n, level), "arrow-up")
@@ -947,24 +1205,34 @@ def draw_unet_chain(stacks: int, *, depth: int = 3, order: int = 1, coupled: boo
         for m in range(max(0, n - order), n):  # the coupling connections, same level, earlier U-Nets
             k = n - m
             for level in range(depth + 1):
-                for kind in (("E",) if level == depth else ("E", "D")):
+                for kind in ("E",) if level == depth else ("E", "D"):
                     sag = (0.45 + 0.3 * (k - 1)) * (1 if kind == "E" else -1)  # encoder arcs below, decoder above
-                    arrow(xy(kind, m, level), xy(kind, n, level), "arrow-coupling", rad=2 * sag / (k * span),
-                          label=f"{kind} {m},{level} -> {kind} {n},{level}")
-    names = [("arrow-pool", "max pool ×2"), ("arrow-up", "up-sample ×2"), ("arrow-skip", "U-Net skip (concat.)"),
-             ("arrow-chain", "output → next U-Net")]
-    names += [("arrow-coupling", f"coupling, order K = {order} (concat.)")] if coupled else \
-        [("arrow-residual", "residual: input added")]
+                    arrow(
+                        xy(kind, m, level),
+                        xy(kind, n, level),
+                        "arrow-coupling",
+                        rad=2 * sag / (k * span),
+                        label=f"{kind} {m},{level} -> {kind} {n},{level}",
+                    )
+    names = [
+        ("arrow-pool", "max pool ×2"),
+        ("arrow-up", "up-sample ×2"),
+        ("arrow-skip", "U-Net skip (concat.)"),
+        ("arrow-chain", "output → next U-Net"),
+    ]
+    names += (
+        [("arrow-coupling", f"coupling, order K = {order} (concat.)")]
+        if coupled
+        else [("arrow-residual", "residual: input added")]
+    )
     names += [("arrow-head", "1×1 head")]
     handles = [Line2D([], [], color=colours[k], lw=2, label=text) for k, text in names]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, fontsize=8,
-              frameon=False)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, fontsize=8, frameon=False)
     ax.set_xlim(-2.1, right)
     ax.set_ylim(bottom, 1.9)
     ax.set_aspect("equal")
     ax.set_xticks([])
-    ax.set_yticks([-level for level in range(depth + 1)], [f"l = {level}" for level in range(depth + 1)],
-                  fontsize=8)
+    ax.set_yticks([-level for level in range(depth + 1)], [f"l = {level}" for level in range(depth + 1)], fontsize=8)
     ax.set_ylabel("level l (÷2 per level)", fontsize=9)
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)

@@ -58,17 +58,19 @@ def transposed_conv_explorer():
     from segbook.ops.upsampling import conv_transpose_output_size
     from segbook.viz import plot_transposed_conv_coverage
 
-    def show(size: int, kernel_size: int, stride: int, padding: int, output_padding: int, row: int,
-             col: int) -> None:
+    def show(size: int, kernel_size: int, stride: int, padding: int, output_padding: int, row: int, col: int) -> None:
         try:
             out = conv_transpose_output_size(size, kernel_size, stride, padding, output_padding)
         except ValueError as error:
             print(f"not a valid setting: {error}")
             return
-        print(f"output size = (n - 1)s - 2p + k + op = ({size} - 1)*{stride} - 2*{padding} + {kernel_size} + "
-              f"{output_padding} = {out}")
-        fig = plot_transposed_conv_coverage(size, kernel_size, stride, padding, output_padding,
-                                            cell=(min(row, size - 1), min(col, size - 1)))
+        print(
+            f"output size = (n - 1)s - 2p + k + op = ({size} - 1)*{stride} - 2*{padding} + {kernel_size} + "
+            f"{output_padding} = {out}"
+        )
+        fig = plot_transposed_conv_coverage(
+            size, kernel_size, stride, padding, output_padding, cell=(min(row, size - 1), min(col, size - 1))
+        )
         fig.tight_layout()
         plt.show()
 
@@ -86,8 +88,14 @@ def transposed_conv_explorer():
 
 # ----------------------------------------------------------------------------- chapters 5-6: losses
 
-__all__ += ["plot_distribution_losses", "distribution_loss_explorer", "tversky_demo_masks",
-            "plot_tversky_tradeoff", "plot_tversky_sweep", "tversky_explorer"]
+__all__ += [
+    "plot_distribution_losses",
+    "distribution_loss_explorer",
+    "tversky_demo_masks",
+    "plot_tversky_tradeoff",
+    "plot_tversky_sweep",
+    "tversky_explorer",
+]
 
 
 def plot_distribution_losses(*, gamma: float = 2.0, alpha: float = 0.25, beta: float = 3.0, axes=None):
@@ -103,7 +111,7 @@ def plot_distribution_losses(*, gamma: float = 2.0, alpha: float = 0.25, beta: f
     from segbook.losses import binary_cross_entropy, binary_focal_loss
 
     p_hat = torch.linspace(0.002, 0.998, 400, dtype=torch.float64)
-    z = torch.logit(p_hat)[None, None]                                    # (1, 1, 400): one row of pixels
+    z = torch.logit(p_hat)[None, None]  # (1, 1, 400): one row of pixels
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(7, 3.4), sharey=True)
     else:
@@ -191,8 +199,9 @@ def plot_tversky_tradeoff(fp_weight: float = 0.5, fn_weight: float = 0.5, *, siz
         ax.set_title(f"{label}\nTP={tp:.0f} FP={fp:.0f} FN={fn:.0f}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    bars = axes[2].bar(["too large (FP)", "too small (FN)"], [scores["over"], scores["under"]],
-                       color=["tab:red", "tab:blue"])
+    bars = axes[2].bar(
+        ["too large (FP)", "too small (FN)"], [scores["over"], scores["under"]], color=["tab:red", "tab:blue"]
+    )
     axes[2].bar_label(bars, fmt="%.3f")
     axes[2].set_ylim(0, 1.05)
     axes[2].set_ylabel("Tversky index (higher = preferred)")
@@ -215,10 +224,18 @@ def plot_tversky_sweep(*, size: int = 32):
     m = tversky_demo_masks(size)
     betas = np.linspace(0, 1, 101)
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    for name, colour, label in (("over", "tab:red", "too large (FP only)"), ("under", "tab:blue", "too small (FN only)")):
+    for name, colour, label in (
+        ("over", "tab:red", "too large (FP only)"),
+        ("under", "tab:blue", "too small (FN only)"),
+    ):
         tp, fp, fn = _counts(m[name], m["target"])
-        ax.plot(betas, [tversky_index(tp, fp, fn, fp_weight=b, fn_weight=1 - b) for b in betas], color=colour,
-                lw=2, label=label)
+        ax.plot(
+            betas,
+            [tversky_index(tp, fp, fn, fp_weight=b, fn_weight=1 - b) for b in betas],
+            color=colour,
+            lw=2,
+            label=label,
+        )
     ax.axvline(0.5, color="grey", ls=":", lw=1)
     ax.text(0.51, 0.95, "β = 0.5: Dice", color="grey", fontsize=8, transform=ax.get_xaxis_transform())
     ax.set_xlabel("the slide's β = fp_weight   (fn_weight = 1 − β)")
@@ -272,11 +289,14 @@ def patch_explorer(image, label, *, sizes=(3, 7, 11, 15, 19)):
     def show(row: int, column: int, patch_size: int) -> None:
         r = patch_size // 2
         padded = pad_for_patches(image[None], patch_size)[0]  # (3, H + 2r, W + 2r)
-        patch = padded[:, row:row + patch_size, column:column + patch_size]
+        patch = padded[:, row : row + patch_size, column : column + patch_size]
         fig, axes = plt.subplots(1, 3, figsize=(9, 3.2))
         axes[0].imshow(image.permute(1, 2, 0).clamp(0, 1).numpy())
-        axes[0].add_patch(Rectangle((column - r - 0.5, row - r - 0.5), patch_size, patch_size, fill=False,
-                                    edgecolor="red", linewidth=2))
+        axes[0].add_patch(
+            Rectangle(
+                (column - r - 0.5, row - r - 0.5), patch_size, patch_size, fill=False, edgecolor="red", linewidth=2
+            )
+        )
         axes[0].set_title(f"image, window around ({row}, {column})")
         axes[1].imshow(patch.permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
         axes[1].set_title(f"the {patch_size}x{patch_size} patch")
@@ -337,10 +357,21 @@ def receptive_field_explorer(image=None, *, size: int = 64):
         ax.imshow(image.permute(1, 2, 0).clamp(0, 1).numpy() * 0.5)
         ax.imshow(measured.mask.numpy(), cmap="gray", alpha=0.55 * measured.mask.numpy(), vmin=0, vmax=1)
         centre_y, centre_x = (top + bottom) / 2, (left + right) / 2
-        ax.add_patch(Rectangle((centre_x - rf.size / 2, centre_y - rf.size / 2), rf.size, rf.size, fill=False,
-                               edgecolor="red", linewidth=2))
-        ax.set_title(f"arithmetic: {rf.size} px (jump {rf.jump}); measured: {measured.size[0]} px"
-                     + (" (clipped)" if measured.clipped else ""), fontsize=9)
+        ax.add_patch(
+            Rectangle(
+                (centre_x - rf.size / 2, centre_y - rf.size / 2),
+                rf.size,
+                rf.size,
+                fill=False,
+                edgecolor="red",
+                linewidth=2,
+            )
+        )
+        ax.set_title(
+            f"arithmetic: {rf.size} px (jump {rf.jump}); measured: {measured.size[0]} px"
+            + (" (clipped)" if measured.clipped else ""),
+            fontsize=9,
+        )
         ax.set_xticks([])
         ax.set_yticks([])
         plt.show()
@@ -397,8 +428,12 @@ def plot_unetpp_pruning(model, image, label, level: int, *, axes=None):
     if axes is None:
         fig, axes = plt.subplots(1, 3, figsize=(7, 3.2), gridspec_kw={"width_ratios": [2.6, 1, 1]})
     fig = axes[0].figure
-    draw_unetpp_grid(model.depth, level=level, ax=axes[0],
-                     title=f"L = {level}: {(level + 1) * (level + 2) // 2} nodes, {flops / 1e6:.1f} MFLOPs")
+    draw_unetpp_grid(
+        model.depth,
+        level=level,
+        ax=axes[0],
+        title=f"L = {level}: {(level + 1) * (level + 2) // 2} nodes, {flops / 1e6:.1f} MFLOPs",
+    )
     accuracy = float((prediction == label).float().mean())
     axes[1].imshow(colorize(prediction), interpolation="nearest")
     axes[1].set_title(f"head {level}\npixel accuracy {accuracy:.1%}", fontsize=9)
@@ -420,8 +455,7 @@ def unetpp_pruning_explorer(model, image, label):
         fig.tight_layout()
         plt.show()
 
-    return w.interactive(show, level=w.IntSlider(value=model.depth, min=1, max=model.depth,
-                                                 description="prune at L"))
+    return w.interactive(show, level=w.IntSlider(value=model.depth, min=1, max=model.depth, description="prune at L"))
 
 
 __all__ += ["fcn_skip_explorer"]
@@ -442,8 +476,11 @@ def fcn_skip_explorer(model, images, labels):
         plot_fcn_skip_weight(model, images[index], labels[index], (weight,))
         plt.show()
 
-    return w.interactive(show, index=w.IntSlider(value=0, min=0, max=len(images) - 1, description="test image"),
-                         weight=w.FloatSlider(value=1.0, min=0.0, max=1.5, step=0.1, description="skip weight"))
+    return w.interactive(
+        show,
+        index=w.IntSlider(value=0, min=0, max=len(images) - 1, description="test image"),
+        weight=w.FloatSlider(value=1.0, min=0.0, max=1.5, step=0.1, description="skip weight"),
+    )
 
 
 # --------------------------------------------------------------------------- chapter 8: the U-Net weight map
@@ -468,8 +505,13 @@ def plot_weight_map_grid(instances, *, w0s=(5.0, 10.0, 20.0), sigmas=(2.0, 5.0, 
     top = max(float(m.max()) for row in maps for m in row)
     if axes is None:
         side = min(2.0, 6.2 / len(sigmas))  # panels side by side in the 7-inch text column
-        fig, axes = plt.subplots(len(w0s), len(sigmas), figsize=(side * len(sigmas) + 0.8, side * len(w0s) + 0.5),
-                                 squeeze=False, layout="constrained")
+        fig, axes = plt.subplots(
+            len(w0s),
+            len(sigmas),
+            figsize=(side * len(sigmas) + 0.8, side * len(w0s) + 0.5),
+            squeeze=False,
+            layout="constrained",
+        )
     else:
         fig = axes[0][0].figure
     for r, w0 in enumerate(w0s):
@@ -496,8 +538,13 @@ def weight_map_explorer(instances, image=None):
 
     def show(w0: float, sigma: float) -> None:
         weights = unet_weight_map(instances, w0=w0, sigma=sigma).cpu().numpy()
-        fig, axes = plt.subplots(1, 2 if image is not None else 1, figsize=(7 if image is not None else 4.5, 3.4),
-                                 squeeze=False, layout="constrained")
+        fig, axes = plt.subplots(
+            1,
+            2 if image is not None else 1,
+            figsize=(7 if image is not None else 4.5, 3.4),
+            squeeze=False,
+            layout="constrained",
+        )
         if image is not None:
             axes[0][0].imshow(image.permute(1, 2, 0).cpu().numpy())
             axes[0][0].set_title("image")
@@ -510,8 +557,11 @@ def weight_map_explorer(instances, image=None):
             a.set_ylabel("row")
         plt.show()
 
-    return w.interactive(show, w0=w.FloatSlider(value=10.0, min=0.0, max=30.0, step=1.0, description="w0"),
-                         sigma=w.FloatSlider(value=5.0, min=0.5, max=15.0, step=0.5, description="σ"))
+    return w.interactive(
+        show,
+        w0=w.FloatSlider(value=10.0, min=0.0, max=30.0, step=1.0, description="w0"),
+        sigma=w.FloatSlider(value=5.0, min=0.5, max=15.0, step=0.5, description="σ"),
+    )
 
 
 __all__ += ["comparison_explorer"]
@@ -530,8 +580,11 @@ def comparison_explorer(comparison):
         plot_comparison(comparison, x=x, y=y)
         plt.show()
 
-    return w.interactive(show, x=w.Dropdown(options=list(COST_COLUMNS), value="flops", description="cost"),
-                         y=w.Dropdown(options=list(ACCURACY_COLUMNS), value="miou", description="accuracy"))
+    return w.interactive(
+        show,
+        x=w.Dropdown(options=list(COST_COLUMNS), value="flops", description="cost"),
+        y=w.Dropdown(options=list(ACCURACY_COLUMNS), value="miou", description="accuracy"),
+    )
 
 
 __all__ += ["plot_chain_heads", "chain_heads_explorer"]
@@ -574,7 +627,7 @@ def plot_chain_heads(models, images, labels, *, index: int = 0, axes=None):
         model.eval()
         device = next(model.parameters()).device
         with torch.no_grad():
-            out = model(images[index:index + 1].to(device))
+            out = model(images[index : index + 1].to(device))
         model.train(was_training)
         predictions[name] = [o[0].argmax(0).cpu() for o in (out if isinstance(out, (list, tuple)) else [out])]
     columns = 2 + max(len(p) for p in predictions.values())
@@ -610,5 +663,8 @@ def chain_heads_explorer(models, images, labels):
         fig.tight_layout()
         plt.show()
 
-    return w.interactive(show, name=w.Dropdown(options=list(models), description="model"),
-                         index=w.IntSlider(value=0, min=0, max=len(images) - 1, description="test image"))
+    return w.interactive(
+        show,
+        name=w.Dropdown(options=list(models), description="model"),
+        index=w.IntSlider(value=0, min=0, max=len(images) - 1, description="test image"),
+    )
