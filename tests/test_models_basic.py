@@ -3,7 +3,19 @@
 import pytest
 import torch
 
-from segbook.models import EncoderDecoder, FullResolutionFCN, PixelClassifier, SmallSegNet
+from segbook.models import (
+    FCN,
+    CoupledUNets,
+    EncoderDecoder,
+    FullResolutionFCN,
+    PatchClassifier,
+    PixelClassifier,
+    SmallSegNet,
+    StackedUNets,
+    UNet,
+    UNetPlusPlus,
+    count_parameters,
+)
 
 BUILDERS = {
     "pixel": lambda: PixelClassifier(5),
@@ -55,3 +67,23 @@ def test_max_unpool_decoder_puts_values_only_at_remembered_positions():
 def test_bad_input_gets_a_clear_error(build, x, message):
     with pytest.raises((ValueError, TypeError), match=message):
         build()(x)
+
+
+# Every True/False option of the models. The string "False" is truthy, so a flag that only tested truthiness
+# would quietly switch the option *on*: each must refuse it, naming the option.
+FLAGS = [
+    (lambda flag: PatchClassifier(3, pool=flag), "pool"),
+    (lambda flag: UNet(3, batch_norm=flag), "batch_norm"),
+    (lambda flag: FCN(3, pretrained=flag), "pretrained"),
+    (lambda flag: UNetPlusPlus(3, deep_supervision=flag), "deep_supervision"),
+    (lambda flag: StackedUNets(3, intermediate_supervision=flag), "intermediate_supervision"),
+    (lambda flag: CoupledUNets(3, intermediate_supervision=flag), "intermediate_supervision"),
+    (lambda flag: count_parameters(UNet(3), trainable_only=flag), "trainable_only"),
+]
+
+
+@pytest.mark.parametrize("flag", ["False", "True", 0, 1, None])
+@pytest.mark.parametrize("build, name", FLAGS, ids=[name for _, name in FLAGS])
+def test_flags_refuse_anything_but_true_or_false(build, name, flag):
+    with pytest.raises(TypeError, match=f"{name} must be True or False, got {flag!r}"):
+        build(flag)

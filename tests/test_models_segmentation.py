@@ -133,6 +133,20 @@ def test_fcn_skip_changes_the_output_once_trained():
     assert model.score_pool4.weight.grad.abs().sum() > 0  # the zero-initialised skip learns
 
 
+def test_fcn_from_coarser_keeps_the_coarser_options():
+    coarser = FCN(3, variant="32s", widths=(4, 4, 8, 8, 8), convs_per_stage=2, head_width=8, dropout=0.25)
+    finer = FCN.from_coarser(coarser, "8s")
+    assert (finer.widths, finer.convs_per_stage, finer.head_width, finer.dropout) == ((4, 4, 8, 8, 8), 2, 8, 0.25)
+    assert finer.fc[2].p == 0.25 and len(finer.stages[0]) == 3  # two conv blocks, then the pooling
+
+
+def test_fcn_widths_name_the_stage_that_is_wrong():
+    with pytest.raises(ValueError, match=r"widths\[2\] must be >= 1, got 0"):
+        FCN(3, widths=(4, 4, 0, 8, 8))
+    with pytest.raises(TypeError, match=r"widths\[4\] must be an int"):
+        FCN(3, widths=(4, 4, 8, 8, True))
+
+
 def test_fcn_from_coarser_refuses_a_coarser_target():
     with pytest.raises(ValueError, match="FCN-8s can become nothing finer"):
         FCN.from_coarser(fcn8s(3), "16s")
@@ -216,6 +230,22 @@ def test_overlap_tile_covers_any_size_with_a_padded_model():
     out = overlap_tile_predict(net, torch.rand(1, 3, 50, 70), tile_size=32, margin=8)
     assert out.shape == (1, 3, 50, 70) and torch.isfinite(out).all()
     assert net.training  # put back as it was
+
+
+def test_overlap_tile_restores_the_mode_when_the_model_fails():
+    class Failing(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("broken model")
+
+    model = Failing()
+    with pytest.raises(RuntimeError, match="broken model"):
+        overlap_tile_predict(model, torch.rand(1, 3, 40, 40), tile_size=16, margin=4)
+    assert model.training
+
+
+def test_overlap_tile_refuses_an_empty_batch():
+    with pytest.raises(ValueError, match=r"at least one image \(N >= 1\)"):
+        overlap_tile_predict(UNet(3, width=4, depth=2), torch.rand(0, 3, 40, 40), tile_size=16, margin=4)
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ pad-then-crop that lets a network with ``depth`` poolings take any input size.""
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import List, Tuple
 
 import torch
 from torch import nn
@@ -26,7 +26,7 @@ def double_conv(c_in: int, c_out: int, *, padding: int = 1, batch_norm: bool = T
     on every side per convolution (4 pixels of height and width per block). The paper has no batch norm (it
     predates it); ``batch_norm=True`` adds it because it makes the small models of the book train in a minute.
     """
-    layers = []
+    layers: List[nn.Module] = []
     for c in (c_in, c_out):
         layers.append(nn.Conv2d(c, c_out, 3, padding=padding, bias=not batch_norm))
         if batch_norm:
@@ -37,12 +37,12 @@ def double_conv(c_in: int, c_out: int, *, padding: int = 1, batch_norm: bool = T
 
 def check_images(x: object, in_channels: int, *, multiple_of: int = 1, model: str = "the model") -> torch.Tensor:
     """Check a model's input: a float (N, in_channels, H, W) tensor whose H and W are divisible by ``multiple_of``."""
-    check_tensor(x, "x", ndim=4, dtype="float", shape_hint="(N, C_in, H, W)")
-    if x.shape[1] != in_channels:
-        raise ValueError(f"x has {x.shape[1]} channels but {model} expects in_channels={in_channels}")
-    if x.shape[-2] % multiple_of or x.shape[-1] % multiple_of:
-        raise ValueError(f"{model} needs H and W divisible by {multiple_of}, got {tuple(x.shape[-2:])}")
-    return x
+    images = check_tensor(x, "x", ndim=4, dtype="float", shape_hint="(N, C_in, H, W)")
+    if images.shape[1] != in_channels:
+        raise ValueError(f"x has {images.shape[1]} channels but {model} expects in_channels={in_channels}")
+    if images.shape[-2] % multiple_of or images.shape[-1] % multiple_of:
+        raise ValueError(f"{model} needs H and W divisible by {multiple_of}, got {tuple(images.shape[-2:])}")
+    return images
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> Tuple[torch.Tensor, Tuple[int, int]]:

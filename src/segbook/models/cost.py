@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import NamedTuple, Sequence, Tuple
 
 import torch
 from torch import nn
 
-from segbook.conventions import check_positive_int
+from segbook.conventions import check_bool, check_positive_int
 from segbook.ops.receptive_field import count_flops
 
 __all__ = ["ModelCost", "count_parameters", "model_cost"]
@@ -21,7 +21,7 @@ class ModelCost(NamedTuple):
     parameters: int
     trainable: int
     flops: int
-    input_size: tuple
+    input_size: Tuple[int, ...]
 
     @property
     def gflops(self) -> float:
@@ -38,6 +38,7 @@ def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_bool(trainable_only, "trainable_only")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 

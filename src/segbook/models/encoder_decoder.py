@@ -58,7 +58,9 @@ class EncoderDecoder(nn.Module):
         self.in_channels = check_positive_int(in_channels, "in_channels")
         width = check_positive_int(width, "width")
         self.depth = check_int(depth, "depth", minimum=1, maximum=6)
-        self.down, self.up = check_choice(down, "down", DOWNSAMPLING), check_choice(up, "up", UPSAMPLING)
+        check_choice(down, "down", DOWNSAMPLING)
+        check_choice(up, "up", UPSAMPLING)
+        self.down, self.up = down, up
         if up == "max_unpool" and down != "max_pool":
             raise ValueError(
                 "up='max_unpool' needs down='max_pool': unpooling puts values back at the positions "
@@ -72,7 +74,8 @@ class EncoderDecoder(nn.Module):
             nn.Conv2d(c, c, 3, stride=2, padding=1) if down == "strided_conv" else nn.Identity() for c in widths[:-1]
         )
         self.bottleneck = conv_block(widths[-2], widths[-1])
-        ups, decoder = [], []
+        ups: List[nn.Module] = []
+        decoder: List[nn.Module] = []
         for level in reversed(range(depth)):  # from the coarsest level back to full resolution
             c_in, c_out = widths[level + 1], widths[level]
             if up == "transposed":
@@ -100,7 +103,7 @@ class EncoderDecoder(nn.Module):
         for upsample, block in zip(self.upsamplers, self.decoder):
             if self.up == "max_unpool":
                 idx = indices.pop()  # the pooling of the same level, used symmetrically
-                x = F.max_unpool2d(upsample(x), idx, 2, output_size=(x.shape[-2] * 2, x.shape[-1] * 2))
+                x = F.max_unpool2d(upsample(x), idx, (2, 2), output_size=(x.shape[-2] * 2, x.shape[-1] * 2))
             elif self.up == "transposed":
                 x = upsample(x)
             else:

@@ -27,7 +27,7 @@ Note that torchvision's ``fcn_resnet50`` is a different design: a dilated ResNet
 from __future__ import annotations
 
 import warnings
-from typing import List, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -122,27 +122,26 @@ class FCN(nn.Module):
     ) -> None:
         super().__init__()
         self.num_classes = check_positive_int(num_classes, "num_classes")
-        self.variant = check_choice(variant, "variant", VARIANTS)
+        check_choice(variant, "variant", VARIANTS)
+        check_choice(backbone, "backbone", BACKBONES)
+        self.variant, self.backbone = variant, backbone
         self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.backbone = check_choice(backbone, "backbone", BACKBONES)
-        head_width = check_positive_int(head_width, "head_width")
-        dropout = check_float(dropout, "dropout", minimum=0.0, maximum=1.0)
+        self.head_width = check_positive_int(head_width, "head_width")
+        self.dropout = check_float(dropout, "dropout", minimum=0.0, maximum=1.0)
         check_bool(pretrained, "pretrained")
         if backbone == "vgg16":
             if in_channels != 3:
                 raise ValueError(f"backbone='vgg16' takes RGB images (in_channels=3), got in_channels={in_channels}")
             self.stages, widths = _vgg16(pretrained), (64, 128, 256, 512, 512)
+            self.convs_per_stage = 0  # VGG16's stages have 2, 2, 3, 3, 3 convolutions
         else:
             if pretrained:
                 raise ValueError("pretrained=True needs backbone='vgg16': the small backbone has no pretrained weights")
-            if (
-                not isinstance(widths, (tuple, list))
-                or len(widths) != 5
-                or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)
-            ):
+            if not isinstance(widths, (tuple, list)) or len(widths) != 5:
                 raise ValueError(f"widths must be 5 positive ints, one per backbone stage, got {widths!r}")
-            convs_per_stage = check_int(convs_per_stage, "convs_per_stage", minimum=1, maximum=4)
-            self.stages = _small_vgg(in_channels, widths, convs_per_stage)
+            widths = tuple(check_positive_int(w, f"widths[{stage}]") for stage, w in enumerate(widths))
+            self.convs_per_stage = check_int(convs_per_stage, "convs_per_stage", minimum=1, maximum=4)
+            self.stages = _small_vgg(in_channels, widths, self.convs_per_stage)
         self.widths: Tuple[int, ...] = tuple(widths)
         # fc6 and fc7, "convolutionalised": they see every stride-32 position instead of one 7x7 crop.
         self.fc = nn.Sequential(
@@ -169,8 +168,8 @@ class FCN(nn.Module):
     def _zero_score(self, channels: int) -> nn.Conv2d:
         # A skip's scores start at zero, so the finer net starts out with the coarser net's prediction.
         layer = nn.Conv2d(channels, self.num_classes, 1)
-        nn.init.zeros_(layer.weight)
-        nn.init.zeros_(layer.bias)
+        for parameter in layer.parameters():  # weight and bias
+            nn.init.zeros_(parameter)
         return layer
 
     @property
@@ -203,7 +202,7 @@ class FCN(nn.Module):
         """
         if not isinstance(coarser, FCN):
             raise TypeError(f"coarser must be an FCN, got {type(coarser).__name__}")
-        variant = check_choice(variant, "variant", VARIANTS)
+        check_choice(variant, "variant", VARIANTS)
         if VARIANTS.index(variant) <= VARIANTS.index(coarser.variant):
             finer_variants = VARIANTS[VARIANTS.index(coarser.variant) + 1 :]
             choices = " or ".join("FCN-" + v for v in finer_variants) or "nothing finer"
@@ -211,32 +210,38 @@ class FCN(nn.Module):
                 f"from_coarser builds a finer net: FCN-{coarser.variant} can become {choices}, not FCN-{variant}"
             )
         if coarser.backbone != "small":
-            finer = cls(coarser.num_classes, variant=variant, backbone="vgg16", head_width=coarser.fc[0].out_channels)
+            finer = cls(
+                coarser.num_classes,
+                variant=variant,
+                backbone="vgg16",
+                head_width=coarser.head_width,
+                dropout=coarser.dropout,
+            )
         else:
             finer = cls(
                 coarser.num_classes,
                 variant=variant,
                 in_channels=coarser.in_channels,
                 widths=coarser.widths,
-                convs_per_stage=len(coarser.stages[0]) - 1,
-                head_width=coarser.fc[0].out_channels,
-                dropout=coarser.fc[2].p,
+                convs_per_stage=coarser.convs_per_stage,
+                head_width=coarser.head_width,
+                dropout=coarser.dropout,
             )
         state = {k: v for k, v in coarser.state_dict().items() if not k.startswith("upscore_final")}
         finer.load_state_dict(state, strict=False)
         return finer
 
 
-def fcn32s(num_classes: int, **options) -> FCN:
+def fcn32s(num_classes: int, **options: Any) -> FCN:
     """FCN-32s: no skip connection. Options as for :class:`FCN`."""
     return FCN(num_classes, variant="32s", **options)
 
 
-def fcn16s(num_classes: int, **options) -> FCN:
+def fcn16s(num_classes: int, **options: Any) -> FCN:
     """FCN-16s: one skip connection, from pool4. Options as for :class:`FCN`."""
     return FCN(num_classes, variant="16s", **options)
 
 
-def fcn8s(num_classes: int, **options) -> FCN:
+def fcn8s(num_classes: int, **options: Any) -> FCN:
     """FCN-8s: two skip connections, from pool4 and pool3. Options as for :class:`FCN`."""
     return FCN(num_classes, variant="8s", **options)

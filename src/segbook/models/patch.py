@@ -8,12 +8,12 @@ padding inside the patch, and its head is ``Flatten`` + ``Linear`` layers, which
 
 from __future__ import annotations
 
-from typing import Union
+from typing import List, Optional, Union, overload
 
 import torch
 from torch import nn
 
-from segbook.conventions import check_int, check_positive_int, check_tensor
+from segbook.conventions import check_bool, check_int, check_positive_int, check_tensor
 
 __all__ = ["PatchClassifier"]
 
@@ -56,10 +56,11 @@ class PatchClassifier(nn.Sequential):
         in_channels: int = 3,
         width: int = 16,
         hidden: int = 64,
-        convs: int | None = None,
+        convs: Optional[int] = None,
         pool: bool = False,
     ) -> None:
         patch_size = check_int(patch_size, "patch_size", minimum=3)
+        pool = check_bool(pool, "pool")
         if patch_size % 2 == 0:
             raise ValueError(f"patch_size must be odd (the patch is centred on its pixel), got {patch_size}")
         if convs is None:  # as many blocks as fit, at most 3
@@ -69,7 +70,7 @@ class PatchClassifier(nn.Sequential):
         convs = check_int(convs, "convs", minimum=1)
         width, hidden = check_positive_int(width, "width"), check_positive_int(hidden, "hidden")
         in_channels = check_positive_int(in_channels, "in_channels")
-        layers: list[nn.Module] = []
+        layers: List[nn.Module] = []
         size = patch_size
         for i in range(convs):
             if size < 3:
@@ -97,6 +98,12 @@ class PatchClassifier(nn.Sequential):
         super().__init__(*layers)
         self.patch_size, self.in_channels = patch_size, in_channels
         self.feature_size = size  # side of the map the head flattens: P - 2L (halved once with pool)
+
+    @overload
+    def __getitem__(self, index: slice) -> nn.Sequential: ...
+
+    @overload
+    def __getitem__(self, index: int) -> nn.Module: ...
 
     def __getitem__(self, index: Union[int, slice]) -> nn.Module:
         if isinstance(index, slice):  # a slice is a plain stack of layers, not a patch classifier

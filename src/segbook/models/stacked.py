@@ -19,7 +19,7 @@ through all the later ones.
 
 from __future__ import annotations
 
-from typing import List, Union
+from typing import List, Union, cast
 
 import torch
 from torch import nn
@@ -213,14 +213,17 @@ class CoupledUNets(nn.Module):
         outputs = []
         for n in range(self.stacks):
             earlier = range(max(0, n - self.order), n)  # the K U-Nets this one is coupled to
+            # ModuleList indexing is typed as returning any Module: say what these hold
+            encoders = cast(nn.ModuleList, self.encoders[n])
+            decoders = cast(nn.ModuleList, self.decoders[n])
             e: List[torch.Tensor] = []
-            for level, block in enumerate(list(self.encoders[n]) + [self.bottoms[n]]):
+            for level, block in enumerate(list(encoders) + [self.bottoms[n]]):
                 own = h if level == 0 else F.max_pool2d(e[-1], 2)
                 e.append(block([own] + [enc[m][level] for m in earlier]))
             d: List[torch.Tensor] = [torch.empty(0)] * self.depth + [e[-1]]
             for level in reversed(range(self.depth)):
                 up = F.interpolate(d[level + 1], scale_factor=2, mode="nearest")
-                d[level] = self.decoders[n][level]([up, e[level]] + [dec[m][level] for m in earlier])
+                d[level] = decoders[level]([up, e[level]] + [dec[m][level] for m in earlier])
             enc.append(e)
             dec.append(d)
             h = d[0]  # U-Net n's output features are U-Net n + 1's input

@@ -22,13 +22,13 @@ up-convolution (``up="bilinear"``).
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from segbook.conventions import check_bool, check_choice, check_int, check_positive_int, check_tensor
+from segbook.conventions import check_bool, check_choice, check_int, check_positive_int, check_tensor, evaluating
 from segbook.models._blocks import check_images, crop_to, double_conv, pad_to_multiple
 
 __all__ = ["UNet", "overlap_tile_predict"]
@@ -37,7 +37,7 @@ PADDINGS = ("same", "valid")
 UPSAMPLINGS = ("transposed", "bilinear")
 
 
-def _centre_crop(x: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+def _centre_crop(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     """The centre ``size`` of ``x`` (..., H, W): the paper's crop of the skip features."""
     top, left = (x.shape[-2] - size[0]) // 2, (x.shape[-1] - size[1]) // 2
     return x[..., top : top + size[0], left : left + size[1]]
@@ -100,8 +100,9 @@ class UNet(nn.Module):
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.width = check_positive_int(width, "width")
         self.depth = check_int(depth, "depth", minimum=1, maximum=6)
-        self.padding = check_choice(padding, "padding", PADDINGS)
-        self.up = check_choice(up, "up", UPSAMPLINGS)
+        check_choice(padding, "padding", PADDINGS)
+        check_choice(up, "up", UPSAMPLINGS)
+        self.padding, self.up = padding, up
         check_bool(batch_norm, "batch_norm")
         pad = 1 if padding == "same" else 0
         widths = [width * 2**level for level in range(depth + 1)]
@@ -225,16 +226,18 @@ def overlap_tile_predict(
     check_tensor(images, "images", ndim=4, dtype="float", shape_hint="(N, C_in, H, W)")
     tile_size = check_positive_int(tile_size, "tile_size")
     batch_size = check_positive_int(batch_size, "batch_size")
-    valid_unet = isinstance(model, UNet) and model.padding == "valid"
-    if valid_unet:
-        out_tile = model.output_size(tile_size)
-        margin = model.border
+    valid_unet = model if isinstance(model, UNet) and model.padding == "valid" else None
+    if valid_unet is not None:
+        out_tile = valid_unet.output_size(tile_size)
+        margin = valid_unet.border
     else:
         margin = tile_size // 4 if margin is None else check_int(margin, "margin", minimum=0)
         out_tile = tile_size - 2 * margin
         if out_tile <= 0:
             raise ValueError(f"margin={margin} leaves nothing of a {tile_size}-pixel tile: need 2 * margin < tile_size")
     n, _, h, w = images.shape
+    if n == 0:
+        raise ValueError("images must hold at least one image (N >= 1), got shape " + str(tuple(images.shape)))
     if h < out_tile or w < out_tile:
         raise ValueError(
             f"the image ({h}x{w}) is smaller than one tile's kept centre ({out_tile}x{out_tile}): "
@@ -249,23 +252,20 @@ def overlap_tile_predict(
     ys = _tile_starts(h, out_tile)
     xs = _tile_starts(w, out_tile)
     corners = [(y, x) for y in ys for x in xs]
-    was_training = model.training
-    model.eval()
-    try:
-        result: Optional[torch.Tensor] = None
+    result: Optional[torch.Tensor] = None
+    with evaluating(model):
         for image in range(n):
             for start in range(0, len(corners), batch_size):
                 chunk = corners[start : start + batch_size]
                 tiles = torch.stack([padded[image, :, y : y + tile_size, x : x + tile_size] for y, x in chunk])
                 logits = model(tiles)
-                if not valid_unet:
+                if valid_unet is None:
                     logits = logits[..., margin : margin + out_tile, margin : margin + out_tile]
                 if result is None:
                     result = logits.new_zeros(n, logits.shape[1], h, w)
                 for (y, x), tile_logits in zip(chunk, logits):
                     result[image, :, y : y + out_tile, x : x + out_tile] = tile_logits
-    finally:
-        model.train(was_training)
+    assert result is not None  # N >= 1 was checked above, so the loop ran
     return result
 
 
