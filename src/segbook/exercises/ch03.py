@@ -11,23 +11,13 @@ from typing import Callable, List, Tuple
 import torch
 from torch import nn
 
-from segbook.exercises._core import Case, default_compare, describe, run_checks
+from segbook.exercises._core import Case, run_checks
+from segbook.exercises._values import exact_int
 from segbook.ops.receptive_field import count_flops as _count_flops
 from segbook.ops.receptive_field import receptive_field as _receptive_field
 from segbook.ops.shapes import conv_output_size as _conv_output_size
 
 __all__ = ["check_conv_output_size", "check_receptive_field_size", "check_conv2d_flops"]
-
-
-def _exact_int(expected: int, got: object):
-    """An int (not a float that happens to be whole: sizes index tensors) equal to ``expected``."""
-    if isinstance(got, torch.Tensor):
-        return False, f"expected a Python int, got a tensor {describe(got)}; use int(...) or .item()"
-    if isinstance(got, float):
-        return False, f"expected an int, got the float {got!r}: use floor division // instead of /"
-    if isinstance(got, bool) or not isinstance(got, int):
-        return False, f"expected an int, got {type(got).__name__} {describe(got)}"
-    return default_compare(expected, got)
 
 
 def check_conv_output_size(fn: Callable) -> bool:
@@ -37,7 +27,7 @@ def check_conv_output_size(fn: Callable) -> bool:
             "the slide's recap: 3x3 conv, stride 1, pad 1 on 4x4 keeps 4",
             (4, 3, 1, 1),
             expected=_conv_output_size(4, 3, 1, 1),
-            compare=_exact_int,
+            compare=exact_int,
             hint="out = (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1; padding is added "
             "on both sides",
         ),
@@ -45,21 +35,21 @@ def check_conv_output_size(fn: Callable) -> bool:
             "the slide's recap: 3x3 conv, stride 2, pad 1 on 4x4 gives 2",
             (4, 3, 2, 1),
             expected=_conv_output_size(4, 3, 2, 1),
-            compare=_exact_int,
+            compare=exact_int,
             hint="divide by the stride, then add 1: (4 + 2 - 2 - 1) // 2 + 1 = 2",
         ),
         Case(
             "no padding: a valid 3x3 convolution on 10 gives 8",
             (10, 3),
             expected=_conv_output_size(10, 3),
-            compare=_exact_int,
+            compare=exact_int,
             hint="with the defaults stride=1, padding=0, dilation=1 the map shrinks by k - 1",
         ),
         Case(
             "an odd size with stride 2 rounds down: 3x3, stride 2 on 32 gives 15",
             (32, 3, 2, 0),
             expected=_conv_output_size(32, 3, 2, 0),
-            compare=_exact_int,
+            compare=exact_int,
             hint="the last window must fit inside the input: round down with //, and return an int",
         ),
         Case(
@@ -67,14 +57,14 @@ def check_conv_output_size(fn: Callable) -> bool:
             (10, 3),
             dict(dilation=2),
             expected=_conv_output_size(10, 3, dilation=2),
-            compare=_exact_int,
+            compare=exact_int,
             hint="with dilation d a k x k kernel covers d * (k - 1) + 1 pixels; use that instead of k",
         ),
         Case(
             "2x2 max pooling with stride 2 (the same formula) on 7 gives 3",
             (7, 2, 2),
             expected=_conv_output_size(7, 2, 2),
-            compare=_exact_int,
+            compare=exact_int,
             hint="pooling follows the same formula; 7 // 2 rounds down",
         ),
         Case(
@@ -82,7 +72,7 @@ def check_conv_output_size(fn: Callable) -> bool:
             (50, 5),
             dict(stride=3, padding=2, dilation=2),
             expected=_conv_output_size(50, 5, stride=3, padding=2, dilation=2),
-            compare=_exact_int,
+            compare=exact_int,
             hint="(size + 2p - d(k - 1) - 1) // s + 1",
         ),
     ]
@@ -166,5 +156,5 @@ def check_conv2d_flops(fn: Callable) -> bool:
         with torch.random.fork_rng(devices=[]):  # the weights do not matter; leave the notebook's random stream
             layer = nn.Conv2d(c_in, c_out, k, bias=False)
         flops = _count_flops(layer, torch.zeros(1, c_in, out_h + k - 1, out_w + k - 1))  # valid: out = in - k + 1
-        cases.append(Case(description, (c_in, c_out, k, out_h, out_w), expected=flops, compare=_exact_int, hint=hint))
+        cases.append(Case(description, (c_in, c_out, k, out_h, out_w), expected=flops, compare=exact_int, hint=hint))
     return run_checks("Exercise 3.2 (conv2d_flops)", fn, cases)

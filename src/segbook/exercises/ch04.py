@@ -12,6 +12,7 @@ from typing import Callable
 import torch
 
 from segbook.exercises._core import Case, run_checks
+from segbook.exercises._values import exact_int
 from segbook.ops.shapes import conv_transpose_output_size as _conv_transpose_output_size
 from segbook.ops.upsampling import bed_of_nails as _bed_of_nails
 from segbook.ops.upsampling import conv_transpose1d as _conv_transpose1d
@@ -120,21 +121,11 @@ def check_max_unpool(fn: Callable) -> bool:
     return run_checks("Exercise 4.2 (max_unpool)", fn, cases)
 
 
-def _exact_int(expected: object, got: object):
-    """The size must be a Python int (not a float, not a tensor) equal to the expected one."""
-    if isinstance(got, bool) or not isinstance(got, int):
-        extra = "; use // for integer division, or int(...)" if isinstance(got, float) else ""
-        return False, f"expected an int, got {type(got).__name__} {got!r}{extra}"
-    if got != expected:
-        return False, f"expected {expected}, got {got}"
-    return True, ""
-
-
 def check_transposed_output_size(fn: Callable) -> bool:
     """Exercise 4.3: ``transposed_output_size(size, kernel_size, stride=1, padding=0, output_padding=0)``."""
 
     def case(description: str, args: tuple, hint: str) -> Case:
-        return Case(description, args, expected=_conv_transpose_output_size(*args), compare=_exact_int, hint=hint)
+        return Case(description, args, expected=_conv_transpose_output_size(*args), compare=exact_int, hint=hint)
 
     cases = [
         case(
