@@ -14,8 +14,9 @@ import time
 import torch
 
 from segbook.models import PatchClassifier
+from segbook.ops.convolutionalization import convolutionalize
 from segbook.ops.receptive_field import count_flops
-from segbook.ops.sliding_window import convolutionalize, sliding_window_predict
+from segbook.ops.sliding_window import sliding_window_predict
 
 
 def best_time(fn, repeats: int) -> float:

@@ -6,15 +6,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from segbook.models import PatchClassifier
-from segbook.ops.sliding_window import (
-    ConvolutionalizedClassifier,
-    convolutionalize,
-    extract_patches,
-    linear_to_conv,
-    pad_for_patches,
-    sample_patches,
-    sliding_window_predict,
-)
+from segbook.ops.convolutionalization import ConvolutionalizedClassifier, convolutionalize, linear_to_conv
+from segbook.ops.sliding_window import extract_patches, pad_for_patches, sample_patches, sliding_window_predict
 
 # --- extract_patches ------------------------------------------------------------------------------------------
 
@@ -138,6 +131,14 @@ def test_sliding_window_predict_rejects_bad_classifier_output():
         sliding_window_predict(lambda p: p, torch.rand(1, 3, 4, 4), 3)
     with pytest.raises(ValueError, match="odd"):
         sliding_window_predict(nn.Identity(), torch.rand(1, 3, 4, 4), 2)
+
+
+@pytest.mark.parametrize("value", ["False", 0, None])
+def test_sliding_window_predict_return_counts_must_be_bool(value):
+    # a string "False" is truthy: taken as a flag it would return a tuple where logits were expected
+    clf = nn.Sequential(nn.Flatten(), nn.Linear(3 * 3 * 3, 2))
+    with pytest.raises(TypeError, match="return_counts must be True or False"):
+        sliding_window_predict(clf, torch.rand(1, 3, 4, 4), 3, return_counts=value)
 
 
 # --- linear_to_conv -------------------------------------------------------------------------------------------

@@ -33,9 +33,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass
-from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from functools import partial
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -43,6 +45,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from segbook.conventions import check_int, check_tensor
+from segbook.ops._common import Layers, leaf_layers, square_size
 
 __all__ = [
     "ReceptiveField",
@@ -53,8 +56,6 @@ __all__ = [
     "count_flops",
     "activation_memory",
 ]
-
-Layers = Union[nn.Module, Iterable[nn.Module]]
 
 # Layers that act on each position alone: they leave the receptive field as it is.
 _PASS_THROUGH = (
@@ -92,46 +93,19 @@ class ReceptiveField(NamedTuple):
     start: float
 
 
-def _flatten(layers: Layers) -> List[nn.Module]:
-    if isinstance(layers, nn.Sequential):
-        return [leaf for child in layers for leaf in _flatten(child)]
-    if isinstance(layers, nn.Module):
-        return [layers]
-    if isinstance(layers, (str, bytes, torch.Tensor)) or not isinstance(layers, Iterable):
-        raise TypeError(
-            f"layers must be an nn.Module, an nn.Sequential or a list of modules, got {type(layers).__name__}"
-        )
-    out: List[nn.Module] = []
-    for item in layers:
-        if not isinstance(item, nn.Module):
-            raise TypeError(f"layers must contain only nn.Module objects, got {type(item).__name__}")
-        out += _flatten(item)
-    return out
-
-
-def _square(value: Union[int, str, Sequence[int]], what: str, name: str) -> int:
-    if isinstance(value, (tuple, list)):
-        if len(set(value)) != 1:
-            raise ValueError(
-                f"{name}: {what}={tuple(value)} is not the same on both axes; receptive_field handles "
-                f"square layers only"
-            )
-        value = value[0]
-    return int(value)
-
-
-def _geometry(layer: nn.Module, name: str) -> Tuple[int, int, int, float]:
+def _geometry(layer: Union[nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d], name: str) -> Tuple[int, int, int, float]:
     """(kernel, stride, dilation, padding) of a spatial layer."""
-    k = _square(layer.kernel_size, "kernel_size", name)
-    s = _square(layer.stride if layer.stride is not None else k, "stride", name)
-    d = _square(getattr(layer, "dilation", 1), "dilation", name)
+    square = partial(square_size, layer=name, tool="receptive_field")
+    k = square(layer.kernel_size, "kernel_size")
+    s = square(layer.stride if layer.stride is not None else k, "stride")
+    d = square(getattr(layer, "dilation", 1), "dilation")
     padding = layer.padding
     if padding == "valid":
         p: float = 0
     elif padding == "same":
         p = d * (k - 1) / 2  # PyTorch's "same" pads d(k-1) in total, the extra pixel (if odd) at the end
     else:
-        p = _square(padding, "padding", name)
+        p = square(padding, "padding")
     return k, s, d, p
 
 
@@ -150,7 +124,7 @@ def receptive_field_steps(layers: Layers) -> List[Tuple[str, ReceptiveField]]:
     """
     r, j, c = 1, 1, 0.0
     steps = [("input", ReceptiveField(r, j, c))]
-    for index, layer in enumerate(_flatten(layers)):
+    for index, layer in enumerate(leaf_layers(layers)):
         name = f"layer {index} ({type(layer).__name__})"
         if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
             k, s, d, p = _geometry(layer, name)
@@ -310,14 +284,20 @@ def empirical_receptive_field(
     )
 
 
-def _modes(model: nn.Module) -> List[Tuple[nn.Module, bool]]:
-    """Every submodule's train/eval flag (they may differ, e.g. a slice of a model in eval mode)."""
-    return [(module, module.training) for module in model.modules()]
+@contextlib.contextmanager
+def _every_submodule_evaluating(model: nn.Module) -> Iterator[None]:
+    """``model.eval()`` for a block, then every submodule's own train/eval flag back as it was.
 
-
-def _restore(modes: List[Tuple[nn.Module, bool]]) -> None:
-    for module, training in modes:
-        module.training = training
+    Finer than :func:`segbook.conventions.evaluating`, which restores one mode for the whole model: a model
+    being measured may hold parts in different modes (e.g. a frozen encoder in eval mode inside a training model).
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
 
 
 def _check_model_input(model: object, inputs: object) -> None:
@@ -345,13 +325,8 @@ def count_flops(model: nn.Module, inputs: torch.Tensor) -> int:
         43200
     """
     _check_model_input(model, inputs)
-    modes = _modes(model)
-    model.eval()
-    try:
-        with FlopCounterMode(display=False) as counter:
-            model(inputs)
-    finally:
-        _restore(modes)
+    with _every_submodule_evaluating(model), FlopCounterMode(display=False) as counter:
+        model(inputs)
     return int(counter.get_total_flops())
 
 
@@ -395,14 +370,9 @@ def activation_memory(model: nn.Module, inputs: torch.Tensor) -> int:
         6400
     """
     _check_model_input(model, inputs)
-    modes = _modes(model)
-    model.eval()
     known = [inputs, *model.parameters(), *model.buffers()]
-    try:
-        with _NewTensorBytes(known) as counter:
-            model(inputs)
-    finally:
-        _restore(modes)
+    with _every_submodule_evaluating(model), _NewTensorBytes(known) as counter:
+        model(inputs)
     total = counter.total
     counter.kept.clear()
     return int(total)
