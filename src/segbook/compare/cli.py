@@ -9,7 +9,7 @@ from typing import Optional, Sequence
 from segbook.compare.architectures import ARCHITECTURES, resolve_names
 from segbook.compare.results import COST_COLUMNS, plot_comparison
 from segbook.compare.run import LOSSES, TARGETS, compare_architectures
-from segbook.data.real import DATASET_NAMES
+from segbook.data import DATASET_NAMES
 
 __all__ = ["main"]
 

@@ -26,7 +26,7 @@ from segbook.conventions import (
     check_tensor,
     evaluating,
 )
-from segbook.data.real import DATASET_NAMES, load_dataset
+from segbook.data import DATASET_NAMES, load_dataset
 from segbook.env import pick_device, seed_everything
 from segbook.losses import CrossEntropyLoss, DeepSupervisionLoss, DiceCELoss
 from segbook.metrics import SegmentationMetrics, boundary_f1

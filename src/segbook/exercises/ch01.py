@@ -11,8 +11,8 @@ from typing import Callable
 
 import torch
 
-from segbook.data.synthetic import IGNORE_INDEX
-from segbook.data.synthetic import one_hot as _one_hot
+from segbook.conventions import IGNORE_INDEX
+from segbook.data import one_hot as _one_hot
 from segbook.exercises._core import Case, run_checks
 from segbook.metrics import iou_per_class as _iou_per_class
 
@@ -47,11 +47,11 @@ def check_one_hot(fn: Callable) -> bool:
             hint="the number of channels is num_classes, not the largest class present plus one",
         ),
         Case(
-            "pixels equal to the ignore index 255 belong to no class",
+            f"pixels equal to the ignore index {IGNORE_INDEX} belong to no class",
             (with_ignore, 4),
             expected=_one_hot(with_ignore, 4),
-            hint="give ignored pixels (255) all zeros: one-hot the map with them replaced by 0, then "
-            "multiply by the mask (label != 255)",
+            hint=f"give ignored pixels ({IGNORE_INDEX}) all zeros: one-hot the map with them replaced by 0, "
+            f"then multiply by the mask (label != {IGNORE_INDEX})",
         ),
     ]
     return run_checks("Exercise 1.2 (one_hot)", fn, cases)

@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 
+from segbook.conventions import IGNORE_INDEX
 from segbook.exercises._core import Case, allclose, run_checks
 from segbook.losses import binary_cross_entropy, binary_focal_loss, cross_entropy
 
@@ -70,8 +71,8 @@ def check_cross_entropy_lse(fn: Callable) -> bool:
     big = 1000 * torch.randn(1, 3, 2, 2, generator=g)
     big_target = torch.randint(0, 3, (1, 2, 2), generator=g)
     ignored = target.clone()
-    ignored[0, 0, :] = 255
-    ignored[1, :, 2] = 255
+    ignored[0, 0, :] = IGNORE_INDEX
+    ignored[1, :, 2] = IGNORE_INDEX
     cases = [
         Case(
             "one pixel worked by hand: logits (2, 0, 0), true class 0",
@@ -96,11 +97,12 @@ def check_cross_entropy_lse(fn: Callable) -> bool:
             hint="exp(1000) is inf in float32: use torch.logsumexp, which subtracts the largest logit first",
         ),
         Case(
-            "pixels labelled 255 are ignored (left out of the sum AND of the count)",
+            f"pixels labelled {IGNORE_INDEX} are ignored (left out of the sum AND of the count)",
             (logits, ignored),
-            expected=cross_entropy(logits, ignored, ignore_index=255),
+            expected=cross_entropy(logits, ignored, ignore_index=IGNORE_INDEX),
             compare=_CLOSE,
-            hint="build valid = target != 255, gather with a safe target (255 replaced by 0), and average "
+            hint=f"build valid = target != {IGNORE_INDEX}, gather with a safe target ({IGNORE_INDEX} replaced "
+            "by 0), and average "
             "over the valid pixels only: loss[valid].mean()",
         ),
     ]
