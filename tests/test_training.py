@@ -327,6 +327,13 @@ def test_fit_argument_errors_name_the_argument(kwargs, error, message):
         fit(tiny_net(), GOOD, **kwargs)
 
 
+@pytest.mark.parametrize("value", ["False", 0, None])
+def test_fit_progress_must_be_bool(value):
+    # the string "False" is truthy: taken as a flag it would draw the progress bar it asks to hide
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        fit(tiny_net(), GOOD, num_classes=NUM_CLASSES, epochs=1, progress=value)
+
+
 images_ok, masks_ok = GOOD[0]
 
 

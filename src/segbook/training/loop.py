@@ -1,0 +1,246 @@
+"""The training loop every chapter uses: :func:`fit` (chapter 1 onwards).
+
+The loop is the textbook one (forward, loss, backward, step), written out so that a student can read all of it;
+what the chapters vary is the model and the loss.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Optional, Union
+
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
+from tqdm.auto import tqdm
+
+from segbook.conventions import check_bool, check_choice, check_float, check_positive_int
+from segbook.env import pick_device, seed_everything
+from segbook.metrics import SegmentationMetrics
+from segbook.training._batches import Batches, batch_loss, check_batches, logits_to_score, unpack
+from segbook.training.evaluation import evaluate
+from segbook.training.history import History
+from segbook.training.schedules import check_schedule, named_scheduler
+
+__all__ = ["fit"]
+
+
+def fit(
+    model: nn.Module,
+    train_data: Batches,
+    *,
+    num_classes: int,
+    loss_fn: Optional[Callable] = None,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+    lr: Optional[float] = None,
+    schedule: Optional[str] = None,
+    epochs: Optional[int] = None,
+    time_budget: Optional[float] = None,
+    val_data: Optional[Batches] = None,
+    device: Union[str, torch.device, None] = None,
+    seed: Optional[int] = 0,
+    progress: bool = True,
+    scheduler: Optional[Any] = None,
+    scheduler_step: str = "epoch",
+    ignore_index: int = 255,
+    on_epoch_start: Optional[Callable[[int], None]] = None,
+    on_epoch_end: Optional[Callable[[dict], Optional[bool]]] = None,
+) -> History:
+    """Train ``model`` by mini-batch gradient descent and return its :class:`History`.
+
+    Each step minimises the mean per-pixel loss of a batch, by default the cross entropy
+
+    .. math:: L = -\\frac{1}{|P|} \\sum_{p \\in P} \\log \\operatorname{softmax}(z_p)_{y_p}
+
+    over the pixels :math:`P` whose label is not ``ignore_index``. After each epoch the model is
+    scored on ``val_data`` with :func:`evaluate`, and ``scheduler.step()`` is called (with the
+    validation loss, or the training loss, for ``ReduceLROnPlateau``).
+
+    Stopping: after ``epochs`` epochs, or after the epoch during which ``time_budget`` seconds
+    have passed since the start, whichever comes first. A time budget makes the result depend
+    on the machine (a GPU does more epochs in the same time), so the book's notebooks give
+    ``epochs``; the budget is for comparing models fairly on one machine (chapter 11).
+
+    Learning rate: ``lr`` is the learning rate of the default Adam optimizer, and the peak of the
+    schedule. ``schedule="one-cycle"`` is :class:`torch.optim.lr_scheduler.OneCycleLR` stepped after
+    every batch (warm up to ``lr`` over the first 30 % of the steps, then anneal to about
+    ``lr / 10**4``), ``"cosine"`` is :class:`~torch.optim.lr_scheduler.CosineAnnealingLR` from ``lr``
+    to 0 over all the steps, ``None`` or ``"constant"`` keeps ``lr``. Both schedules need ``epochs``
+    and a ``train_data`` with a length (they must know the number of steps in advance). For any
+    other schedule, build it yourself and pass it as ``scheduler``.
+
+    Callbacks: ``on_epoch_start(epoch)`` runs before each epoch (``epoch`` = 1, 2, ...), e.g. to
+    change a loss's weights as training goes; ``on_epoch_end(record)`` runs after each epoch with that
+    epoch's record (see :class:`History`) and stops training when it returns ``True`` (early
+    stopping; ``stop_reason`` is then ``"callback"``).
+
+    Reproducibility: ``seed`` reseeds every generator (:func:`segbook.env.seed_everything`) just
+    before the first epoch, which fixes shuffling, dropout and augmentation; seed again *before
+    building the model* to fix its initial weights too.
+
+    Args:
+        model: maps images ``(N, C_in, H, W)`` to logits ``(N, C, H, W)``; a list of such tensors
+            (deep supervision) is scored on its last entry and needs a ``loss_fn`` taking the list.
+        train_data: a ``DataLoader`` or a list of ``(images, masks)`` batches, reused every epoch;
+            or of ``(images, masks, pixel_weights)`` triples, for a per-pixel weighted loss.
+        num_classes: ``C``.
+        loss_fn: ``loss_fn(output, masks) -> scalar``; default cross entropy ignoring
+            ``ignore_index``. With triples it is required and called as
+            ``loss_fn(output, masks, pixel_weights)``.
+        optimizer: default ``torch.optim.Adam(model.parameters(), lr=lr)``.
+        lr: learning rate (> 0) of the default optimizer, default ``1e-3``; with your own
+            ``optimizer``, set its learning rate there instead (giving both is an error).
+        schedule: ``None``/``"constant"``, ``"one-cycle"`` or ``"cosine"`` (see Learning rate).
+        epochs: number of epochs (>= 1).
+        time_budget: seconds (> 0); at least one of ``epochs`` and ``time_budget`` is required.
+        val_data: batches for validation after each epoch, or ``None``.
+        device: ``None`` for :func:`segbook.env.pick_device`; the model is moved there and stays.
+        seed: see Reproducibility; ``None`` to leave the generators alone.
+        progress: show one ``tqdm`` bar over epochs with the latest loss and mIoU.
+        scheduler: a ``torch.optim.lr_scheduler`` object, stepped once per epoch, or once per batch with
+            ``scheduler_step="batch"`` (what ``OneCycleLR`` expects: give it
+            ``total_steps=epochs * len(train_data)``).
+        scheduler_step: ``"epoch"`` (default) or ``"batch"``.
+        ignore_index: mask value of unlabelled pixels, skipped by the default loss and the metrics.
+        on_epoch_start: called as ``on_epoch_start(epoch)`` before each epoch, or ``None``.
+        on_epoch_end: called as ``on_epoch_end(record)`` after each epoch; returning ``True`` stops.
+
+    Returns:
+        A :class:`History`; the model is left on ``device`` in eval mode, ready for :func:`predict`.
+
+    Raises:
+        TypeError, ValueError: bad arguments or batches (the message says which).
+        FloatingPointError: the loss became NaN or infinite (lower the learning rate).
+
+    Example:
+        >>> x = torch.rand(4, 1, 8, 8); y = (x[:, 0] > 0.5).long()
+        >>> h = fit(nn.Conv2d(1, 2, 1), [(x, y)], num_classes=2, epochs=2, val_data=[(x, y)],
+        ...         progress=False)
+        >>> [r["epoch"] for r in h.records], 0.0 <= h.last()["val_miou"] <= 1.0
+        ([1, 2], True)
+        >>> h = fit(nn.Conv2d(1, 2, 1), [(x, y)] * 4, num_classes=2, epochs=3, lr=1e-2,
+        ...         schedule="one-cycle", on_epoch_end=lambda record: record["epoch"] == 2,
+        ...         progress=False)
+        >>> len(h), h.stop_reason
+        (2, 'callback')
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_batches(train_data, "train_data")
+    if val_data is not None:
+        check_batches(val_data, "val_data")
+    num_classes = check_positive_int(num_classes, "num_classes")
+    if epochs is None and time_budget is None:
+        raise ValueError("give epochs (e.g. epochs=5) or time_budget (seconds), or both, to say when to stop")
+    epochs = None if epochs is None else check_positive_int(epochs, "epochs")
+    time_budget = (
+        None if time_budget is None else check_float(time_budget, "time_budget", minimum=0, strict_minimum=True)
+    )
+    check_bool(progress, "progress")
+    check_choice(scheduler_step, "scheduler_step", ("epoch", "batch"))
+    if scheduler_step == "batch" and isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        raise ValueError("ReduceLROnPlateau watches a loss once per epoch: use scheduler_step='epoch' with it")
+    if optimizer is not None and lr is not None:
+        raise ValueError(
+            "lr sets the learning rate of the default Adam optimizer; you passed your own "
+            "optimizer: set the learning rate when you build it and leave lr out"
+        )
+    lr = 1e-3 if lr is None else check_float(lr, "lr", minimum=0, strict_minimum=True)
+    for hook, hook_name in ((on_epoch_start, "on_epoch_start"), (on_epoch_end, "on_epoch_end")):
+        if hook is not None and not callable(hook):
+            raise TypeError(f"{hook_name} must be a function (or None), got {type(hook).__name__}")
+    steps = check_schedule(schedule, scheduler, epochs, train_data)
+    device = pick_device(device)
+    if seed is not None:
+        seed_everything(seed)
+    model.to(device)
+    if optimizer is None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    if steps:
+        scheduler, scheduler_step = named_scheduler(schedule, optimizer, steps), "batch"
+    history, start = History(), time.perf_counter()
+    with tqdm(total=epochs, desc="fit", unit="epoch", disable=not progress) as bar:
+        while not history.stop_reason:
+            epoch, epoch_start = len(history) + 1, time.perf_counter()
+            if on_epoch_start is not None:
+                on_epoch_start(epoch)
+            lr = float(optimizer.param_groups[0]["lr"])
+            batch_scheduler = scheduler if scheduler_step == "batch" else None
+            train_loss, train_miou = _train_one_epoch(
+                model, train_data, optimizer, loss_fn, num_classes, ignore_index, device, epoch, batch_scheduler
+            )
+            record = {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "train_miou": train_miou,
+                "val_loss": math.nan,
+                "val_miou": math.nan,
+                "val_pixel_accuracy": math.nan,
+            }
+            if val_data is not None:
+                val = evaluate(
+                    model, val_data, num_classes=num_classes, device=device, loss_fn=loss_fn, ignore_index=ignore_index
+                )
+                record.update(val_loss=val["loss"], val_miou=val["miou"], val_pixel_accuracy=val["pixel_accuracy"])
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(train_loss if val_data is None else record["val_loss"])
+            elif scheduler is not None and scheduler_step == "epoch":
+                scheduler.step()
+            record.update(seconds=time.perf_counter() - epoch_start, lr=lr)
+            history.records.append(record)
+            shown = "train" if val_data is None else "val"
+            bar.set_postfix(
+                {"loss": f"{train_loss:.3f}", f"{shown}_mIoU": f"{record[shown + '_miou']:.3f}"}, refresh=False
+            )
+            bar.update(1)
+            if on_epoch_end is not None and on_epoch_end(dict(record)) is True:
+                history.stop_reason = "callback"
+            elif epochs is not None and epoch >= epochs:
+                history.stop_reason = "epochs"
+            elif time_budget is not None and time.perf_counter() - start >= time_budget:
+                history.stop_reason = "time_budget"
+    model.eval()
+    return history
+
+
+def _train_one_epoch(
+    model: nn.Module,
+    data: Batches,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Optional[Callable],
+    num_classes: int,
+    ignore_index: int,
+    device: torch.device,
+    epoch: int,
+    batch_scheduler: Optional[LRScheduler] = None,
+) -> tuple[float, float]:
+    """One pass over ``data``; returns the mean training loss and the mIoU of the predictions made."""
+    model.train()
+    metrics = SegmentationMetrics(num_classes, ignore_index=ignore_index)
+    total, count = 0.0, 0
+    for step, batch in enumerate(data):
+        images, masks, weights = unpack(batch, device, "train_data")
+        optimizer.zero_grad(set_to_none=True)
+        output = model(images)
+        metrics.update(logits_to_score(output, masks, num_classes), masks)  # also checks the mask values
+        loss = batch_loss(loss_fn, output, masks, ignore_index, weights)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f"the training loss became {value} at epoch {epoch}, batch {step + 1}; "
+                "lower the learning rate or check the loss function"
+            )
+        loss.backward()
+        optimizer.step()
+        if batch_scheduler is not None:
+            batch_scheduler.step()
+        total += value * images.shape[0]
+        count += images.shape[0]
+    if count == 0:
+        raise ValueError("train_data yielded no batches")
+    return total / count, _safe_miou(metrics)
+
+
+def _safe_miou(metrics: SegmentationMetrics) -> float:
+    return metrics.compute()["miou"] if int(metrics.confusion.sum()) > 0 else math.nan
