@@ -11,8 +11,12 @@
 Example:
     >>> from segbook.notebook import show_source
     >>> from segbook.ops.shapes import conv_output_size
-    >>> show_source(conv_output_size).where
-    'segbook/ops/shapes.py, lines 31-45'
+    >>> where = show_source(conv_output_size).where  # e.g. 'segbook/ops/shapes.py, lines 31-45'
+    >>> where.startswith("segbook/ops/shapes.py, lines ")
+    True
+    >>> first, last = map(int, where.rsplit(" ", 1)[1].split("-"))
+    >>> first < last
+    True
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import ast
 import inspect
 import textwrap
 from typing import Any
+
+from segbook.conventions import check_bool
 
 __all__ = ["GLUE_PREFIX", "glue", "Source", "show_source"]
 
@@ -48,8 +54,7 @@ def glue(name: str, variable: Any, display: bool = True) -> None:
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty string (the key the prose quotes), got {name!r}")
-    if not isinstance(display, bool):
-        raise TypeError(f"display must be True or False, got {display!r}")
+    check_bool(display, "display")
     try:
         from myst_nb import glue as myst_glue
     except ImportError:  # Colab or plain Jupyter: the same output, written here
@@ -125,8 +130,7 @@ def show_source(obj: Any, *, docstring: bool = False) -> Source:
         >>> code.startswith("def confusion_matrix(") and "Args:" not in code
         True
     """
-    if not isinstance(docstring, bool):
-        raise TypeError(f"docstring must be True or False, got {docstring!r}")
+    check_bool(docstring, "docstring")
     target = inspect.unwrap(obj)
     try:
         lines, start = inspect.getsourcelines(target)
