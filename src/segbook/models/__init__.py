@@ -12,6 +12,7 @@ from segbook.models.cost import ModelCost, count_parameters, model_cost
 from segbook.models.encoder_decoder import EncoderDecoder, FullResolutionFCN
 from segbook.models.fcn import FCN, fcn8s, fcn16s, fcn32s
 from segbook.models.patch import PatchClassifier
+from segbook.models.probes import fcn_logits_with_skip_weight, head_logits, unet_feature_sizes, unetpp_pruned_logits
 from segbook.models.stacked import CoupledUNets, StackedUNets
 from segbook.models.unet import UNet, overlap_tile_predict
 from segbook.models.unet_plus_plus import AverageHeads, PrunedUNetPlusPlus, UNetPlusPlus
@@ -36,4 +37,8 @@ __all__ = [
     "ModelCost",
     "count_parameters",
     "model_cost",
+    "unet_feature_sizes",
+    "fcn_logits_with_skip_weight",
+    "unetpp_pruned_logits",
+    "head_logits",
 ]
