@@ -468,7 +468,6 @@ def test_pictures_draw_and_refuse_bad_input():
     import matplotlib.pyplot as plt
 
     from segbook import viz
-    from segbook.viz import widgets
 
     fig = viz.show_matrices(
         [SLIDE_2X2, up.bed_of_nails(SLIDE_2X2[None, None], 2)[0, 0]],
@@ -486,6 +485,6 @@ def test_pictures_draw_and_refuse_bad_input():
         viz.plot_transposed_conv_coverage(2, 3, 2, 1, 2)
     with pytest.raises(ValueError, match="cell must be"):
         viz.plot_transposed_conv_coverage(2, 3, 2, 1, 1, cell=(2, 0))
-    widget = widgets.transposed_conv_explorer()
+    widget = viz.transposed_conv_explorer()
     assert {"size", "kernel_size", "stride", "padding", "output_padding", "row", "col"} <= set(widget.kwargs)
     plt.close("all")

@@ -62,7 +62,6 @@ def test_chain_errors():
 
 def test_chain_heads_figure_has_one_panel_per_head_and_rejects_bad_models():
     from segbook.models import CoupledUNets as Coupled
-    from segbook.viz import widgets
 
     torch_models = {
         "one": StackedUNets(2, width=4, stacks=1, intermediate_supervision=False),
@@ -71,15 +70,15 @@ def test_chain_heads_figure_has_one_panel_per_head_and_rejects_bad_models():
     import torch
 
     images, labels = torch.rand(2, 3, 16, 16), torch.randint(0, 2, (2, 16, 16))
-    fig = widgets.plot_chain_heads(torch_models, images, labels, index=1)
+    fig = viz.plot_chain_heads(torch_models, images, labels, index=1)
     titles = [ax.get_title() for ax in fig.axes]
     assert sum(t.startswith("head ") for t in titles) == 1 + 3 and "truth" in titles and "test image 1" in titles
     assert len(fig.axes) == 2 * (2 + 3)
     plt.close(fig)
     with pytest.raises(TypeError, match="models"):
-        widgets.plot_chain_heads({"x": 3}, images, labels)
+        viz.plot_chain_heads({"x": 3}, images, labels)
     with pytest.raises(ValueError, match="index"):
-        widgets.plot_chain_heads(torch_models, images, labels, index=2)
+        viz.plot_chain_heads(torch_models, images, labels, index=2)
 
 
 @pytest.mark.parametrize("stacks, depth, coupled", [(2, 2, False), (2, 2, True), (3, 3, True)])

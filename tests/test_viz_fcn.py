@@ -11,7 +11,7 @@ from figure_helpers import assert_fits_the_column  # noqa: E402
 
 from segbook import viz  # noqa: E402
 from segbook.env import seed_everything  # noqa: E402
-from segbook.models import FCN  # noqa: E402
+from segbook.models import FCN, fcn_logits_with_skip_weight  # noqa: E402
 
 
 @pytest.mark.parametrize("variant, skips, sums", [("32s", 0, 0), ("16s", 2, 1), ("8s", 4, 2)])
@@ -42,8 +42,8 @@ def test_skip_weight_one_is_the_model_and_zero_removes_the_skip_scores():
             pools.append(stage(pools[-1]))
         s5 = model.score_fr(model.fc(pools[5]))
         coarse = model.upscore_final(model.upscore_pool4(model.upscore2(s5)))
-    assert torch.allclose(viz.fcn_logits_with_skip_weight(model, x, 1.0), full)
-    assert torch.allclose(viz.fcn_logits_with_skip_weight(model, x, 0.0), coarse, atol=1e-6)
+    assert torch.allclose(fcn_logits_with_skip_weight(model, x, 1.0), full)
+    assert torch.allclose(fcn_logits_with_skip_weight(model, x, 0.0), coarse, atol=1e-6)
     assert not torch.allclose(coarse, full, atol=1e-3)
     assert not model.score_pool4._forward_hooks  # the hooks are removed afterwards
 

@@ -1,4 +1,4 @@
-"""segbook.viz.draw_unet and unet_feature_sizes (chapter 8): the drawing follows the model it is given."""
+"""viz.draw_unet and models.unet_feature_sizes (chapter 8): the drawing follows the model it is given."""
 
 import matplotlib
 
@@ -11,11 +11,11 @@ from figure_helpers import assert_fits_the_column  # noqa: E402
 from figure_helpers import patch_counts_by_gid as _gids  # noqa: E402
 
 from segbook import viz  # noqa: E402
-from segbook.models import UNet  # noqa: E402
+from segbook.models import UNet, unet_feature_sizes  # noqa: E402
 
 
 def test_feature_sizes_of_the_papers_valid_unet():
-    sizes = viz.unet_feature_sizes(UNet(2, depth=4, padding="valid"), 572)
+    sizes = unet_feature_sizes(UNet(2, depth=4, padding="valid"), 572)
     assert sizes == {
         "contracting": [568, 280, 136, 64],
         "bottom": 28,
@@ -27,9 +27,9 @@ def test_feature_sizes_of_the_papers_valid_unet():
 
 def test_feature_sizes_match_a_forward_pass_of_the_model_itself():
     model = UNet(3, width=4, depth=2, padding="valid")
-    sizes = viz.unet_feature_sizes(model, 60)
+    sizes = unet_feature_sizes(model, 60)
     assert sizes["output"] == model(torch.zeros(1, 3, 60, 60)).shape[-1] == model.output_size(60)
-    same = viz.unet_feature_sizes(UNet(3, width=4, depth=3), 64)
+    same = unet_feature_sizes(UNet(3, width=4, depth=3), 64)
     assert same["contracting"] == [64, 32, 16] and same["bottom"] == 8 and same["output"] == 64
 
 

@@ -1,4 +1,4 @@
-"""segbook.viz.draw_unetpp_grid and widgets.plot_unetpp_pruning (chapter 9): the drawing follows the grid's rules."""
+"""segbook.viz.draw_unetpp_grid and plot_unetpp_pruning (chapter 9): the drawing follows the grid's rules."""
 
 import matplotlib
 
@@ -12,7 +12,6 @@ from figure_helpers import patch_counts_by_gid as _gids  # noqa: E402
 
 from segbook import viz  # noqa: E402
 from segbook.models import UNet, UNetPlusPlus  # noqa: E402
-from segbook.viz import widgets  # noqa: E402
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 4])
@@ -58,7 +57,7 @@ def test_pruning_figure_shows_the_pruned_prediction():
     torch.manual_seed(0)
     model = UNetPlusPlus(2, width=2, depth=2)
     image, label = torch.rand(3, 8, 8), torch.zeros(8, 8, dtype=torch.long)
-    fig = widgets.plot_unetpp_pruning(model, image, label, 1)
+    fig = viz.plot_unetpp_pruning(model, image, label, 1)
     assert len(fig.axes) == 3 and "L = 1" in fig.axes[0].get_title() and "MFLOPs" in fig.axes[0].get_title()
     assert model.training is True  # left as it was
     with torch.no_grad():
@@ -67,7 +66,7 @@ def test_pruning_figure_shows_the_pruned_prediction():
     assert (torch.from_numpy(shown[..., :3].astype("int64")) == torch.from_numpy(viz.colorize(expected)).long()).all()
     plt.close(fig)
     with pytest.raises(TypeError, match="UNetPlusPlus"):
-        widgets.plot_unetpp_pruning(UNet(2, width=2, depth=1), image, label, 1)
+        viz.plot_unetpp_pruning(UNet(2, width=2, depth=1), image, label, 1)
 
 
 @pytest.mark.parametrize("depth, level", [(3, None), (3, 2), (4, None)])
@@ -75,7 +74,7 @@ def test_grid_fits_the_text_column_with_readable_labels(depth, level):
     fig = viz.draw_unetpp_grid(depth, level=level)
     assert_fits_the_column(fig)
     plt.close(fig)
-    fig = widgets.plot_unetpp_pruning(
+    fig = viz.plot_unetpp_pruning(
         UNetPlusPlus(2, width=2, depth=depth), torch.rand(3, 16, 16), torch.zeros(16, 16, dtype=torch.long), 1
     )
     assert_fits_the_column(fig)

@@ -1,4 +1,4 @@
-"""segbook.viz.widgets.plot_weight_map_grid and weight_map_explorer (chapter 8)."""
+"""segbook.viz.plot_weight_map_grid and weight_map_explorer (chapter 8)."""
 
 import matplotlib
 
@@ -8,14 +8,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from segbook import viz  # noqa: E402
 from segbook.losses.weight_map import unet_weight_map  # noqa: E402
-from segbook.viz import widgets  # noqa: E402
 
 IDS = torch.tensor([[1, 1, 0, 2, 2, 0, 0, 0]] * 4)
 
 
 def test_grid_shows_the_weight_map_of_every_setting():
-    fig = widgets.plot_weight_map_grid(IDS, w0s=(5.0, 10.0), sigmas=(2.0, 5.0, 8.0))
+    fig = viz.plot_weight_map_grid(IDS, w0s=(5.0, 10.0), sigmas=(2.0, 5.0, 8.0))
     panels = [ax for ax in fig.axes if ax.get_images()]
     assert len(panels) == 6
     shown = panels[1 * 3 + 1].get_images()[0].get_array()  # row w0 = 10, column sigma = 5
@@ -26,11 +26,11 @@ def test_grid_shows_the_weight_map_of_every_setting():
 
 def test_grid_needs_values():
     with pytest.raises(ValueError, match="at least one value"):
-        widgets.plot_weight_map_grid(IDS, w0s=())
+        viz.plot_weight_map_grid(IDS, w0s=())
 
 
 def test_explorer_has_w0_and_sigma_sliders():
-    explorer = widgets.weight_map_explorer(IDS, torch.rand(3, 4, 8))
+    explorer = viz.weight_map_explorer(IDS, torch.rand(3, 4, 8))
     names = {child.description for child in explorer.children if hasattr(child, "value")}
     assert {"w0", "σ"} <= names
     plt.close("all")
