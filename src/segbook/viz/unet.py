@@ -10,7 +10,7 @@ from typing import Optional
 
 import torch
 
-from segbook.losses.weight_map import unet_weight_map
+from segbook.losses import unet_weight_map
 from segbook.models import UNet
 from segbook.models.probes import unet_feature_sizes
 
@@ -190,7 +190,7 @@ def draw_unet(model, *, input_size: Optional[int] = None, title: Optional[str] =
 def plot_weight_map_grid(instances, *, w0s=(5.0, 10.0, 20.0), sigmas=(2.0, 5.0, 10.0), axes=None):
     """The U-Net paper's weight map of one instance map for every ``w0`` (rows) and ``sigma`` (columns).
 
-    Uses :func:`segbook.losses.weight_map.unet_weight_map` (with its class balancing); one colour scale for all panels,
+    Uses :func:`segbook.losses.unet_weight_map` (with its class balancing); one colour scale for all panels,
     so the panels can be compared. Returns the figure.
     """
     import matplotlib.pyplot as plt
