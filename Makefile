@@ -1,5 +1,5 @@
 # segbook: the two commands that do everything are `make book` and `make test`.
-.PHONY: book test unit student stamp colab bench bench-data env clean
+.PHONY: book test unit lint fast student stamp colab bench bench-data env clean
 
 ## book: create .venv if needed, execute every notebook and build the website into _build/html
 book:
@@ -12,6 +12,17 @@ test:
 ## unit: the tests under tests/ without the site build and the browser test
 unit: env
 	.venv/bin/python -m pytest -n 2 --dist loadfile tests --ignore=tests/test_site.py
+
+## lint: the static checks (tools/lint.sh): ruff check, ruff format --check (120 columns), mypy on the lower
+## layers, chapters stored without outputs. `make test` runs it first. Fix formatting with .venv/bin/ruff format .
+lint: env
+	bash tools/lint.sh
+
+## fast: what CI's fast job runs: lint, then the unit tests and doctests (no site build, no browser, no chapter
+## executed; the tests that need the built site skip)
+fast: lint
+	.venv/bin/python -m pytest -n 2 --dist loadfile -p no:cacheprovider tests --ignore=tests/test_site.py \
+		--deselect tests/test_student.py::test_real_chapters_student_versions_run_top_to_bottom_without_solutions
 
 ## student: write student notebooks (solutions removed, outputs cleared) into student/
 student: env

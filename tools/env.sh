@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates the project's virtual environment (.venv) when it is absent or when pyproject.toml changed,
-# and installs segbook with the extras for building the book and running the tests.
+# and installs segbook with the extras for building the book, running the tests and linting (ruff, mypy,
+# pre-commit).
 # Usage: source tools/env.sh   (or: bash tools/env.sh)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,8 +14,8 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "[env] installing segbook and its book/test extras into $venv (first time: a few minutes)"
+  echo "[env] installing segbook and its book/test/lint extras into $venv (first time: a few minutes)"
   "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -e "$root[book,test]"
+  "$venv/bin/python" -m pip install --quiet -e "$root[book,test,lint]"
   echo "$want" > "$stamp"
 fi

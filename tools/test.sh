@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: creates .venv when absent, builds the website (executing every
-# notebook), then runs pytest over the package tests, every notebook (nbval), the generated student
+# Runs every test on a fresh machine: creates .venv when absent, runs the static checks (tools/lint.sh: ruff,
+# mypy, notebooks stored clean; a failure stops here, before the long build), builds the website (executing
+# every notebook), then runs pytest over the package tests, every notebook (nbval), the generated student
 # notebooks and the browser test of the built site.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,5 +11,6 @@ source tools/env.sh
 # threads each (or any other load on the machine) torch's thread pools oversubscribe the cores and run many
 # times slower. The site build below runs alone but is kept robust the same way.
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+bash tools/lint.sh
 bash tools/build_book.sh
 .venv/bin/python -m pytest -n 2 --dist loadfile --nbval-lax -p no:cacheprovider "$@"
