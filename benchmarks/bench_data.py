@@ -1,8 +1,8 @@
-"""Benchmark: how many procedural scenes per second `segbook.data.synthetic.make_scene` generates on one core.
+"""Benchmark: how many procedural scenes per second `segbook.data.make_scene` generates on one core.
 
 Run: python benchmarks/bench_data.py [--count 2000]
 Prints a table of images/s for several sizes and settings. The book's goal is >= 1,000 images/s at 64x64 for the
-scenes and >= 300 images/s for the touching cells (`segbook.data.synthetic.make_cells`, chapter 8).
+scenes and >= 300 images/s for the touching cells (`segbook.data.make_cells`, chapter 8).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from segbook.data.synthetic import CellsConfig, SceneConfig, make_cells, make_scene
+from segbook.data import CellsConfig, SceneConfig, make_cells, make_scene
 
 
 def images_per_second(config, count: int) -> float:

@@ -1,4 +1,4 @@
-"""Tests for the touching-cells data of segbook.data.synthetic (chapter 8): CellsConfig, make_cells, CellsDataset."""
+"""Tests for the touching cells of segbook.data.cells (chapter 8): CellsConfig, make_cells, CellsDataset."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from scipy import ndimage
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from segbook.data.synthetic import CELL_CLASS_NAMES, CellsConfig, CellsDataset, SceneDataset, make_cells
+from segbook.data import CELL_CLASS_NAMES, CellsConfig, CellsDataset, SceneDataset, connected_instances, make_cells
 
 
 @pytest.mark.parametrize("size", [16, 64, 97])
@@ -122,6 +122,7 @@ def test_transforms_v2_move_image_and_mask_together():
         ({"membrane_contrast": 1.5}, ValueError, "membrane_contrast must be <= 1.0"),
         ({"noise": -0.1}, ValueError, "noise must be >= 0"),
         ({"radius": 3}, TypeError, "unknown CellsDataset option(s) ['radius']"),
+        ({"cache": "False"}, TypeError, "cache must be True or False, got 'False'"),
     ],
 )
 def test_bad_options_name_what_was_expected(kwargs, error, message):
@@ -139,3 +140,14 @@ def test_bad_index_config_and_seed():
         CellsDataset(3, seed=-1)
     with pytest.raises(ValueError, match="not both"):
         CellsDataset(3, config=CellsConfig(), size=32)
+
+
+def test_instances_are_the_generated_cell_ids():
+    ds = CellsDataset(8, seed=4, size=48)
+    ids = ds.instances()
+    for i in range(8):  # exactly what chapter 8 computes its weight maps and separation scores from
+        assert torch.equal(ids[i], ds.cells(i).instances)
+        # and the same objects as the connected regions of the label map (the interface's default), renumbered
+        regions = connected_instances(ds.cells(i).label, (1,))
+        pairs = set(zip(ids[i][ids[i] > 0].tolist(), regions[ids[i] > 0].tolist()))
+        assert len(pairs) == int(ids[i].max()) == int(regions.max()), i

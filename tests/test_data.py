@@ -1,4 +1,4 @@
-"""Tests for segbook.data.synthetic: the procedural scenes and their Dataset."""
+"""Tests for segbook.data.scenes (the procedural scenes and their Dataset) and segbook.data.labels."""
 
 import pytest
 import torch
@@ -6,12 +6,13 @@ from torchvision import tv_tensors
 from torchvision.ops import masks_to_boxes
 from torchvision.transforms import v2
 
-from segbook.data.synthetic import (
+from segbook.data import (
     CLASS_NAMES,
     IGNORE_INDEX,
     NUM_CLASSES,
     SceneConfig,
     SceneDataset,
+    connected_instances,
     make_scene,
     one_hot,
 )
@@ -149,6 +150,9 @@ def test_dataset_works_with_a_dataloader():
         ({"class_probs": (1, 1, 1)}, ValueError, "class_probs must have 4 entries"),
         ({"class_probs": (0, 0, 0, 0)}, ValueError, "must not all be zero"),
         ({"colour": "red"}, TypeError, "unknown SceneDataset option(s) ['colour']"),
+        ({"texture": "False"}, TypeError, "texture must be True or False, got 'False'"),
+        ({"cache": "False"}, TypeError, "cache must be True or False, got 'False'"),
+        ({"cache": 0}, TypeError, "cache must be True or False, got 0"),
     ],
 )
 def test_bad_options_name_what_was_expected(kwargs, error, message):
@@ -187,3 +191,41 @@ def test_one_hot_errors():
 
 def test_class_names_match_num_classes():
     assert len(CLASS_NAMES) == NUM_CLASSES == 5 and CLASS_NAMES[0] == "background"
+
+
+def test_instances_are_the_painted_objects():
+    ds = SceneDataset(6, seed=2, size=32)
+    ids = ds.instances()
+    assert ids.shape == (6, 32, 32) and ids.dtype == torch.int64
+    for i in range(6):
+        scene = ds.scene(i)
+        assert int(ids[i].max()) == len(scene.instance_classes)
+        for k, mask in enumerate(scene.instance_masks, start=1):
+            assert torch.equal(ids[i] == k, mask)
+        assert torch.equal(ids[i] > 0, scene.label > 0)
+
+
+def test_instances_keep_touching_objects_of_one_class_apart():
+    # Two boxes side by side: one connected region of the label map, two painted objects.
+    scenes = [make_scene(SceneConfig(size=32, num_objects=(6, 6), class_probs=(0, 1, 0, 0)), 0, i) for i in range(20)]
+    merged = [s for s in scenes if connected_instances(s.label, (2,)).max() < len(s.instance_classes)]
+    assert merged, "no scene with touching boxes among 20: pick another seed"
+    assert all(int(s.instance_ids.max()) == len(s.instance_classes) for s in merged)
+
+
+def test_connected_instances_numbers_regions_class_by_class_per_image():
+    label = torch.tensor([[[1, 0, 2, 2], [1, 0, 0, 1], [255, 255, 0, 1]], [[0, 0, 0, 0], [0, 2, 2, 0], [0, 0, 0, 0]]])
+    ids = connected_instances(label, classes=(1, 2))
+    assert ids.tolist() == [[[1, 0, 3, 3], [1, 0, 0, 2], [0, 0, 0, 2]], [[0, 0, 0, 0], [0, 1, 1, 0], [0, 0, 0, 0]]]
+    diagonal = torch.tensor([[1, 0], [0, 1]])
+    assert connected_instances(diagonal, classes=(1,)).max() == 2  # 4-connected: a diagonal step separates
+    assert torch.equal(connected_instances(label[0], classes=()), torch.zeros_like(label[0]))
+
+
+def test_connected_instances_errors():
+    with pytest.raises(TypeError, match="label must be a torch.int64 tensor"):
+        connected_instances(torch.zeros(2, 2), classes=(1,))
+    with pytest.raises(TypeError, match="classes must be a sequence of class ids"):
+        connected_instances(torch.zeros(2, 2, dtype=torch.int64), classes=1)
+    with pytest.raises(ValueError, match=r"classes\[0\] must be >= 0"):
+        connected_instances(torch.zeros(2, 2, dtype=torch.int64), classes=(-1,))

@@ -1,6 +1,8 @@
-"""Tests for segbook.data.real: real data sets in their real on-disk formats, made here; no network ever."""
+"""Tests for the real data sets (segbook.data.pets, .voc, .isbi), ``load_dataset`` and the interface every data set
+shares (segbook.data.base): real on-disk formats, made here; no network ever."""
 
 import hashlib
+import inspect
 import io
 
 import numpy as np
@@ -10,9 +12,11 @@ from PIL import Image
 from test_download import FakeNetwork, make_tar, make_zip, md5
 from torchvision import tv_tensors
 
+import segbook.data as ds
 import segbook.data.downloading as dl
-import segbook.data.real as ds
-import segbook.data.synthetic
+from segbook.data import isbi as isbi_module
+from segbook.data import pets as pets_module
+from segbook.data import voc as voc_module
 from segbook.data.downloading import ChecksumError, Resource
 
 SIDE = 16  # fixture images are SIDE x SIDE so that size=SIDE reads the labels back unresized
@@ -104,8 +108,8 @@ def network(monkeypatch):
     fake = FakeNetwork()
     monkeypatch.setattr(dl, "fetch_url", fake)
     images, notes = pet_archives()
-    monkeypatch.setattr(
-        ds,
+    monkeypatch.setattr(  # patched where the data sets read them
+        pets_module,
         "PET_RESOURCES",
         (
             Resource("images.tar.gz", urls=(fake.serve("https://pets.test/images.tar.gz", images),), md5=md5(images)),
@@ -116,7 +120,7 @@ def network(monkeypatch):
     )
     voc = voc_archive()
     monkeypatch.setattr(
-        ds,
+        voc_module,
         "VOC_RESOURCE",
         Resource("VOCtrainval_11-May-2012.tar", md5=md5(voc), urls=(fake.serve("https://voc.test/voc.tar", voc),)),
     )
@@ -124,7 +128,7 @@ def network(monkeypatch):
     tifs = {"train-volume.tif": tiff_bytes(volume), "train-labels.tif": tiff_bytes(labels)}
     em_zip = make_zip([(f"ISBI-2012-challenge/{name}", data) for name, data in tifs.items()])
     monkeypatch.setattr(
-        ds,
+        isbi_module,
         "ISBI2012_RESOURCE",
         Resource(
             "ISBI-2012-challenge.zip",
@@ -157,6 +161,61 @@ def test_items_match_the_scene_dataset_interface(network, tmp_path, name, size):
     assert data.name == name and len(data.class_names) == data.num_classes
 
 
+def every_dataset(root):
+    """One of each data set class: the generated ones made here, the real ones from the fake on-disk data."""
+    generated = [ds.SceneDataset(3, size=SIDE), ds.CellsDataset(3, size=SIDE)]
+    return generated + [build(name, root, size=SIDE) for name in ("oxford_pet", "voc", "isbi2012")]
+
+
+def concrete_subclasses(cls):
+    found = set()
+    for sub in cls.__subclasses__():
+        found |= concrete_subclasses(sub) | ({sub} if not inspect.isabstract(sub) else set())
+    return found - {ds.GeneratedDataset, ds.LoadedDataset}
+
+
+def test_every_data_set_implements_the_interface(network, tmp_path):
+    made = every_dataset(tmp_path)
+    assert {type(d) for d in made} >= {
+        c for c in concrete_subclasses(ds.SegmentationDataset) if "segbook" in c.__module__
+    }
+    for data in made:
+        assert isinstance(data, ds.SegmentationDataset) and data.name in ds.DATASET_NAMES
+        assert isinstance(data.class_names, tuple) and all(isinstance(n, str) for n in data.class_names)
+        assert data.num_classes == len(data.class_names) >= 2 and data.ignore_index == ds.IGNORE_INDEX == 255
+        images, masks = data.tensors()
+        assert images.shape == (len(data), 3, SIDE, SIDE) and masks.shape == (len(data), SIDE, SIDE)
+        ids = data.instances()
+        assert ids.shape == masks.shape and ids.dtype == torch.int64, data.name
+        assert not ids[masks == data.ignore_index].any(), f"{data.name}: an ignored pixel is in an object"
+        for image_ids in ids:  # ids 1..K, each used
+            assert image_ids.unique().tolist() == list(range(int(image_ids.max()) + 1)), data.name
+
+
+def test_the_interface_is_required_not_duck_typed():
+    class NoTensors(ds.SegmentationDataset):
+        name, class_names, num_classes = "mine", ("background", "thing"), 2
+
+        def __len__(self):
+            return 0
+
+        def __getitem__(self, index):
+            raise IndexError(index)
+
+    with pytest.raises(TypeError, match="abstract"):
+        NoTensors()
+
+
+def test_default_instances_are_connected_regions_of_the_object_classes(network, tmp_path):
+    pet, voc_data = build("oxford_pet", tmp_path, size=SIDE), build("voc", tmp_path, size=SIDE)
+    assert (pet.instances().amax((1, 2)) == 1).all()  # one pet per image; the border class is no object
+    assert torch.equal(pet.instances() > 0, pet.tensors()[1] == 1)
+    assert (voc_data.instances().amax((1, 2)) == 1).all()  # one object, its 255 band left out
+    em = build("isbi2012", tmp_path, size=SIDE)  # the objects are the cells the membranes separate
+    counts = em.instances().amax((1, 2)).tolist()
+    assert counts == [1 if row == 0 else 2 for row in range(len(em))]  # slice i: a membrane along row i
+
+
 def test_transforms_are_applied_to_image_and_mask(network, tmp_path):
     flip = lambda image, mask: (image.flip(-1), mask.flip(-1))  # noqa: E731
     plain, flipped = build("voc", tmp_path, size=SIDE), build("voc", tmp_path, size=SIDE, transforms=flip)
@@ -185,6 +244,14 @@ def test_file_corrupted_after_extraction_is_refused(network, tmp_path):
     mask.write_bytes(mask.read_bytes()[:-10])
     with pytest.raises(ChecksumError, match="2007_000000.png.*changed after extraction"):
         build("voc", tmp_path)
+
+
+@pytest.mark.parametrize("cls", [ds.OxfordPetDataset, ds.VOCSegmentationDataset, ds.ISBI2012Dataset])
+@pytest.mark.parametrize("flag", ["False", 0, None])
+def test_download_flag_must_be_a_bool_not_a_string(tmp_path, cls, flag):
+    with pytest.raises(TypeError, match=f"download must be True or False, got {flag!r}"):
+        cls("train", root=tmp_path, download=flag)  # "False" would otherwise switch downloading *on*
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- Oxford-IIIT Pet -----------------------------------------------------------------------------------------------
@@ -274,9 +341,11 @@ def test_isbi_membranes_are_the_foreground_and_splits_are_contiguous(network, tm
 
 
 def test_isbi_zip_with_wrong_tiffs_is_refused(network, tmp_path, monkeypatch):
-    resource = ds.ISBI2012_RESOURCE
+    resource = isbi_module.ISBI2012_RESOURCE
     wrong = (("train-volume.tif", "md5", "0" * 32),) + resource.members[1:]
-    monkeypatch.setattr(ds, "ISBI2012_RESOURCE", Resource(resource.filename, urls=resource.urls, members=wrong))
+    monkeypatch.setattr(
+        isbi_module, "ISBI2012_RESOURCE", Resource(resource.filename, urls=resource.urls, members=wrong)
+    )
     with pytest.raises(ChecksumError, match="train-volume.tif: md5 is"):
         ds.load_dataset("isbi2012", root=tmp_path)  # a wrong file is an error, never a silent fallback
     assert not (tmp_path / "isbi2012" / "ISBI-2012-challenge").exists()
@@ -310,7 +379,7 @@ def test_load_dataset_returns_real_data_when_available(network, tmp_path):
 def test_offline_prints_a_message_and_falls_back(monkeypatch, tmp_path, capsys, name, title):
     monkeypatch.setattr(dl, "fetch_url", FakeNetwork())  # serves nothing: every URL fails like a dead network
     data = ds.load_dataset(name, split="train", size=32, root=tmp_path)
-    expected = "cells" if name == "isbi2012" and hasattr(segbook.data.synthetic, "CellsDataset") else "scenes"
+    expected = "cells" if name == "isbi2012" else "scenes"
     out = capsys.readouterr().out
     assert data.name == expected and len(data) == 256 and data.ignore_index == 255
     assert title in out and str(tmp_path) in out and "by hand" in out and f"embedded '{expected}'" in out
@@ -340,8 +409,6 @@ def test_load_dataset_scenes_train_and_val_differ_and_repeat():
 
 
 def test_load_dataset_cells():
-    if not hasattr(segbook.data.synthetic, "CellsDataset"):
-        pytest.skip("segbook.data.synthetic.CellsDataset is not there yet")
     data = ds.load_dataset("cells", split="val", size=32, num_images=3)
     assert data.name == "cells" and len(data) == 3 and data[0][1].dtype == torch.int64
 
@@ -351,7 +418,8 @@ def test_load_dataset_cells():
     [
         (dict(name="mnist"), "name must be one of 'scenes', 'cells', 'oxford_pet', 'voc', 'isbi2012'; got 'mnist'"),
         (dict(name="scenes", split="test"), "split must be one of 'train', 'val'"),
-        (dict(name="scenes", download="yes"), "download must be a bool"),
+        (dict(name="scenes", download="yes"), "download must be True or False, got 'yes'"),
+        (dict(name="voc", download="False"), "download must be True or False, got 'False'"),
         (dict(name="scenes", seed=-1), "seed must be >= 0"),
     ],
 )

@@ -176,6 +176,25 @@ def test_resource_without_checksum_is_never_installed(network, tmp_path):
     assert network.calls == [] and leftovers(tmp_path) == []
 
 
+def test_string_flags_are_refused_before_anything_is_fetched(network, tmp_path):
+    data = make_tar([("top/a.txt", b"alpha")])
+    resource = Resource("x.tar.gz", urls=(network.serve("https://mirror.test/x.tar.gz", data),), md5=md5(data))
+    with pytest.raises(TypeError, match="allow_download must be True or False, got 'False'"):
+        download(resource, tmp_path, allow_download="False")  # a string is true: it would download
+    with pytest.raises(TypeError, match="allow_download must be True or False, got 'False'"):
+        download_and_extract(resource, tmp_path, subdir="x", allow_download="False")
+    with pytest.raises(TypeError, match="keep_archive must be True or False, got 'no'"):
+        download_and_extract(resource, tmp_path, subdir="x", keep_archive="no")
+    assert network.calls == [] and leftovers(tmp_path) == []
+
+
+def test_fetch_url_timeout_must_be_a_positive_number(tmp_path):
+    with open(tmp_path / "out", "wb") as out:
+        for timeout, error in (("60", TypeError), (0, ValueError), (float("nan"), ValueError)):
+            with pytest.raises(error, match="timeout must be"):
+                dl.fetch_url("https://mirror.test/never-contacted", out, timeout=timeout)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

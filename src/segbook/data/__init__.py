@@ -1,10 +1,119 @@
-"""Data: the procedural scenes and touching cells, the real data sets, their verified download, ``load_dataset``."""
+"""Data: every data set the book trains on, behind one interface, and how the real ones are fetched safely.
 
-from segbook.data.downloading import *  # noqa: F401,F403
-from segbook.data.downloading import __all__ as _downloading_all
-from segbook.data.real import *  # noqa: F401,F403
-from segbook.data.real import __all__ as _real_all
-from segbook.data.synthetic import *  # noqa: F401,F403
-from segbook.data.synthetic import __all__ as _synthetic_all
+=====================  ===========================================================================  ========
+module                 what it holds                                                                chapters
+=====================  ===========================================================================  ========
+:mod:`.base`           :class:`SegmentationDataset`, the interface every data set implements        all
+                       (``name``, ``class_names``, ``num_classes``, ``ignore_index``, ``tensors()``,
+                       ``instances()``), and the generated / loaded-from-disk bases
+:mod:`.scenes`         the procedural scenes: :class:`SceneConfig`, :func:`make_scene`,            1-7, 9-11
+                       :class:`SceneDataset`, :data:`CLASS_NAMES`
+:mod:`.cells`          the touching cells: :class:`CellsConfig`, :func:`make_cells`,                8
+                       :class:`CellsDataset`
+:mod:`.labels`         :func:`one_hot`, :func:`connected_instances`                                 1, 5-8
+:mod:`.pets`           Oxford-IIIT Pet (:class:`OxfordPetDataset`)                                  7, 11
+:mod:`.voc`            PASCAL VOC 2012 (:class:`VOCSegmentationDataset`)                            7, 11
+:mod:`.isbi`           ISBI 2012 EM membranes (:class:`ISBI2012Dataset`)                            8
+:mod:`.loading`        :func:`load_dataset`: a data set by name, or the embedded fallback offline   7, 8, 11
+:mod:`.downloading`    verified downloads and safe extraction of the real data                      7, 8, 11
+=====================  ===========================================================================  ========
 
-__all__ = sorted(set(_synthetic_all + _real_all + _downloading_all))
+Everything public is importable from here: ``from segbook import data; data.SceneDataset(...)``.
+:data:`IGNORE_INDEX` lives in :mod:`segbook.conventions` and is re-exported. (``segbook.data.synthetic`` and
+``segbook.data.real``, the modules' old homes, still re-export their names.)
+"""
+
+from segbook.conventions import IGNORE_INDEX
+from segbook.data.base import GeneratedDataset, LoadedDataset, SegmentationDataset
+from segbook.data.cells import CELL_CLASS_NAMES, Cells, CellsConfig, CellsDataset, make_cells
+from segbook.data.downloading import (
+    DATA_ENV_VAR,
+    MANIFEST_NAME,
+    ChecksumError,
+    DatasetUnavailable,
+    DownloadError,
+    Resource,
+    UnsafeArchiveError,
+    data_home,
+    download,
+    download_and_extract,
+    fetch_url,
+    file_digest,
+    load_manifest,
+    safe_extract,
+    verified_path,
+    verify_file,
+)
+from segbook.data.isbi import ISBI2012_CITATION, ISBI2012_LICENSE, ISBI2012_RESOURCE, ISBI2012Dataset
+from segbook.data.labels import connected_instances, one_hot
+from segbook.data.loading import DATASET_NAMES, VAL_SEED_OFFSET, load_dataset
+from segbook.data.pets import PET_CITATION, PET_LICENSE, PET_RESOURCES, OxfordPetDataset
+from segbook.data.scenes import CLASS_NAMES, NUM_CLASSES, Scene, SceneConfig, SceneDataset, make_scene
+from segbook.data.voc import (
+    VOC_CITATION,
+    VOC_CLASS_NAMES,
+    VOC_LICENSE,
+    VOC_RESOURCE,
+    VOCSegmentationDataset,
+    read_palette_indices,
+)
+
+__all__ = [
+    "IGNORE_INDEX",
+    # base
+    "SegmentationDataset",
+    "GeneratedDataset",
+    "LoadedDataset",
+    # scenes
+    "CLASS_NAMES",
+    "NUM_CLASSES",
+    "SceneConfig",
+    "Scene",
+    "make_scene",
+    "SceneDataset",
+    # cells
+    "CELL_CLASS_NAMES",
+    "CellsConfig",
+    "Cells",
+    "make_cells",
+    "CellsDataset",
+    # labels
+    "one_hot",
+    "connected_instances",
+    # pets, voc, isbi
+    "PET_RESOURCES",
+    "PET_LICENSE",
+    "PET_CITATION",
+    "OxfordPetDataset",
+    "VOC_RESOURCE",
+    "VOC_CLASS_NAMES",
+    "VOC_LICENSE",
+    "VOC_CITATION",
+    "VOCSegmentationDataset",
+    "read_palette_indices",
+    "ISBI2012_RESOURCE",
+    "ISBI2012_LICENSE",
+    "ISBI2012_CITATION",
+    "ISBI2012Dataset",
+    # loading
+    "DATASET_NAMES",
+    "VAL_SEED_OFFSET",
+    "load_dataset",
+    # downloading
+    "DATA_ENV_VAR",
+    "MANIFEST_NAME",
+    "Resource",
+    "DownloadError",
+    "DatasetUnavailable",
+    "ChecksumError",
+    "UnsafeArchiveError",
+    "data_home",
+    "file_digest",
+    "verify_file",
+    "fetch_url",
+    "download",
+    "safe_extract",
+    "download_and_extract",
+    "load_manifest",
+    "verified_path",
+]

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO, Dict, List, Optional, Tuple, Union
 
+from segbook.conventions import check_bool, check_float
+
 __all__ = [
     "DATA_ENV_VAR",
     "MANIFEST_NAME",
@@ -189,6 +191,7 @@ def fetch_url(url: str, out: BinaryIO, *, timeout: float = 60.0) -> None:
 
     Network failures raise ``OSError`` (``urllib.error.URLError`` is one). Tests replace this function.
     """
+    timeout = check_float(timeout, "timeout", minimum=0.0, strict_minimum=True)
     request = urllib.request.Request(url, headers={"User-Agent": "segbook (+https://pypi.org/project/segbook)"})
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URLs are our constants)
         shutil.copyfileobj(response, out, 1 << 20)
@@ -255,6 +258,7 @@ def download(resource: Resource, directory: PathLike, *, allow_download: bool = 
     """
     if not isinstance(resource, Resource):
         raise TypeError(f"resource must be a Resource, got {type(resource).__name__}")
+    allow_download = check_bool(allow_download, "allow_download")
     if resource.checksum is None:
         raise ValueError(
             f"{resource.filename} has no recorded checksum: segbook does not install a file it "
@@ -356,9 +360,11 @@ def safe_extract(archive: PathLike, target: PathLike) -> None:
         raise DownloadError(f"{archive} is neither a tar nor a zip archive")
     with tarfile.open(archive) as tar:
         _check_tar_members(tar, target, archive)
-        extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         try:
-            tar.extractall(target, **extra)
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(target, filter="data")
+            else:  # a Python without extraction filters: the checks above are all there is
+                tar.extractall(target)
         except tarfile.TarError as err:  # FilterError and friends: same meaning as our own checks
             raise UnsafeArchiveError(f"{archive}: {err}") from err
 
@@ -396,6 +402,10 @@ def download_and_extract(
         ValueError: the resource records neither its own checksum nor its members'.
         DatasetUnavailable, ChecksumError, UnsafeArchiveError: see :func:`download` and :func:`safe_extract`.
     """
+    if not isinstance(resource, Resource):
+        raise TypeError(f"resource must be a Resource, got {type(resource).__name__}")
+    allow_download = check_bool(allow_download, "allow_download")
+    keep_archive = check_bool(keep_archive, "keep_archive")
     if resource.checksum is None and not resource.members:
         raise ValueError(
             f"{resource.filename} records no checksum, neither its own nor its members': segbook "
