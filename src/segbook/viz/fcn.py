@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 import torch
 
 from segbook.conventions import check_float, check_tensor
-from segbook.data.synthetic import CLASS_NAMES
+from segbook.data import CLASS_NAMES
 from segbook.models import FCN
 from segbook.models.probes import fcn_logits_with_skip_weight
 from segbook.viz._common import to_numpy_image

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from segbook.conventions import IGNORE_INDEX, check_float, check_int, check_tensor
-from segbook.data.synthetic import CLASS_NAMES, Scene, SceneConfig, make_scene
+from segbook.data import CLASS_NAMES, Scene, SceneConfig, make_scene
 from segbook.viz._common import to_numpy_image
 
 __all__ = [

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from segbook.data.synthetic import CLASS_NAMES
-from segbook.ops.sliding_window import pad_for_patches
+from segbook.data import CLASS_NAMES
+from segbook.ops import pad_for_patches
 from segbook.viz.images import colorize
 
 __all__ = [

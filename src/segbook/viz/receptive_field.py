@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from segbook.data.synthetic import SceneConfig, make_scene
-from segbook.ops.receptive_field import empirical_receptive_field, receptive_field
+from segbook.data import SceneConfig, make_scene
+from segbook.ops import empirical_receptive_field, receptive_field
 
 __all__ = [
     "receptive_field_explorer",

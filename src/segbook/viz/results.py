@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from segbook.conventions import check_bool, check_tensor
-from segbook.data.synthetic import CLASS_NAMES
+from segbook.data import CLASS_NAMES
 
 __all__ = [
     "plot_history",

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from segbook.conventions import check_float
-from segbook.ops.upsampling import conv_transpose_coverage, conv_transpose_output_size
+from segbook.ops import conv_transpose_coverage, conv_transpose_output_size
 
 __all__ = [
     "show_matrices",
