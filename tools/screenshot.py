@@ -25,8 +25,16 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("SEGBOOK_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 FACTS_JS = r"""
 () => {
   const article = document.querySelector("article") || document.body;
@@ -66,8 +74,9 @@ def main() -> None:
             page_name = page_name.removesuffix(".html").removesuffix(".ipynb")
             for width in widths:
                 context = browser.new_context(viewport={"width": width, "height": 900})
-                context.route("**/*", lambda route: route.continue_() if "127.0.0.1" in route.request.url
-                              else route.abort())
+                context.route(
+                    "**/*", lambda route: route.continue_() if "127.0.0.1" in route.request.url else route.abort()
+                )
                 tab = context.new_page()
                 tab.goto(base + page_name + ".html", wait_until="networkidle")
                 tab.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
@@ -78,10 +87,13 @@ def main() -> None:
                 count = 0
                 for count, top in enumerate(range(0, shot.height, options.height), start=1):
                     shot.crop((0, top, shot.width, min(top + options.height, shot.height))).save(
-                        options.out / f"{stem}-{width}-{count:02d}.png")
-                print(f"{page_name} at {width} px: {count} screenshots in {options.out}; horizontal scroll "
-                      f"{facts['scroll']} px; images below 0.7 scale: {len(facts['small'])}; "
-                      f"code blocks wider than their column: {len(facts['wide'])}")
+                        options.out / f"{stem}-{width}-{count:02d}.png"
+                    )
+                print(
+                    f"{page_name} at {width} px: {count} screenshots in {options.out}; horizontal scroll "
+                    f"{facts['scroll']} px; images below 0.7 scale: {len(facts['small'])}; "
+                    f"code blocks wider than their column: {len(facts['wide'])}"
+                )
                 for image in facts["small"]:
                     print(f"    image {image['src']} at {image['scale']:.2f}")
                 for line in facts["wide"]:
