@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from segbook.exercises._core import Case, default_compare, describe, run_checks
-from segbook.ops.sliding_window import extract_patches as _extract_patches
+from segbook.ops import extract_patches as _extract_patches
 
 __all__ = ["check_extract_patches", "check_shared_fraction", "check_linear_to_conv"]
 

@@ -13,9 +13,9 @@ from torch import nn
 
 from segbook.exercises._core import Case, run_checks
 from segbook.exercises._values import exact_int
-from segbook.ops.receptive_field import count_flops as _count_flops
-from segbook.ops.receptive_field import receptive_field as _receptive_field
-from segbook.ops.shapes import conv_output_size as _conv_output_size
+from segbook.ops import conv_output_size as _conv_output_size
+from segbook.ops import count_flops as _count_flops
+from segbook.ops import receptive_field as _receptive_field
 
 __all__ = ["check_conv_output_size", "check_receptive_field_size", "check_conv2d_flops"]
 

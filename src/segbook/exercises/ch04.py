@@ -13,11 +13,11 @@ import torch
 
 from segbook.exercises._core import Case, run_checks
 from segbook.exercises._values import exact_int
-from segbook.ops.shapes import conv_transpose_output_size as _conv_transpose_output_size
-from segbook.ops.upsampling import bed_of_nails as _bed_of_nails
-from segbook.ops.upsampling import conv_transpose1d as _conv_transpose1d
-from segbook.ops.upsampling import max_pool2d_with_indices as _max_pool2d_with_indices
-from segbook.ops.upsampling import max_unpool2d as _max_unpool2d
+from segbook.ops import bed_of_nails as _bed_of_nails
+from segbook.ops import conv_transpose1d as _conv_transpose1d
+from segbook.ops import conv_transpose_output_size as _conv_transpose_output_size
+from segbook.ops import max_pool2d_with_indices as _max_pool2d_with_indices
+from segbook.ops import max_unpool2d as _max_unpool2d
 
 __all__ = ["check_bed_of_nails", "check_max_unpool", "check_transposed_output_size", "check_conv_transpose1d_scatter"]
 

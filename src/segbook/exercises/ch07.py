@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from segbook.exercises._core import Case, allclose, default_compare, run_checks
-from segbook.ops.upsampling import bilinear_kernel
+from segbook.ops import bilinear_kernel
 
 __all__ = ["check_score_map_size", "check_fuse_skip", "check_zero_score_layer"]
 

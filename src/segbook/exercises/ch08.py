@@ -11,7 +11,7 @@ from typing import Callable, Optional
 import torch
 
 from segbook.exercises._core import Case, allclose, run_checks
-from segbook.losses.weight_map import unet_weight_map
+from segbook.losses import unet_weight_map
 from segbook.models import UNet
 
 __all__ = ["check_centre_crop", "check_valid_output_size", "check_border_weight_map", "check_tile_starts"]

@@ -14,7 +14,7 @@ from torch import nn
 
 from segbook.compare import pareto_front
 from segbook.exercises._core import Case, run_checks
-from segbook.ops.receptive_field import count_flops
+from segbook.ops import count_flops
 
 __all__ = ["check_pareto_front", "check_conv2d_flops"]
 
