@@ -15,6 +15,7 @@ trains with the weighted energy (eq. 1) :math:`E = \\sum_x w(x) \\log p_{\\ell(x
 here its negative, a loss to minimise).
 
 Example:
+    >>> import torch
     >>> instances = torch.tensor([[1, 1, 0, 2, 2]])               # two cells, one pixel apart
     >>> unet_weight_map(instances, class_weights=None)[0, 2]     # the gap: d1 = d2 = 1 -> 1 + 10 exp(-4/50)
     tensor(10.2312)
@@ -28,8 +29,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from segbook.conventions import check_choice, check_float, check_same_shape, check_tensor
-from segbook.losses import _check_reduction, _class_vector, _multiclass_inputs, _reduce_pixels
+from segbook.conventions import (
+    check_choice,
+    check_float,
+    check_ignore_index,
+    check_same_shape,
+    check_segmentation_inputs,
+    check_tensor,
+    values_checked,
+)
+from segbook.losses._common import check_reduction, class_vector, reduce_pixels
+from segbook.losses.distribution import cross_entropy_kernel
 
 __all__ = ["unet_weight_map", "weighted_pixel_cross_entropy", "WeightedPixelCrossEntropyLoss"]
 
@@ -107,7 +117,7 @@ def unet_weight_map(
     if isinstance(class_weights, str):
         check_choice(class_weights, "class_weights", ("balanced",))
     elif class_weights is not None:
-        class_weights = _class_vector(class_weights, "class_weights", 2, torch.zeros((), dtype=torch.float64)).tolist()
+        class_weights = class_vector(class_weights, "class_weights", 2).tolist()
     if instances.numel() and int(instances.min()) < 0:
         raise ValueError(
             f"instances must be 0 (background) or a positive cell id, got the value {int(instances.min())}"
@@ -125,6 +135,7 @@ def weighted_pixel_cross_entropy(
     *,
     ignore_index: Optional[int] = 255,
     reduction: str = "mean",
+    validate: Optional[bool] = None,
 ) -> torch.Tensor:
     """Cross entropy with one weight per pixel: the U-Net paper's energy (eq. 1), negated to be minimised.
 
@@ -149,6 +160,8 @@ def weighted_pixel_cross_entropy(
         pixel_weights: ``(N, H, W)`` float, finite and >= 0.
         ignore_index: target value of pixels left out, or ``None``.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        validate: read values to check them (class range, softmax outputs passed as logits, weights finite and
+            >= 0): ``None`` on CPU tensors only (no GPU sync), ``True`` always, ``False`` never.
 
     Example:
         >>> logits = torch.zeros(1, 2, 1, 2)                           # p = 1/2 everywhere: CE = log 2
@@ -156,19 +169,22 @@ def weighted_pixel_cross_entropy(
         >>> weighted_pixel_cross_entropy(logits, target, weights)      # (1 + 3) log 2 / 2 pixels
         tensor(1.3863)
     """
-    reduction = _check_reduction(reduction)
-    logits, t, valid = _multiclass_inputs(logits, target, ignore_index, "weighted_pixel_cross_entropy")
+    reduction = check_reduction(reduction)
+    logits, t, valid, _, _ = check_segmentation_inputs(
+        logits, target, ignore_index=ignore_index, binary=False, validate=validate, name="weighted_pixel_cross_entropy"
+    )
     check_tensor(pixel_weights, "pixel_weights", ndim=3, dtype="float", shape_hint="(N, H, W), one weight per pixel")
     check_same_shape(pixel_weights, "pixel_weights", target, "target")
     if pixel_weights.device != logits.device:
         raise ValueError(
             f"pixel_weights and logits must be on the same device, got {pixel_weights.device} and {logits.device}"
         )
-    counted = pixel_weights[valid]
-    if counted.numel() and (not bool(torch.isfinite(counted).all()) or float(counted.min()) < 0):
-        raise ValueError("pixel_weights must be finite and >= 0 at every counted pixel")
-    ce = torch.logsumexp(logits, dim=1) - logits.gather(1, t[:, None]).squeeze(1)  # (N, H, W): -log p_t
-    return _reduce_pixels(pixel_weights.to(ce.dtype) * ce, valid, reduction)
+    if values_checked(validate, pixel_weights):
+        counted = pixel_weights[valid]
+        if counted.numel() and (not bool(torch.isfinite(counted).all()) or float(counted.min()) < 0):
+            raise ValueError("pixel_weights must be finite and >= 0 at every counted pixel")
+    ce = cross_entropy_kernel(logits, t, valid, None, "none")  # (N, H, W): -log p_t, 0 where ignored
+    return reduce_pixels(pixel_weights.to(ce.dtype) * ce, valid, reduction)
 
 
 class WeightedPixelCrossEntropyLoss(nn.Module):
@@ -181,15 +197,22 @@ class WeightedPixelCrossEntropyLoss(nn.Module):
         tensor(1.3863)
     """
 
-    def __init__(self, *, ignore_index: Optional[int] = 255, reduction: str = "mean") -> None:
+    def __init__(
+        self, *, ignore_index: Optional[int] = 255, reduction: str = "mean", validate: Optional[bool] = None
+    ) -> None:
         super().__init__()
-        self.ignore_index, self.reduction = ignore_index, reduction
-        # Fail here, not at the first batch: check the options on a tiny input.
-        self.forward(torch.zeros(1, 2, 1, 1), torch.zeros(1, 1, 1, dtype=torch.long), torch.ones(1, 1, 1))
+        check_ignore_index(ignore_index, 2)  # fail here, not at the first batch
+        self.ignore_index, self.reduction = ignore_index, check_reduction(reduction)
+        self.validate = None if validate is None else values_checked(validate, torch.empty(0))
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor, pixel_weights: torch.Tensor) -> torch.Tensor:
         return weighted_pixel_cross_entropy(
-            logits, target, pixel_weights, ignore_index=self.ignore_index, reduction=self.reduction
+            logits,
+            target,
+            pixel_weights,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            validate=self.validate,
         )
 
     def extra_repr(self) -> str:
