@@ -434,3 +434,13 @@ def test_sha256_of_fixture_is_what_the_manifest_records(network, tmp_path):
     manifest = dl.load_manifest(base)
     path = "ISBI-2012-challenge/train-labels.tif"
     assert manifest[path] == hashlib.sha256((base / path).read_bytes()).hexdigest()
+
+
+def test_old_module_paths_and_every_public_name_still_import():
+    import segbook.data.real as real
+    import segbook.data.synthetic as synthetic
+
+    for module in (synthetic, real, dl):
+        for name in module.__all__:
+            assert getattr(module, name) is getattr(ds, name), f"{module.__name__}.{name}"
+    assert ds.IGNORE_INDEX == 255 and dl.ChecksumError is ds.ChecksumError and dl.safe_extract is ds.safe_extract

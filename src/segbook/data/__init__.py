@@ -15,7 +15,9 @@ module                 what it holds                                            
 :mod:`.voc`            PASCAL VOC 2012 (:class:`VOCSegmentationDataset`)                            7, 11
 :mod:`.isbi`           ISBI 2012 EM membranes (:class:`ISBI2012Dataset`)                            8
 :mod:`.loading`        :func:`load_dataset`: a data set by name, or the embedded fallback offline   7, 8, 11
-:mod:`.downloading`    verified downloads and safe extraction of the real data                      7, 8, 11
+:mod:`.downloading`    verified downloads of the real data, their cache and manifests               7, 8, 11
+:mod:`.archives`       safe extraction of the downloaded archives                                   7, 8, 11
+:mod:`.errors`         what can go wrong when obtaining data (``DatasetUnavailable``, ...)          7, 8, 11
 =====================  ===========================================================================  ========
 
 Everything public is importable from here: ``from segbook import data; data.SceneDataset(...)``.

@@ -1,16 +1,17 @@
 """Helpers the data modules share (not part of segbook's public interface; import from the modules that use them).
 
-Drawing (chapters 1 and 8): :func:`check_range_pair` for ``(low, high)`` options, :func:`pixel_grid` and
-:func:`window` for painting shapes, :func:`sample_rng` for one generator per sample. Reading files (the real data
-sets): :func:`check_loading_args`, :func:`choose_subset`, :func:`read_split_list`, :func:`image_tensor`,
-:func:`load_rgb` and :func:`mask_tensor`.
+:data:`PathLike` for path arguments. Drawing (chapters 1 and 8): :func:`check_range_pair` for ``(low, high)``
+options, :func:`pixel_grid` and :func:`window` for painting shapes, :func:`sample_rng` for one generator per
+sample. Reading files (the real data sets): :func:`check_loading_args`, :func:`choose_subset`,
+:func:`read_split_list`, :func:`image_tensor`, :func:`load_rgb` and :func:`mask_tensor`.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -18,6 +19,7 @@ import torch
 from segbook.conventions import check_int
 
 __all__ = [
+    "PathLike",
     "check_range_pair",
     "pixel_grid",
     "window",
@@ -29,6 +31,9 @@ __all__ = [
     "load_rgb",
     "mask_tensor",
 ]
+
+#: A file system path as the public functions take it.
+PathLike = Union[str, os.PathLike]
 
 
 # ------------------------------------------------------------------------------------------- generated data

@@ -9,13 +9,14 @@ Four rules, each a failure of the usual "download, extract, hope" code (d2l's am
    then renamed with ``os.replace`` (atomic on one file system). Extraction goes to a temporary directory that is
    renamed into place only once everything in it has been checked. Interrupted or failed attempts leave no file
    under the final name.
-3. **Archives are extracted safely.** Every member is checked first: absolute paths, ``..``, paths through a
-   symlink, symlinks or hard links pointing outside the target, and special files (devices, FIFOs) are refused with
-   :class:`UnsafeArchiveError`. Tar files are then extracted with ``filter="data"`` where Python provides it.
+3. **Archives are extracted safely** (:func:`segbook.data.archives.safe_extract`): every member is checked first,
+   and anything that would land outside the target or is not a plain file, directory or internal link is refused
+   with :class:`UnsafeArchiveError`.
 4. **Extracted files are verified when read.** Extraction writes a manifest of the sha256 of every file;
    :func:`verified_path` checks a file against it before a data set reads the file.
 
-The cache directory is ``$SEGBOOK_DATA`` if set, else ``~/.cache/segbook`` (see :func:`data_home`).
+The errors live in :mod:`segbook.data.errors` and ``safe_extract`` in :mod:`segbook.data.archives`; both are
+re-exported here. The cache directory is ``$SEGBOOK_DATA`` if set, else ``~/.cache/segbook`` (see :func:`data_home`).
 
 Example:
     >>> import tempfile, hashlib
@@ -25,7 +26,7 @@ Example:
     >>> verify_file(folder / "hello.txt", "md5", "0" * 32)
     Traceback (most recent call last):
     ...
-    segbook.data.downloading.ChecksumError: ...hello.txt: md5 is 5d41402abc4b2a76b9719d911017c592, expected 000...
+    segbook.data.errors.ChecksumError: ...hello.txt: md5 is 5d41402abc4b2a76b9719d911017c592, expected 000...
 """
 
 from __future__ import annotations
@@ -35,16 +36,16 @@ import http.client
 import json
 import os
 import shutil
-import stat
-import tarfile
 import tempfile
 import urllib.request
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import BinaryIO, Dict, List, Optional, Tuple, Union
+from pathlib import Path
+from typing import BinaryIO, Dict, List, Optional, Tuple
 
 from segbook.conventions import check_bool, check_float
+from segbook.data._common import PathLike
+from segbook.data.archives import safe_extract
+from segbook.data.errors import ChecksumError, DatasetUnavailable, DownloadError, UnsafeArchiveError
 
 __all__ = [
     "DATA_ENV_VAR",
@@ -70,27 +71,7 @@ DATA_ENV_VAR = "SEGBOOK_DATA"
 #: Written inside every extracted directory once its contents are verified: ``{relative path: sha256}``.
 MANIFEST_NAME = ".segbook-manifest.json"
 
-PathLike = Union[str, os.PathLike]
 _HEX_LENGTHS = {"md5": 32, "sha256": 64}
-
-
-class DownloadError(RuntimeError):
-    """Something went wrong while obtaining a data set."""
-
-
-class DatasetUnavailable(DownloadError):
-    """The data cannot be obtained here: no network, or ``download=False`` and nothing cached.
-
-    The message says which file, where it was expected, and how to download it by hand.
-    """
-
-
-class ChecksumError(DownloadError):
-    """A file's checksum differs from the recorded one: it is corrupted, incomplete or not the expected file."""
-
-
-class UnsafeArchiveError(DownloadError):
-    """An archive member would be written outside the target directory, or is a special file."""
 
 
 @dataclass(frozen=True)
@@ -283,90 +264,6 @@ def download(resource: Resource, directory: PathLike, *, allow_download: bool = 
         )
     os.replace(_fetch_verified_temp(resource, directory), final)
     return final
-
-
-def _is_within(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
-def _member_destination(name: str, target: Path, archive: Path) -> Path:
-    """Where member ``name`` would be written; refuse absolute paths, ``..`` and anything outside ``target``."""
-    posix = name.replace("\\", "/")
-    if not posix or posix.startswith("/") or PureWindowsPath(name).drive:
-        raise UnsafeArchiveError(f"{archive}: refusing member {name!r}: it has an absolute path")
-    if ".." in PurePosixPath(posix).parts:
-        raise UnsafeArchiveError(f"{archive}: refusing member {name!r}: its path contains '..'")
-    destination = (target / posix).resolve()
-    if not _is_within(destination, target):
-        raise UnsafeArchiveError(f"{archive}: refusing member {name!r}: it would be written outside {target}")
-    return destination
-
-
-def _check_tar_members(tar: tarfile.TarFile, target: Path, archive: Path) -> None:
-    symlinks = {PurePosixPath(m.name.replace("\\", "/")) for m in tar.getmembers() if m.issym()}
-    for member in tar.getmembers():
-        destination = _member_destination(member.name, target, archive)
-        path = PurePosixPath(member.name.replace("\\", "/"))
-        if any(parent in symlinks for parent in path.parents):
-            raise UnsafeArchiveError(
-                f"{archive}: refusing member {member.name!r}: its path goes through a symlink of the archive"
-            )
-        if member.issym() or member.islnk():
-            kind = "symlink" if member.issym() else "hard link"
-            link = member.linkname.replace("\\", "/")
-            if link.startswith("/") or PureWindowsPath(member.linkname).drive:
-                raise UnsafeArchiveError(
-                    f"{archive}: refusing {kind} {member.name!r} -> {member.linkname!r}: it points to an absolute path"
-                )
-            # A symlink is relative to its own directory; a hard link names another member (archive root).
-            base = destination.parent if member.issym() else target
-            if not _is_within((base / link).resolve(), target):
-                raise UnsafeArchiveError(
-                    f"{archive}: refusing {kind} {member.name!r} -> {member.linkname!r}: it points outside {target}"
-                )
-        elif not (member.isfile() or member.isdir()):
-            raise UnsafeArchiveError(
-                f"{archive}: refusing member {member.name!r}: it is a device, FIFO or other special file"
-            )
-
-
-def safe_extract(archive: PathLike, target: PathLike) -> None:
-    """Extract a tar (any compression) or zip archive into the directory ``target``, refusing unsafe members.
-
-    All members are checked before anything is written (see the module docstring); tar files are then extracted
-    with ``filter="data"`` when this Python has it (3.12, and 3.8-3.11 security releases), which re-checks links,
-    drops set-uid bits and refuses special files at extraction time too.
-
-    Raises:
-        UnsafeArchiveError: a member is unsafe. Nothing is extracted.
-        DownloadError: the file is neither a tar nor a zip archive.
-    """
-    archive, target = Path(archive), Path(target)
-    target.mkdir(parents=True, exist_ok=True)
-    target = target.resolve()
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            infos = zf.infolist()
-            for info in infos:
-                _member_destination(info.filename, target, archive)
-                if stat.S_ISLNK(info.external_attr >> 16):
-                    raise UnsafeArchiveError(
-                        f"{archive}: refusing member {info.filename!r}: symlinks in zip archives are not extracted"
-                    )
-            for info in infos:
-                zf.extract(info, target)
-        return
-    if not tarfile.is_tarfile(archive):
-        raise DownloadError(f"{archive} is neither a tar nor a zip archive")
-    with tarfile.open(archive) as tar:
-        _check_tar_members(tar, target, archive)
-        try:
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(target, filter="data")
-            else:  # a Python without extraction filters: the checks above are all there is
-                tar.extractall(target)
-        except tarfile.TarError as err:  # FilterError and friends: same meaning as our own checks
-            raise UnsafeArchiveError(f"{archive}: {err}") from err
 
 
 def _verify_members(resource: Resource, root: Path) -> None:

@@ -15,11 +15,10 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from segbook.conventions import check_bool, check_choice
-from segbook.data._common import check_loading_args, choose_subset, image_tensor, mask_tensor
+from segbook.data._common import PathLike, check_loading_args, choose_subset, image_tensor, mask_tensor
 from segbook.data.base import LoadedDataset
 from segbook.data.downloading import (
     DatasetUnavailable,
-    PathLike,
     Resource,
     data_home,
     download_and_extract,

@@ -24,10 +24,10 @@ from __future__ import annotations
 from typing import Callable, Dict, Optional, Tuple, Type
 
 from segbook.conventions import check_bool, check_choice
-from segbook.data._common import check_loading_args
+from segbook.data._common import PathLike, check_loading_args
 from segbook.data.base import GeneratedDataset, LoadedDataset, SegmentationDataset
 from segbook.data.cells import CellsDataset
-from segbook.data.downloading import DATA_ENV_VAR, DatasetUnavailable, PathLike, data_home
+from segbook.data.downloading import DATA_ENV_VAR, DatasetUnavailable, data_home
 from segbook.data.isbi import ISBI2012Dataset
 from segbook.data.pets import OxfordPetDataset
 from segbook.data.scenes import SceneDataset

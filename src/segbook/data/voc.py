@@ -14,9 +14,9 @@ from typing import Callable, Optional, Tuple
 import numpy as np
 
 from segbook.conventions import IGNORE_INDEX, check_bool, check_choice
-from segbook.data._common import check_loading_args, choose_subset, load_rgb, mask_tensor, read_split_list
+from segbook.data._common import PathLike, check_loading_args, choose_subset, load_rgb, mask_tensor, read_split_list
 from segbook.data.base import LoadedDataset
-from segbook.data.downloading import PathLike, Resource, data_home, download_and_extract, load_manifest, verified_path
+from segbook.data.downloading import Resource, data_home, download_and_extract, load_manifest, verified_path
 
 __all__ = [
     "VOC_RESOURCE",
