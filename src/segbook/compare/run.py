@@ -118,7 +118,7 @@ def compare_architectures(
 
     Args:
         names: keys of :data:`ARCHITECTURES`; ``None`` for all of them, in the book's order.
-        dataset: a name for :func:`segbook.data.real.load_dataset` (offline, real data falls back to the embedded
+        dataset: a name for :func:`segbook.data.load_dataset` (offline, real data falls back to the embedded
             data with a message; ``settings["dataset"]`` says which was used).
         target: ``"classes"`` (the data set's classes) or ``"foreground"`` (every class but 0 merged into one:
             two classes, background and foreground; :func:`foreground_target`). See :data:`TARGETS`.

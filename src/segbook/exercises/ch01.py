@@ -1,7 +1,7 @@
 """Checks for the exercises of chapter 1 (the segmentation task).
 
 Each ``check_*`` runs the student's function on several cases, edge cases included, and explains the first
-failure. The expected values come from the package's own implementations (``segbook.data.synthetic.one_hot``,
+failure. The expected values come from the package's own implementations (``segbook.data.one_hot``,
 ``segbook.metrics.iou_per_class``) or are written out by hand.
 """
 

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-#: One RGB colour (0-255) per class of :data:`segbook.data.synthetic.CLASS_NAMES`: background dark grey, then
+#: One RGB colour (0-255) per class of :data:`segbook.data.CLASS_NAMES`: background dark grey, then
 #: colour-blind-friendly hues (Okabe-Ito).
 PALETTE: np.ndarray = np.array(
     [
@@ -174,7 +174,7 @@ def show_four_tasks(scene: Scene, class_names: Sequence[str] = CLASS_NAMES):
     from matplotlib.patches import Rectangle
 
     if not isinstance(scene, Scene):
-        raise TypeError(f"scene must be a segbook.data.synthetic.Scene, got {type(scene).__name__}")
+        raise TypeError(f"scene must be a segbook.data.Scene, got {type(scene).__name__}")
     img = to_numpy_image(scene.image)
     # 2 x 2 panels, 6.4 in wide: legible in the book's text column (about 7 in at dpi 100).
     fig, grid = plt.subplots(2, 2, figsize=(6.4, 7.2), layout="constrained")
