@@ -53,7 +53,14 @@ from typing import Optional, Sequence
 
 import torch
 
-from segbook.conventions import check_class_indices, check_int, check_positive_int, check_tensor
+from segbook.conventions import (
+    check_class_indices,
+    check_ignore_index,
+    check_int,
+    check_positive_int,
+    check_tensor,
+    safe_divide,
+)
 
 __all__ = [
     "confusion_matrix",
@@ -67,18 +74,6 @@ __all__ = [
     "recall_per_class",
     "SegmentationMetrics",
 ]
-
-
-def _check_ignore_index(ignore_index: Optional[int], num_classes: int) -> Optional[int]:
-    if ignore_index is None:
-        return None
-    ignore_index = check_int(ignore_index, "ignore_index")
-    if 0 <= ignore_index < num_classes:
-        raise ValueError(
-            f"ignore_index={ignore_index} is a class index (C={num_classes}, classes "
-            f"0..{num_classes - 1}); use a value outside that range such as 255, or None"
-        )
-    return ignore_index
 
 
 def confusion_matrix(
@@ -121,7 +116,7 @@ def confusion_matrix(
                 [0, 0]])
     """
     num_classes = check_positive_int(num_classes, "num_classes")
-    ignore_index = _check_ignore_index(ignore_index, num_classes)
+    ignore_index = check_ignore_index(ignore_index, num_classes)
     check_tensor(target, "target", ndim=(2, 3), dtype="int", shape_hint="(N, H, W) or (H, W)")
     check_tensor(pred, "pred", shape_hint="(N, H, W) class indices or (N, C, H, W) logits")
     if pred.device != target.device:
@@ -168,11 +163,6 @@ def _as_matrix(cm: torch.Tensor) -> torch.Tensor:
     return cm
 
 
-def _divide(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
-    """``num / den`` with NaN where ``den == 0`` (an undefined ratio, never a fake 0 or 1)."""
-    return torch.where(den > 0, num / den, torch.full_like(num, float("nan")))
-
-
 def _parts(cm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     cm = _as_matrix(cm)
     tp = cm.diagonal()  # n_ii
@@ -195,7 +185,7 @@ def pixel_accuracy(cm: torch.Tensor) -> float:
         0.875
     """
     tp, fn, _ = _parts(cm)
-    return float(_divide(tp.sum(), tp.sum() + fn.sum()))
+    return float(safe_divide(tp.sum(), tp.sum() + fn.sum()))
 
 
 def recall_per_class(cm: torch.Tensor) -> torch.Tensor:
@@ -214,7 +204,7 @@ def recall_per_class(cm: torch.Tensor) -> torch.Tensor:
         tensor([0.7500,    nan], dtype=torch.float64)
     """
     tp, fn, _ = _parts(cm)
-    return _divide(tp, tp + fn)
+    return safe_divide(tp, tp + fn)
 
 
 def precision_per_class(cm: torch.Tensor) -> torch.Tensor:
@@ -233,7 +223,7 @@ def precision_per_class(cm: torch.Tensor) -> torch.Tensor:
         tensor([1., 0.], dtype=torch.float64)
     """
     tp, _, fp = _parts(cm)
-    return _divide(tp, tp + fp)
+    return safe_divide(tp, tp + fp)
 
 
 def mean_accuracy(cm: torch.Tensor) -> float:
@@ -277,7 +267,7 @@ def iou_per_class(cm: torch.Tensor) -> torch.Tensor:
         tensor([0.7500, 0.8000,    nan], dtype=torch.float64)
     """
     tp, fn, fp = _parts(cm)
-    return _divide(tp, tp + fp + fn)
+    return safe_divide(tp, tp + fp + fn)
 
 
 def mean_iou(cm: torch.Tensor) -> float:
@@ -322,7 +312,7 @@ def frequency_weighted_iou(cm: torch.Tensor) -> float:
     support = tp + fn  # t_i
     iou = iou_per_class(cm)
     present = support > 0
-    return float(_divide((support[present] * iou[present]).sum(), support.sum()))
+    return float(safe_divide((support[present] * iou[present]).sum(), support.sum()))
 
 
 def dice_per_class(cm: torch.Tensor) -> torch.Tensor:
@@ -343,7 +333,7 @@ def dice_per_class(cm: torch.Tensor) -> torch.Tensor:
         tensor([0.8571, 0.8889], dtype=torch.float64)
     """
     tp, fn, fp = _parts(cm)
-    return _divide(2 * tp, 2 * tp + fp + fn)
+    return safe_divide(2 * tp, 2 * tp + fp + fn)
 
 
 class SegmentationMetrics:
@@ -371,7 +361,7 @@ class SegmentationMetrics:
         self, num_classes: int, *, ignore_index: Optional[int] = 255, class_names: Optional[Sequence[str]] = None
     ) -> None:
         self.num_classes = check_positive_int(num_classes, "num_classes")
-        self.ignore_index = _check_ignore_index(ignore_index, self.num_classes)
+        self.ignore_index = check_ignore_index(ignore_index, self.num_classes)
         if class_names is None:
             class_names = [f"class {c}" for c in range(self.num_classes)]
         if isinstance(class_names, str) or not all(isinstance(n, str) for n in class_names):
