@@ -436,11 +436,8 @@ def test_sha256_of_fixture_is_what_the_manifest_records(network, tmp_path):
     assert manifest[path] == hashlib.sha256((base / path).read_bytes()).hexdigest()
 
 
-def test_old_module_paths_and_every_public_name_still_import():
-    import segbook.data.real as real
-    import segbook.data.synthetic as synthetic
-
-    for module in (synthetic, real, dl):
+def test_every_public_name_of_downloading_is_the_package_s():
+    for module in (dl,):
         for name in module.__all__:
             assert getattr(module, name) is getattr(ds, name), f"{module.__name__}.{name}"
     assert ds.IGNORE_INDEX == 255 and dl.ChecksumError is ds.ChecksumError and dl.safe_extract is ds.safe_extract

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from segbook.data.synthetic import one_hot
+from segbook.data import one_hot
 from segbook.debugging import (
     CheckReport,
     check_collapse,

@@ -21,8 +21,7 @@ module                 what it holds                                            
 =====================  ===========================================================================  ========
 
 Everything public is importable from here: ``from segbook import data; data.SceneDataset(...)``.
-:data:`IGNORE_INDEX` lives in :mod:`segbook.conventions` and is re-exported. (``segbook.data.synthetic`` and
-``segbook.data.real``, the modules' old homes, still re-export their names.)
+:data:`IGNORE_INDEX` lives in :mod:`segbook.conventions` and is re-exported.
 """
 
 from segbook.conventions import IGNORE_INDEX
