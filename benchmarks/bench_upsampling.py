@@ -1,4 +1,4 @@
-"""Benchmark: each from-scratch upsampling op of `segbook.ops.upsampling` against PyTorch's own op.
+"""Benchmark: each from-scratch upsampling op of `segbook.ops` (chapter 4) against PyTorch's own op.
 
 Run: python benchmarks/bench_upsampling.py [--repeat 20] [--threads 1] [--backward]
 Prints one row per op: the input shape, the median time of segbook's version and of PyTorch's (forward only, or
@@ -16,7 +16,7 @@ from typing import Callable, List, Tuple
 import torch
 from torch.nn import functional as F
 
-from segbook.ops import upsampling as up
+from segbook import ops as up
 
 
 def median_ms(fn: Callable[[], torch.Tensor], repeat: int, backward: bool) -> Tuple[float, torch.Tensor]:

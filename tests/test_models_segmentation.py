@@ -20,7 +20,7 @@ from segbook.models import (
     model_cost,
     overlap_tile_predict,
 )
-from segbook.ops.upsampling import bilinear_kernel
+from segbook.ops import bilinear_kernel
 from segbook.training import fit
 
 SMALL = dict(widths=(4, 4, 8, 8, 8), head_width=8)

@@ -8,7 +8,7 @@ from torch import nn
 from torch.autograd import gradcheck
 from torch.nn import functional as F
 
-from segbook.ops import upsampling as up
+from segbook import ops as up
 from segbook.ops.shapes import conv_transpose_output_size
 
 

@@ -1,8 +1,8 @@
 """Checks for the exercises of chapter 4 (upsampling layers).
 
 Each ``check_*`` runs the student's function on several cases, the slides' examples first, then edge cases, and
-explains the first failure. Expected values come from :mod:`segbook.ops.upsampling` (itself tested against PyTorch)
-or are written out by hand from the slides.
+explains the first failure. Expected values come from :mod:`segbook.ops` (``unpooling`` and ``transposed``,
+themselves tested against PyTorch) or are written out by hand from the slides.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Checks for the exercises of chapter 7 (FCN-32s, FCN-16s and FCN-8s).
 
 Each ``check_*`` runs the student's function on several cases and explains the first failure. Expected values
-come from :class:`segbook.models.FCN`, :mod:`segbook.ops.upsampling` or are worked out by hand.
+come from :class:`segbook.models.FCN`, :mod:`segbook.ops` or are worked out by hand.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from torch import nn
 
 from segbook.conventions import check_bool, check_choice, check_float, check_int, check_positive_int
 from segbook.models._blocks import check_images, conv_block, crop_to, pad_to_multiple
-from segbook.ops.upsampling import bilinear_conv_transpose2d
+from segbook.ops.transposed import bilinear_conv_transpose2d
 
 __all__ = ["FCN", "fcn32s", "fcn16s", "fcn8s", "VARIANTS"]
 

@@ -6,7 +6,7 @@
 - :mod:`~segbook.ops.receptive_field`: receptive fields, FLOPs and activation memory (chapter 3);
 - :mod:`~segbook.ops.unpooling`: nearest, bed-of-nails and max unpooling (chapter 4);
 - :mod:`~segbook.ops.transposed`: the transposed convolution, the convolution matrix and the bilinear kernel
-  (chapters 4 and 7); :mod:`~segbook.ops.upsampling` gathers chapter 4's operations in one place.
+  (chapters 4 and 7).
 
 Each is checked in the tests against the PyTorch operation it re-implements. Every public name is here too:
 ``ops.conv_transpose2d`` is ``segbook.ops.transposed.conv_transpose2d``.
@@ -24,8 +24,6 @@ from segbook.ops.transposed import *  # noqa: F401,F403
 from segbook.ops.transposed import __all__ as _transposed_all
 from segbook.ops.unpooling import *  # noqa: F401,F403
 from segbook.ops.unpooling import __all__ as _unpooling_all
-from segbook.ops.upsampling import *  # noqa: F401,F403
-from segbook.ops.upsampling import __all__ as _upsampling_all
 
 __all__ = sorted(
     set(
@@ -35,6 +33,5 @@ __all__ = sorted(
         + _receptive_field_all
         + _unpooling_all
         + _transposed_all
-        + _upsampling_all
     )
 )
