@@ -1,4 +1,5 @@
-"""Tests of segbook.metrics: the FCN paper's metrics, the absent-class rule, and the errors."""
+"""Tests of segbook.metrics: the FCN paper's metrics, the absent-class rule, the value checks (validate=) and the
+errors."""
 
 import math
 
@@ -111,10 +112,12 @@ def test_metrics_of_hand_worked_example():
 @pytest.mark.parametrize("num_classes", [2, 3, 6])
 @pytest.mark.parametrize("shape", [(1, 4, 4), (3, 5, 7), (6, 9)])
 @pytest.mark.parametrize("ignore_fraction", [0.0, 0.3])
-def test_confusion_matrix_matches_plain_loop(num_classes, shape, ignore_fraction):
+@pytest.mark.parametrize("validate", [None, True, False])
+def test_confusion_matrix_matches_plain_loop(num_classes, shape, ignore_fraction, validate):
+    """Both paths: no pixel ignored (checked values: no mask at all) and some ignored (the extra bin)."""
     pred, target = random_case(shape, num_classes, ignore_fraction, seed=num_classes)
     expected = torch.tensor(loop_confusion(pred, target, num_classes))
-    assert torch.equal(confusion_matrix(pred, target, num_classes), expected)
+    assert torch.equal(confusion_matrix(pred, target, num_classes, validate=validate), expected)
 
 
 @pytest.mark.parametrize("num_classes", [2, 3, 6])
@@ -170,10 +173,18 @@ def test_ignored_pixels_are_not_counted_whatever_is_predicted_there():
     assert torch.equal(confusion_matrix(other, target, 3), cm)
 
 
-def test_prediction_equal_to_target_scores_one_even_with_ignore_values():
+@pytest.mark.parametrize("validate", [None, False])
+def test_prediction_equal_to_target_scores_one_even_with_ignore_values(validate):
     _, target = random_case((2, 6, 6), 3, 0.3, seed=2)
-    cm = confusion_matrix(target.clone(), target, 3)  # pred holds 255 at ignored pixels: not checked there
+    cm = confusion_matrix(target.clone(), target, 3, validate=validate)  # pred holds 255 at ignored pixels
     assert mean_iou(cm) == 1.0 and pixel_accuracy(cm) == 1.0
+    assert int(cm.sum()) == int((target != IGNORE).sum())
+
+
+def test_empty_batch_counts_nothing():
+    empty = torch.zeros(0, 4, 4, dtype=torch.long)
+    assert torch.equal(confusion_matrix(empty, empty, 3), torch.zeros(3, 3, dtype=torch.long))
+    assert torch.equal(confusion_matrix(empty, empty, 3, ignore_index=None), torch.zeros(3, 3, dtype=torch.long))
 
 
 def test_ignore_index_none_counts_every_pixel():
@@ -341,6 +352,54 @@ def test_confusion_matrix_error_names_the_problem(pred, target, error, message):
         confusion_matrix(pred, target, 5)
 
 
+@pytest.mark.parametrize("validate", [None, True])
+def test_pred_is_checked_at_counted_pixels_only_when_some_are_ignored(validate):
+    target = torch.tensor([[0, IGNORE, 1]])
+    assert int(confusion_matrix(torch.tensor([[0, 9, 1]]), target, 5, validate=validate).sum()) == 2
+    with pytest.raises(ValueError, match="pred has class 7"):
+        confusion_matrix(torch.tensor([[7, 0, 1]]), target, 5, validate=validate)
+    with pytest.raises(ValueError, match="target has class 6 and is not the ignore index 255"):
+        confusion_matrix(torch.tensor([[0, 0, 1]]), torch.tensor([[6, IGNORE, 1]]), 5, validate=validate)
+
+
+def test_validate_false_skips_the_class_range_check():
+    pred, target = torch.tensor([[0, 7]]), torch.tensor([[0, 1]])
+    with pytest.raises(ValueError, match="pred has class 7"):
+        confusion_matrix(pred, target, 5, validate=True)
+    confusion_matrix(pred, target, 5, validate=False)  # no check: 7 lands in another bin (a wrong count)
+
+
+@pytest.mark.parametrize("validate", ["yes", 1, 0.0])
+def test_validate_must_be_a_bool_or_none(validate):
+    with pytest.raises(TypeError, match="validate must be True or False"):
+        confusion_matrix(HAND_PRED, HAND_TARGET, 3, validate=validate)
+    with pytest.raises(TypeError, match="validate must be True or False"):
+        SegmentationMetrics(3, validate=validate)
+
+
+@pytest.mark.parametrize("ignore_index", [IGNORE, None, -1])
+@pytest.mark.parametrize("logits", [False, True])
+def test_no_value_is_read_off_the_cpu_by_default(ignore_index, logits):
+    """On the meta device a tensor has no values: reading one (int(x.max()), a bool of a tensor) raises.
+    With the default validate=None confusion_matrix reads none, so counting a batch on a GPU never waits."""
+    target = torch.zeros(2, 4, 5, dtype=torch.long, device="meta")
+    pred = torch.zeros(2, 3, 4, 5, device="meta") if logits else torch.zeros_like(target)
+    cm = confusion_matrix(pred, target, 3, ignore_index=ignore_index)
+    assert cm.device.type == "meta" and cm.shape == (3, 3) and cm.dtype == torch.long
+    with pytest.raises(RuntimeError, match="meta"):  # asking for the value checks does read values
+        confusion_matrix(pred, target, 3, ignore_index=ignore_index, validate=True)
+
+
+def test_segmentation_metrics_passes_validate_on():
+    bad_pred = torch.tensor([[0, 1, 1, 7]])  # class 7 of 3, at a counted pixel
+    target = torch.tensor([[0, 1, 1, 0]])
+    with pytest.raises(ValueError, match="pred has class 7"):
+        SegmentationMetrics(3).update(bad_pred, target)  # CPU: checked by default
+    unchecked = SegmentationMetrics(3, validate=False)
+    unchecked.update(bad_pred, target)  # not checked: the code 0 * 3 + 7 is the bin of (2, 1), a wrong count
+    assert int(unchecked.confusion[2, 1]) == 1
+
+
 def test_out_of_range_message_names_the_number_of_classes():
     with pytest.raises(ValueError, match=r"only 5 classes \(C=5, valid indices 0..4\)"):
         confusion_matrix(torch.tensor([[0, 7]]), torch.tensor([[0, 1]]), 5)
@@ -429,6 +488,19 @@ def test_matches_torchmetrics_where_conventions_agree(tm, num_classes, ignore_fr
     # mean accuracy agrees when every predicted class is also in the target
     if not set(pred[target != IGNORE].unique().tolist()) - set(target[target != IGNORE].unique().tolist()):
         assert r["mean_accuracy"] == pytest.approx(float(theirs(tm.MulticlassAccuracy, "macro")), abs=1e-6)
+
+
+@pytest.mark.parametrize("num_classes", [2, 5])
+@pytest.mark.parametrize("ignore_fraction", [0.0, 0.3])
+@pytest.mark.parametrize("validate", [None, False])
+@pytest.mark.parametrize("dtype", [torch.long, torch.uint8])
+def test_confusion_matrix_equals_torchmetrics(tm, num_classes, ignore_fraction, validate, dtype):
+    pred, target = random_case((4, 9, 10), num_classes, ignore_fraction, seed=20 + num_classes)
+    theirs = tm.MulticlassConfusionMatrix(num_classes=num_classes, ignore_index=IGNORE)(pred, target)
+    ours = confusion_matrix(pred.to(dtype), target.to(dtype), num_classes, validate=validate)
+    assert torch.equal(ours, theirs)
+    logits = torch.nn.functional.one_hot(pred, num_classes).permute(0, 3, 1, 2).float()  # argmax = pred
+    assert torch.equal(confusion_matrix(logits, target, num_classes, validate=validate), theirs)
 
 
 def test_differs_from_torchmetrics_on_a_class_predicted_but_absent_from_the_target(tm):
