@@ -168,9 +168,11 @@ def test_ignored_pixels_are_not_counted_whatever_is_predicted_there():
     ignored = target == IGNORE
     other = pred.clone()
     other[ignored] = (other[ignored] + 1) % 3
+    before = pred.clone(), target.clone()
     cm = confusion_matrix(pred, target, 3)
     assert int(cm.sum()) == int((~ignored).sum())
     assert torch.equal(confusion_matrix(other, target, 3), cm)
+    assert torch.equal(pred, before[0]) and torch.equal(target, before[1])  # the inputs are left alone
 
 
 @pytest.mark.parametrize("validate", [None, False])

@@ -9,8 +9,8 @@ and the per-class scores (:func:`iou_per_class`, :func:`dice_per_class`, :func:`
 ``target`` and ``pred`` is a value check: it follows ``validate`` as the losses do (:func:`~segbook.conventions.
 values_checked`): ``None`` (the default) checks CPU tensors only, ``True`` always, ``False`` never (a class index
 outside ``[0, C)`` then gives torch's own error or a wrong count). Counting itself reads no value: it is one
-``scatter_add_`` into ``C * C + 1`` bins whose last bin collects the ignored pixels, so it runs on any device
-without waiting for the host.
+``scatter_add_`` of the codes ``i * C + j`` into ``C * C`` bins, an ignored pixel adding 0, so it runs on any
+device without waiting for the host (``torch.bincount`` would read the largest code first).
 
 Example:
     >>> pred, target = torch.tensor([[0, 1, 1, 2]]), torch.tensor([[0, 0, 1, 255]])
@@ -121,9 +121,9 @@ def confusion_matrix(
         n_{ij} = \\#\\{p : \\text{target}_p = i,\\ \\text{pred}_p = j,\\ \\text{target}_p \\ne
         \\text{ignore}\\}
 
-    The codes ``i * C + j`` are counted in one pass, as in the FCN authors' ``fast_hist``; pixels whose target
-    is ``ignore_index`` get the extra code ``C * C``, counted and dropped, whatever was predicted there (so
-    ``pred`` is only checked at the counted pixels).
+    The codes ``i * C + j`` are counted in one pass, as in the FCN authors' ``fast_hist``; a pixel whose target
+    is ``ignore_index`` adds 0, whatever was predicted there (so ``pred`` is only checked at the counted
+    pixels).
 
     Args:
         pred: class indices of the same shape as ``target``, e.g. ``(N, H, W)``, or logits/scores
@@ -157,25 +157,32 @@ def confusion_matrix(
     classes = predicted_classes(pred, target, num_classes)
     from_logits = classes is not pred  # an argmax: in range by construction
     check = values_checked(validate, target)
-    t, p = target.long().reshape(-1), classes.long().reshape(-1)  # long: uint8 codes would overflow
-    # Values checked: one aminmax of the target says whether any pixel is ignored (the ignore index is
-    # not a class), and when none is, no mask is needed at all.
+    t, p = target.long().reshape(-1), classes.long().reshape(-1)  # (P,); long: uint8 codes would overflow
+    # Values checked: one aminmax of the target also says whether any pixel is ignored (the ignore index is
+    # not a class). When none is, as in most batches, no mask is needed at all.
     in_range = check and _in_range(t, num_classes)
-    skipped = None if ignore_index is None or in_range else t == ignore_index  # (P,) pixels not counted
-    if check:
-        if not in_range:
-            counted_t = t if skipped is None else t.masked_fill(skipped, 0)
-            check_class_indices(counted_t, "target", num_classes, ignore_index)
-        if not from_logits:
-            check_class_indices(p if skipped is None else p.masked_fill(skipped, 0), "pred", num_classes)
-    codes = torch.add(p, t, alpha=num_classes)  # i * C + j, a new tensor
-    bins = num_classes * num_classes
-    if skipped is not None:
-        codes.masked_fill_(skipped, bins)  # the extra bin C * C, dropped below
-        bins += 1
-    counts = torch.zeros(bins, dtype=torch.long, device=codes.device)
-    counts.scatter_add_(0, codes, torch.ones_like(codes))  # no value read: the output size is fixed
-    return counts[: num_classes * num_classes].reshape(num_classes, num_classes)
+    if ignore_index is None or in_range:
+        if check and not in_range:  # no ignore index: an out-of-range target is an error
+            check_class_indices(t, "target", num_classes)
+        if check and not from_logits:
+            check_class_indices(p, "pred", num_classes)
+        codes = torch.add(p, t, alpha=num_classes)  # i * C + j
+        weights = torch.ones_like(codes)
+    else:
+        counted = t != ignore_index
+        if check:  # the class range at the counted pixels only (0 elsewhere)
+            t = torch.where(counted, t, 0)
+            check_class_indices(t, "target", num_classes, ignore_index)
+            if not from_logits:
+                p = torch.where(counted, p, 0)
+                check_class_indices(p, "pred", num_classes)
+            codes = t.mul_(num_classes).add_(p)  # in place: t is a new tensor here
+        else:
+            codes = torch.where(counted, torch.add(p, t, alpha=num_classes), 0)
+        weights = counted.long()  # an ignored pixel has code 0 and weight 0: it counts nowhere
+    counts = torch.zeros(num_classes * num_classes, dtype=torch.long, device=codes.device)
+    counts.scatter_add_(0, codes, weights)  # no value read: the output size is fixed
+    return counts.reshape(num_classes, num_classes)
 
 
 def _in_range(t: torch.Tensor, num_classes: int) -> bool:
