@@ -223,7 +223,7 @@ def _train_one_epoch(
         images, masks, weights = unpack(batch, device, "train_data")
         optimizer.zero_grad(set_to_none=True)
         output = model(images)
-        metrics.update(logits_to_score(output, masks, num_classes), masks)  # also checks the mask values
+        metrics.update(logits_to_score(output, masks, num_classes), masks)  # checks the mask values on the CPU
         loss = batch_loss(loss_fn, output, masks, ignore_index, weights)
         value = loss.item()
         if not math.isfinite(value):
