@@ -1,5 +1,8 @@
 """segbook.conventions: the one input check of every loss, safe division, evaluation mode, flags and pairs."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -7,6 +10,7 @@ from torch import nn
 from segbook import losses as L
 from segbook.conventions import (
     check_bool,
+    check_float,
     check_pair,
     check_segmentation_inputs,
     evaluating,
@@ -232,3 +236,32 @@ def test_check_pair():
         check_pair((1, 0), "stride", minimum=1)
     with pytest.raises(TypeError, match="must be an int"):
         check_pair("3", "k")
+
+
+# ----------------------------------------------------------------------------- check_float: finite unless documented
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, torch.tensor(math.inf), np.float64("inf")])
+def test_check_float_refuses_infinity_unless_asked(value):
+    with pytest.raises(ValueError, match="x must be a finite number, got -?inf"):
+        check_float(value, "x")
+    assert check_float(value, "x", allow_inf=True) == float(value)
+    with pytest.raises(ValueError, match="got nan"):
+        check_float(math.nan, "x", allow_inf=True)  # NaN is never a number
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda z, y: L.binary_cross_entropy(z, y, pos_weight=math.inf), "pos_weight"),
+        (lambda z, y: L.soft_dice_loss(z, y, smooth=math.inf), "smooth"),
+        (lambda z, y: L.tversky_loss(z, y, fn_weight=math.inf), "fn_weight"),
+        (lambda z, y: L.binary_focal_loss(z, y, gamma=math.inf), "gamma"),
+        (lambda z, y: L.dice_ce_loss(z, y, ce_weight=math.inf), "ce_weight"),
+        (lambda z, y: L.SoftDiceLoss(smooth=-math.inf)(z, y), "smooth"),
+    ],
+)
+def test_loss_options_refuse_infinity(call, name):
+    z, y = torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2, dtype=torch.long)
+    with pytest.raises(ValueError, match=f"{name} must be a finite number"):
+        call(z, y)

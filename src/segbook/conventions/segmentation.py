@@ -1,0 +1,241 @@
+"""Segmentation inputs: the ignore index, class indices, value checks and the one input check of every loss.
+
+Part of :mod:`segbook.conventions` (import the names from there). :func:`check_segmentation_inputs` checks a
+loss's ``(logits, target)`` pair once; :func:`values_checked` decides whether checks that read tensor values
+run (``validate``); :func:`check_class_indices` and :func:`check_ignore_index` are the one wording of the
+class-range and ignore-index errors.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import torch
+
+from segbook.conventions.checks import check_bool, check_int, check_tensor
+
+__all__ = [
+    "IGNORE_INDEX",
+    "check_ignore_index",
+    "check_class_indices",
+    "values_checked",
+    "SegmentationInputs",
+    "check_segmentation_inputs",
+]
+
+IGNORE_INDEX: int = 255
+"""Target value of pixels that are not labelled: left out of every loss and metric."""
+
+
+def check_ignore_index(ignore_index: object, num_classes: int) -> Optional[int]:
+    """Check that ``ignore_index`` is ``None`` or an int that is *not* a class index ``0..C-1``."""
+    if ignore_index is None:
+        return None
+    value = check_int(ignore_index, "ignore_index")
+    if 0 <= value < num_classes:
+        raise ValueError(
+            f"ignore_index={value} is a class index (C={num_classes}, classes "
+            f"0..{num_classes - 1}); use a value outside that range such as 255, or None"
+        )
+    return value
+
+
+def check_class_indices(
+    target: torch.Tensor,
+    name: str,
+    num_classes: int,
+    ignore_index: Optional[int] = None,
+    *,
+    counted_by: str = "",
+) -> None:
+    """Check that every value of an integer class map lies in ``[0, num_classes)`` or is ``ignore_index``.
+
+    The one class-range check of segbook, so the message reads the same everywhere:
+    ``"target has class 7 and is not the ignore index 255, but there are only 5 classes (C=5, ...)"``.
+    ``counted_by`` replaces "there are only 5 classes" when the classes come from somewhere the
+    reader knows, e.g. ``"logits have 5 channels"``. Reads values: one pass (``aminmax``) and one
+    device->host synchronisation when every value is in range, a second pass otherwise.
+    """
+    if target.numel() == 0:
+        return
+    low, high = (int(v) for v in torch.aminmax(target))
+    if low >= 0 and high < num_classes:
+        return
+    if ignore_index is not None:  # out of range: is it only the ignore index?
+        values = target[target != ignore_index]
+        if values.numel() == 0:
+            return
+        low, high = (int(v) for v in torch.aminmax(values))
+    if low < 0:
+        raise ValueError(
+            f"{name} has class {low}, but class indices must be >= 0"
+            + (f" (or the ignore index {ignore_index})" if ignore_index is not None else "")
+        )
+    if high >= num_classes:
+        extra = f" and is not the ignore index {ignore_index}" if ignore_index is not None else ""
+        counted_by = counted_by or f"there are only {num_classes} classes"
+        raise ValueError(
+            f"{name} has class {high}{extra}, but {counted_by} (C={num_classes}, valid indices 0..{num_classes - 1})"
+        )
+
+
+def values_checked(validate: object, tensor: torch.Tensor) -> bool:
+    """Whether checks that read tensor *values* run: ``validate`` if it is a bool, else (``None``) on the CPU only.
+
+    Reading a value of a GPU tensor (``int(x.max())``) makes the host wait for the device; on the CPU it is
+    a plain read. So by default values are checked where that is cheap, and never on other devices
+    (``"meta"`` included, where there are no values).
+    """
+    if validate is None:
+        return tensor.device.type == "cpu"
+    return check_bool(validate, "validate")
+
+
+class SegmentationInputs(NamedTuple):
+    """What :func:`check_segmentation_inputs` hands a loss: checked tensors, ready to compute with."""
+
+    logits: torch.Tensor
+    """``(N, C, H, W)`` multi-class logits, or ``(N, H, W)`` binary ones (the channel dimension dropped)."""
+    target: torch.Tensor
+    """``(N, H, W)`` int64 class indices, 0 at ignored pixels (so it can index and one-hot safely)."""
+    valid: torch.Tensor
+    """``(N, H, W)`` bool, the counted pixels (target not the ignore index)."""
+    num_classes: int
+    """``C``; 2 for binary inputs (background and foreground)."""
+    binary: bool
+    """One logit per pixel (sigmoid) rather than ``C >= 2`` (softmax)."""
+
+
+def _refuse_probabilities(logits: torch.Tensor) -> None:
+    """Raise if ``logits`` (N, C, H, W) look like softmax outputs: all in [0, 1] and summing to 1 per pixel."""
+    x = logits.detach()
+    if x.numel() == 0:
+        return
+    first = x[0, :, 0, 0].double()  # one pixel first: raw logits almost never pass, and this costs nothing
+    if float(first.min()) < 0 or float(first.max()) > 1 or abs(float(first.sum()) - 1) > 1e-4:
+        return
+    low, high = (float(v) for v in torch.aminmax(x))
+    if low < 0 or high > 1:
+        return
+    sums = x.sum(1).double()
+    if torch.allclose(sums, torch.ones_like(sums), atol=1e-4):
+        raise ValueError(
+            "logits look like probabilities (every pixel's C values are in [0, 1] and sum to 1): "
+            "pass the network's raw outputs, before softmax; the loss applies softmax itself"
+        )
+
+
+def check_segmentation_inputs(
+    logits: object,
+    target: object,
+    *,
+    ignore_index: object = IGNORE_INDEX,
+    binary: Optional[bool] = None,
+    validate: Optional[bool] = None,
+    name: str = "the loss",
+) -> SegmentationInputs:
+    """Check a loss's ``(logits, target)`` pair once and return what the loss computes with.
+
+    Multi-class: logits ``(N, C, H, W)`` float with ``C >= 2``, target ``(N, H, W)`` integer class indices
+    in ``[0, C)`` or ``ignore_index``. Binary: logits ``(N, 1, H, W)`` or ``(N, H, W)``, target of the same
+    spatial shape (``(N, 1, H, W)`` or ``(N, H, W)``), integer or bool, 0 / 1 / ``ignore_index``.
+    ``binary=None`` picks by the logits' shape (one channel or none: binary), ``True``/``False`` insist.
+
+    **Which checks read values.** Types, shapes, devices and the ignore index are metadata: always checked,
+    free. The class range (one ``aminmax`` of the target) and "these logits look like softmax outputs"
+    (one pixel, then the whole tensor only if that pixel sums to 1) read values; they run when
+    :func:`values_checked` says so (``validate=None``: on the CPU only).
+
+    Args:
+        logits, target: the loss's inputs.
+        ignore_index: target value of pixels left out (not a class index), or ``None``.
+        binary: ``None`` (by shape), ``True`` (binary loss) or ``False`` (multi-class loss).
+        validate: ``None``, ``True`` or ``False``, see above.
+        name: the loss's name, for messages.
+
+    Returns:
+        A :class:`SegmentationInputs` ``(logits, target, valid, num_classes, binary)``.
+
+    Example:
+        >>> inputs = check_segmentation_inputs(torch.zeros(1, 3, 1, 2), torch.tensor([[[2, 255]]]))
+        >>> inputs.target, inputs.valid, inputs.num_classes, inputs.binary
+        (tensor([[[2, 0]]]), tensor([[[ True, False]]]), 3, False)
+    """
+    x = check_tensor(logits, "logits", ndim=(3, 4), dtype="float", shape_hint="(N, C, H, W), (N, 1, H, W) or (N, H, W)")
+    t = check_tensor(target, "target", ndim=(3, 4), shape_hint="(N, H, W) of int64 class indices")
+    if binary is None:
+        binary = x.ndim == 3 or x.shape[1] == 1
+    if x.device != t.device:
+        raise ValueError(f"logits and target must be on the same device, got {x.device} and {t.device}")
+    if binary:
+        return _binary_inputs(x, t, ignore_index, validate, name)
+    return _multiclass_inputs(x, t, ignore_index, validate, name)
+
+
+def _multiclass_inputs(
+    logits: torch.Tensor, target: torch.Tensor, ignore_index: object, validate: Optional[bool], name: str
+) -> SegmentationInputs:
+    check_tensor(logits, "logits", ndim=4, shape_hint="(N, C, H, W)")
+    check_tensor(target, "target", ndim=3, dtype="int", shape_hint="(N, H, W) of int64 class indices")
+    n, c, h, w = logits.shape
+    if c < 2:
+        raise ValueError(
+            f"{name} needs logits with C >= 2 channels, got shape {tuple(logits.shape)}; "
+            f"for one foreground channel use the binary version"
+        )
+    if target.shape != (n, h, w):
+        raise ValueError(
+            f"logits {tuple(logits.shape)} and target {tuple(target.shape)} do not match: "
+            f"expected target of shape {(n, h, w)} (N, H, W)"
+        )
+    ignore = check_ignore_index(ignore_index, c)
+    if values_checked(validate, target):
+        check_class_indices(target, "target", c, ignore, counted_by=f"logits have {c} channels")
+        _refuse_probabilities(logits)
+    return _with_mask(logits, target.long(), ignore, c, False)
+
+
+def _binary_inputs(
+    logits: torch.Tensor, target: torch.Tensor, ignore_index: object, validate: Optional[bool], name: str
+) -> SegmentationInputs:
+    if logits.ndim == 4 and logits.shape[1] != 1:
+        raise ValueError(
+            f"{name} takes one logit per pixel, (N, 1, H, W) or (N, H, W), got shape "
+            f"{tuple(logits.shape)}; for C={logits.shape[1]} classes use the multi-class version"
+        )
+    if target.dtype.is_floating_point or target.dtype.is_complex:
+        raise TypeError(
+            f"target must be an integer (or bool) tensor of 0/1 labels, got {target.dtype}; "
+            "soft (floating-point) targets are not supported: use .long() on a 0/1 mask"
+        )
+    z = logits[:, 0] if logits.ndim == 4 else logits  # (N, H, W)
+    t = target[:, 0] if target.ndim == 4 and target.shape[1] == 1 else target
+    if t.shape != z.shape:
+        raise ValueError(
+            f"logits {tuple(logits.shape)} and target {tuple(target.shape)} do not match: "
+            f"expected target of shape {tuple(z.shape)} (N, H, W)"
+        )
+    ignore = check_ignore_index(ignore_index, 2)
+    t = t.long()
+    if values_checked(validate, t) and t.numel():
+        low, high = (int(v) for v in torch.aminmax(t))
+        if low < 0 or high > 1:
+            counted = t[t != ignore] if ignore is not None else t
+            if counted.numel() and (int(counted.min()) < 0 or int(counted.max()) > 1):
+                bad = int(counted.min()) if int(counted.min()) < 0 else int(counted.max())
+                extra = f" (nor the ignore index {ignore})" if ignore is not None else ""
+                raise ValueError(
+                    f"a binary target must hold 0 (background) or 1 (foreground){extra}, got the value {bad}; "
+                    f"for several classes use the multi-class version with (N, C, H, W) logits"
+                )
+    return _with_mask(z, t, ignore, 2, True)
+
+
+def _with_mask(
+    logits: torch.Tensor, target: torch.Tensor, ignore: Optional[int], num_classes: int, binary: bool
+) -> SegmentationInputs:
+    """The counted-pixel mask, and the target with 0 at ignored pixels (one pass each, no value read)."""
+    if ignore is None:
+        return SegmentationInputs(logits, target, torch.ones_like(target, dtype=torch.bool), num_classes, binary)
+    valid = target != ignore
+    return SegmentationInputs(logits, torch.where(valid, target, 0), valid, num_classes, binary)
