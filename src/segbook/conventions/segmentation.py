@@ -104,6 +104,11 @@ class SegmentationInputs(NamedTuple):
     """``C``; 2 for binary inputs (background and foreground)."""
     binary: bool
     """One logit per pixel (sigmoid) rather than ``C >= 2`` (softmax)."""
+    given_target: torch.Tensor
+    """``(N, H, W)`` int64, the target as given: ``ignore_index`` at ignored pixels (for
+    ``F.cross_entropy(..., ignore_index=...)``, which skips them in the same pass)."""
+    ignore_index: int
+    """The ignore index; -100 (``F.cross_entropy``'s default, never a class index) when it was ``None``."""
 
 
 def _refuse_probabilities(logits: torch.Tensor) -> None:
@@ -189,10 +194,11 @@ def _multiclass_inputs(
             f"expected target of shape {(n, h, w)} (N, H, W)"
         )
     ignore = check_ignore_index(ignore_index, c)
-    if values_checked(validate, target):
-        check_class_indices(target, "target", c, ignore, counted_by=f"logits have {c} channels")
+    inputs = _with_mask(logits, target.long(), ignore, c, False)
+    if values_checked(validate, target):  # on the target with 0 at ignored pixels: one pass, no boolean index
+        check_class_indices(inputs.target, "target", c, ignore, counted_by=f"logits have {c} channels")
         _refuse_probabilities(logits)
-    return _with_mask(logits, target.long(), ignore, c, False)
+    return inputs
 
 
 def _binary_inputs(
@@ -208,27 +214,24 @@ def _binary_inputs(
             f"target must be an integer (or bool) tensor of 0/1 labels, got {target.dtype}; "
             "soft (floating-point) targets are not supported: use .long() on a 0/1 mask"
         )
-    z = logits[:, 0] if logits.ndim == 4 else logits  # (N, H, W)
-    t = target[:, 0] if target.ndim == 4 and target.shape[1] == 1 else target
+    z = logits.squeeze(1) if logits.ndim == 4 else logits  # (N, H, W); squeeze: its backward is a view
+    t = target.squeeze(1) if target.ndim == 4 and target.shape[1] == 1 else target
     if t.shape != z.shape:
         raise ValueError(
             f"logits {tuple(logits.shape)} and target {tuple(target.shape)} do not match: "
             f"expected target of shape {tuple(z.shape)} (N, H, W)"
         )
     ignore = check_ignore_index(ignore_index, 2)
-    t = t.long()
-    if values_checked(validate, t) and t.numel():
-        low, high = (int(v) for v in torch.aminmax(t))
+    inputs = _with_mask(z, t.long(), ignore, 2, True)
+    if values_checked(validate, t) and t.numel():  # on the target with 0 at ignored pixels: one pass
+        low, high = (int(v) for v in torch.aminmax(inputs.target))
         if low < 0 or high > 1:
-            counted = t[t != ignore] if ignore is not None else t
-            if counted.numel() and (int(counted.min()) < 0 or int(counted.max()) > 1):
-                bad = int(counted.min()) if int(counted.min()) < 0 else int(counted.max())
-                extra = f" (nor the ignore index {ignore})" if ignore is not None else ""
-                raise ValueError(
-                    f"a binary target must hold 0 (background) or 1 (foreground){extra}, got the value {bad}; "
-                    f"for several classes use the multi-class version with (N, C, H, W) logits"
-                )
-    return _with_mask(z, t, ignore, 2, True)
+            extra = f" (nor the ignore index {ignore})" if ignore is not None else ""
+            raise ValueError(
+                f"a binary target must hold 0 (background) or 1 (foreground){extra}, got the value "
+                f"{low if low < 0 else high}; for several classes use the multi-class version with (N, C, H, W) logits"
+            )
+    return inputs
 
 
 def _with_mask(
@@ -236,6 +239,7 @@ def _with_mask(
 ) -> SegmentationInputs:
     """The counted-pixel mask, and the target with 0 at ignored pixels (one pass each, no value read)."""
     if ignore is None:
-        return SegmentationInputs(logits, target, torch.ones_like(target, dtype=torch.bool), num_classes, binary)
+        every = torch.ones_like(target, dtype=torch.bool)
+        return SegmentationInputs(logits, target, every, num_classes, binary, target, -100)
     valid = target != ignore
-    return SegmentationInputs(logits, torch.where(valid, target, 0), valid, num_classes, binary)
+    return SegmentationInputs(logits, torch.where(valid, target, 0), valid, num_classes, binary, target, ignore)

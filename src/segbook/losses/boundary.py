@@ -196,7 +196,7 @@ def boundary_kernel(
 
     Without ``distance_map`` the maps are computed from the target's values on the CPU.
     """
-    logits, t, valid, c, binary = inputs
+    logits, t, valid, c, binary, *_ = inputs
     if binary:
         probs, classes = torch.sigmoid(logits)[:, None], [1]  # (N, 1, H, W): the foreground
     else:

@@ -97,7 +97,7 @@ def dice_ce_loss(
 def dice_ce_kernel(inputs: SegmentationInputs, options: DiceCEOptions) -> torch.Tensor:
     """:func:`dice_ce_loss` of checked inputs and options; only the weight kind is checked against the logits."""
     dice = soft_dice_kernel(inputs, options.smooth, options.include_background, "mean")
-    logits, t, valid, c, binary = inputs
+    logits, t, valid, c, binary, *_ = inputs
     if binary:
         if options.class_weight is not None:
             raise ValueError(
@@ -110,7 +110,7 @@ def dice_ce_kernel(inputs: SegmentationInputs, options: DiceCEOptions) -> torch.
         if options.pos_weight is not None:
             raise ValueError("pos_weight is for binary logits (N, 1, H, W); for C classes use class_weight")
         w = None if options.class_weight is None else per_class(options.class_weight, "class_weight", c, logits)
-        ce = cross_entropy_kernel(logits, t, valid, w, "mean")
+        ce = cross_entropy_kernel(inputs, w, "mean")
     return options.dice_weight * dice + options.ce_weight * ce
 
 
@@ -213,7 +213,7 @@ def focal_term(
     gamma: float,
 ) -> torch.Tensor:
     """The per-pixel focal loss (N, H, W) of checked inputs: binary or multi-class."""
-    logits, t, _, c, binary = inputs
+    logits, t, _, c, binary, *_ = inputs
     if binary:
         if isinstance(alpha, torch.Tensor):
             raise TypeError("alpha must be a number for binary logits (N, 1, H, W), got one value per class")

@@ -14,6 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from segbook.conventions import (
+    SegmentationInputs,
     check_class_indices,
     check_float,
     check_ignore_index,
@@ -91,7 +92,7 @@ def binary_cross_entropy(
         tensor([[[2.0794, 2.1269]]])
     """
     beta, reduction = check_binary_cross_entropy_options(pos_weight, reduction)
-    z, y, valid, _, _ = check_segmentation_inputs(
+    z, y, valid, *_ = check_segmentation_inputs(
         logits,
         target,
         ignore_index=ignore_index,
@@ -107,7 +108,7 @@ def binary_cross_entropy_map(z: torch.Tensor, y: torch.Tensor, beta: float = 1.0
     """The slide's (weighted) CE of every pixel, from logits ``z`` and 0/1 labels ``y`` (N, H, W); no checks."""
     y = y.to(z.dtype)
     log_p = F.logsigmoid(z)  # log p̂
-    log_not_p = F.logsigmoid(-z)  # log(1 - p̂)
+    log_not_p = log_p - z  # log(1 - p̂) = log σ(-z) = log σ(z) - z: one log-sigmoid, not two
     return -(beta * y * log_p + (1 - y) * log_not_p)
 
 
@@ -167,21 +168,29 @@ def cross_entropy(
         0.2395
     """
     weight_vector, reduction = check_cross_entropy_options(weight, reduction)
-    logits, t, valid, c, _ = check_segmentation_inputs(
+    inputs = check_segmentation_inputs(
         logits, target, ignore_index=ignore_index, binary=False, validate=validate, name="cross_entropy"
     )
-    w = None if weight_vector is None else per_class(weight_vector, "weight", c, logits)
-    return cross_entropy_kernel(logits, t, valid, w, reduction)
+    w = None if weight_vector is None else per_class(weight_vector, "weight", inputs.num_classes, inputs.logits)
+    return cross_entropy_kernel(inputs, w, reduction)
 
 
-def cross_entropy_kernel(
-    logits: torch.Tensor, t: torch.Tensor, valid: torch.Tensor, w: Optional[torch.Tensor], reduction: str
-) -> torch.Tensor:
-    """:func:`cross_entropy` of checked inputs (``t`` 0 at ignored pixels); no checks."""
-    loss = F.cross_entropy(logits, t, weight=w, reduction="none")  # (N, H, W): w_t (lse(z) - z_t)
-    if w is None:
-        return reduce_pixels(loss, valid, reduction)
-    return reduce_pixels(loss, valid, reduction, denominator=torch.where(valid, w[t], 0.0).sum())
+def cross_entropy_kernel(inputs: SegmentationInputs, w: Optional[torch.Tensor], reduction: str) -> torch.Tensor:
+    """:func:`cross_entropy` of checked inputs; no checks. ``F.cross_entropy`` skips the ignored pixels itself
+    (``ignore_index``, in the same pass); only the mean's denominator (counted pixels, or their weights) is
+    added, so that a batch with no counted pixel gives 0, not 0/0."""
+    logits, t, valid, *_ = inputs
+    loss = F.cross_entropy(
+        logits,
+        inputs.given_target,
+        weight=w,
+        ignore_index=inputs.ignore_index,
+        reduction="none" if reduction == "none" else "sum",
+    )  # w_t (lse(z) - z_t) per pixel, 0 where ignored; or their sum
+    if reduction != "mean":
+        return loss
+    counted = valid.sum() if w is None else torch.where(valid, w[t], 0.0).sum()
+    return safe_divide(loss, counted.to(loss.dtype), empty=0.0)
 
 
 def check_binary_focal_options(alpha: object, gamma: object, reduction: object) -> Tuple[Optional[float], float, str]:
@@ -238,7 +247,7 @@ def binary_focal_loss(
         tensor([[[1.0928e-04, 2.7663e+00]]])
     """
     alpha, gamma, reduction = check_binary_focal_options(alpha, gamma, reduction)
-    z, y, valid, _, _ = check_segmentation_inputs(
+    z, y, valid, *_ = check_segmentation_inputs(
         logits,
         target,
         ignore_index=ignore_index,
@@ -254,10 +263,10 @@ def binary_focal_map(z: torch.Tensor, y: torch.Tensor, alpha: Optional[float], g
     """The focal loss of every pixel, from logits ``z`` and 0/1 labels ``y`` (N, H, W); no checks."""
     s = torch.where(y > 0, z, -z)  # logit of the true label: p_t = σ(s)
     log_pt = F.logsigmoid(s)  # log p_t
-    modulating = torch.exp(gamma * F.logsigmoid(-s))  # (1 - p_t)^γ
+    modulating = torch.exp(gamma * (log_pt - s))  # (1 - p_t)^γ, as log(1 - p_t) = log σ(-s) = log p_t - s
     loss = -modulating * log_pt
     if alpha is not None:
-        loss = torch.where(y > 0, alpha * loss, (1 - alpha) * loss)  # α_t
+        loss = torch.where(y > 0, alpha, 1 - alpha) * loss  # α_t
     return loss
 
 
@@ -309,7 +318,7 @@ def focal_loss(
         True
     """
     alpha_vector, gamma, reduction = check_focal_options(alpha, gamma, reduction)
-    logits, t, valid, c, _ = check_segmentation_inputs(
+    logits, t, valid, c, *_ = check_segmentation_inputs(
         logits, target, ignore_index=ignore_index, binary=False, validate=validate, name="focal_loss"
     )
     a = None if alpha_vector is None else per_class(alpha_vector, "alpha", c, logits)

@@ -135,9 +135,9 @@ class CrossEntropyLoss(_Loss):
         self.weight, self.reduction = check_cross_entropy_options(weight, reduction)
 
     def kernel(self, inputs: SegmentationInputs) -> torch.Tensor:
-        logits, t, valid, c, _ = inputs
+        logits, t, valid, c, *_ = inputs
         w = None if self.weight is None else per_class(self.weight, "weight", c, logits)
-        return cross_entropy_kernel(logits, t, valid, w, self.reduction)
+        return cross_entropy_kernel(inputs, w, self.reduction)
 
 
 class BinaryFocalLoss(_Loss):
@@ -191,7 +191,7 @@ class FocalLoss(_Loss):
         self.alpha, self.gamma, self.reduction = check_focal_options(alpha, gamma, reduction)
 
     def kernel(self, inputs: SegmentationInputs) -> torch.Tensor:
-        logits, t, valid, c, _ = inputs
+        logits, t, valid, c, *_ = inputs
         a = None if self.alpha is None else per_class(self.alpha, "alpha", c, logits)
         return reduce_pixels(focal_map(logits, t, a, self.gamma), valid, self.reduction)
 

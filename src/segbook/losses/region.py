@@ -132,7 +132,7 @@ def region_probabilities(inputs: SegmentationInputs) -> Tuple[torch.Tensor, torc
 
     Binary logits: K = 1, the foreground (sigmoid). Multi-class: K = C (softmax).
     """
-    logits, t, valid, c, binary = inputs
+    logits, t, valid, c, binary, *_ = inputs
     mask = valid[:, None].to(logits.dtype)  # (N, 1, H, W)
     if binary:
         return torch.sigmoid(logits)[:, None] * mask, t[:, None].to(logits.dtype) * mask

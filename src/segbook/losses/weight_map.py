@@ -170,20 +170,21 @@ def weighted_pixel_cross_entropy(
         tensor(1.3863)
     """
     reduction = check_reduction(reduction)
-    logits, t, valid, _, _ = check_segmentation_inputs(
+    inputs = check_segmentation_inputs(
         logits, target, ignore_index=ignore_index, binary=False, validate=validate, name="weighted_pixel_cross_entropy"
     )
+    valid = inputs.valid
     check_tensor(pixel_weights, "pixel_weights", ndim=3, dtype="float", shape_hint="(N, H, W), one weight per pixel")
     check_same_shape(pixel_weights, "pixel_weights", target, "target")
     if pixel_weights.device != logits.device:
         raise ValueError(
             f"pixel_weights and logits must be on the same device, got {pixel_weights.device} and {logits.device}"
         )
-    if values_checked(validate, pixel_weights):
-        counted = pixel_weights[valid]
-        if counted.numel() and (not bool(torch.isfinite(counted).all()) or float(counted.min()) < 0):
+    if values_checked(validate, pixel_weights) and pixel_weights.numel():
+        low, high = (float(v) for v in torch.aminmax(torch.where(valid, pixel_weights, 0.0)))  # one pass
+        if not (low >= 0 and high < float("inf")):  # NaN fails both comparisons
             raise ValueError("pixel_weights must be finite and >= 0 at every counted pixel")
-    ce = cross_entropy_kernel(logits, t, valid, None, "none")  # (N, H, W): -log p_t, 0 where ignored
+    ce = cross_entropy_kernel(inputs, None, "none")  # (N, H, W): -log p_t, 0 where ignored
     return reduce_pixels(pixel_weights.to(ce.dtype) * ce, valid, reduction)
 
 
