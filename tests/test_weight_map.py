@@ -80,7 +80,7 @@ def test_batch_is_each_image_on_its_own():
 
 
 def test_cells_dataset_weights_are_largest_on_membranes():
-    from segbook.data.synthetic import CellsDataset
+    from segbook.data import CellsDataset
 
     ds = CellsDataset(4, seed=0, size=48)
     w = unet_weight_map(ds.instances(), class_weights=None)
