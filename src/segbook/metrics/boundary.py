@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from segbook.conventions import check_float, check_positive_int
+from segbook.conventions import IGNORE_INDEX, check_float, check_positive_int
 from segbook.metrics.confusion import confusion_matrix, predicted_classes
 
 __all__ = ["boundary_f1"]
@@ -31,7 +31,7 @@ def boundary_f1(
     num_classes: int,
     *,
     tolerance: float = 2.0,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
 ) -> torch.Tensor:
     """Boundary F1 (BF) score per class (Csurka et al., BMVC 2013): how well the predicted *contours* match.
 

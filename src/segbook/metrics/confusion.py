@@ -30,6 +30,7 @@ from typing import Optional, Tuple
 import torch
 
 from segbook.conventions import (
+    IGNORE_INDEX,
     check_class_indices,
     check_ignore_index,
     check_positive_int,
@@ -111,7 +112,7 @@ def confusion_matrix(
     target: torch.Tensor,
     num_classes: int,
     *,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     validate: Optional[bool] = None,
 ) -> torch.Tensor:
     """Count :math:`n_{ij}`, the pixels of true class ``i`` predicted as class ``j``.

@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional, Sequence
 
 import torch
 
-from segbook.conventions import check_bool, check_ignore_index, check_int, check_positive_int
+from segbook.conventions import IGNORE_INDEX, check_bool, check_ignore_index, check_int, check_positive_int
 from segbook.metrics.confusion import (
     confusion_matrix,
     dice_per_class,
@@ -53,7 +53,7 @@ class SegmentationMetrics:
         self,
         num_classes: int,
         *,
-        ignore_index: Optional[int] = 255,
+        ignore_index: Optional[int] = IGNORE_INDEX,
         class_names: Optional[Sequence[str]] = None,
         validate: Optional[bool] = None,
     ) -> None:

@@ -9,7 +9,7 @@ from typing import Callable, Optional, Union
 import torch
 from torch import nn
 
-from segbook.conventions import check_int, check_positive_int, check_tensor, evaluating
+from segbook.conventions import IGNORE_INDEX, check_int, check_positive_int, check_tensor, evaluating
 from segbook.env import pick_device
 from segbook.metrics import SegmentationMetrics
 from segbook.training._batches import Batches, batch_loss, check_batches, logits_to_score, model_device, unpack
@@ -25,7 +25,7 @@ def evaluate(
     num_classes: int,
     device: Union[str, torch.device, None] = None,
     loss_fn: Optional[Callable] = None,
-    ignore_index: int = 255,
+    ignore_index: int = IGNORE_INDEX,
 ) -> dict:
     """Score ``model`` on ``data``: the metrics of :class:`segbook.metrics.SegmentationMetrics` and the loss.
 

@@ -15,7 +15,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 from tqdm.auto import tqdm
 
-from segbook.conventions import check_bool, check_choice, check_float, check_positive_int
+from segbook.conventions import IGNORE_INDEX, check_bool, check_choice, check_float, check_positive_int
 from segbook.env import pick_device, seed_everything
 from segbook.metrics import SegmentationMetrics
 from segbook.training._batches import Batches, batch_loss, check_batches, logits_to_score, unpack
@@ -43,7 +43,7 @@ def fit(
     progress: bool = True,
     scheduler: Optional[Any] = None,
     scheduler_step: str = "epoch",
-    ignore_index: int = 255,
+    ignore_index: int = IGNORE_INDEX,
     on_epoch_start: Optional[Callable[[int], None]] = None,
     on_epoch_end: Optional[Callable[[dict], Optional[bool]]] = None,
 ) -> History:
