@@ -38,9 +38,11 @@ def check_reduction(reduction: object) -> str:
 def reduce_pixels(
     loss: torch.Tensor, valid: torch.Tensor, reduction: str, denominator: Optional[torch.Tensor] = None
 ) -> torch.Tensor:
-    """Reduce a per-pixel loss map (N, H, W): 0 where not ``valid``; the mean divides by the counted pixels.
+    """Reduce a per-pixel loss map (N, H, W): 0 where not ``valid``; the mean divides by the counted pixels
+    (or by ``denominator``, e.g. a sum of weights).
 
-    A batch with no counted pixel has a mean of 0 (still attached to the graph), not 0/0.
+    A batch with no counted pixel has a mean of 0 (still attached to the graph), not 0/0: its sum is 0, and
+    the count is divided as at least 1 (a count is an integer, so this changes no other batch).
     """
     loss = torch.where(valid, loss, 0.0)
     if reduction == "none":
@@ -49,7 +51,7 @@ def reduce_pixels(
     if reduction == "sum":
         return total
     if denominator is None:
-        denominator = valid.sum()
+        return total / valid.sum().clamp(min=1)  # no counted pixel: 0 / 1
     return safe_divide(total, denominator.to(total.dtype), empty=0.0)
 
 
@@ -71,11 +73,13 @@ def class_vector(values: object, name: str, num_classes: Optional[int] = None) -
             raise ValueError(f"{name} must hold numbers, got a tensor on the meta device")
         vec = values.detach().to(dtype=torch.float64).flatten().cpu()
     elif isinstance(values, Sequence) and not isinstance(values, (str, bytes)):
-        vec = torch.tensor([check_float(v, f"{name}[{i}]") for i, v in enumerate(values)], dtype=torch.float64)
+        numbers = [check_float(v, f"{name}[{i}]") for i, v in enumerate(values)]  # finite (check_float)
+        vec = torch.tensor(numbers, dtype=torch.float64)
     else:
         raise TypeError(f"{name} must be a sequence or tensor of per-class numbers, got {type(values).__name__}")
-    if bool((vec < 0).any()) or not bool(torch.isfinite(vec).all()):
-        raise ValueError(f"{name} must hold finite numbers >= 0, got {vec.tolist()}")
+    numbers = vec.tolist()  # one read of a few option values, on the CPU
+    if any(not (0 <= v < float("inf")) for v in numbers):  # NaN fails the comparison too
+        raise ValueError(f"{name} must hold finite numbers >= 0, got {numbers}")
     if num_classes is not None:
         per_class(vec, name, num_classes, vec)
     return vec

@@ -189,8 +189,10 @@ def cross_entropy_kernel(inputs: SegmentationInputs, w: Optional[torch.Tensor], 
     )  # w_t (lse(z) - z_t) per pixel, 0 where ignored; or their sum
     if reduction != "mean":
         return loss
-    counted = valid.sum() if w is None else torch.where(valid, w[t], 0.0).sum()
-    return safe_divide(loss, counted.to(loss.dtype), empty=0.0)
+    if w is None:
+        return loss / valid.sum().clamp(min=1)  # no counted pixel: 0 / 1
+    weights = torch.where(valid, torch.take(w, t), 0.0)  # w_t per counted pixel (take: w[t], but faster)
+    return safe_divide(loss, weights.sum(), empty=0.0)  # the weights may sum to 0
 
 
 def check_binary_focal_options(alpha: object, gamma: object, reduction: object) -> Tuple[Optional[float], float, str]:
@@ -261,12 +263,13 @@ def binary_focal_loss(
 
 def binary_focal_map(z: torch.Tensor, y: torch.Tensor, alpha: Optional[float], gamma: float) -> torch.Tensor:
     """The focal loss of every pixel, from logits ``z`` and 0/1 labels ``y`` (N, H, W); no checks."""
-    s = torch.where(y > 0, z, -z)  # logit of the true label: p_t = σ(s)
+    y = y.to(z.dtype)
+    s = (2 * y - 1) * z  # logit of the true label (z if y = 1, -z if y = 0): p_t = σ(s)
     log_pt = F.logsigmoid(s)  # log p_t
     modulating = torch.exp(gamma * (log_pt - s))  # (1 - p_t)^γ, as log(1 - p_t) = log σ(-s) = log p_t - s
     loss = -modulating * log_pt
     if alpha is not None:
-        loss = torch.where(y > 0, alpha, 1 - alpha) * loss  # α_t
+        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss  # α_t: α for foreground, 1 - α for background
     return loss
 
 
