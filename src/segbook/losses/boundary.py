@@ -22,7 +22,6 @@ from segbook.conventions import (
     check_positive_int,
     check_segmentation_inputs,
     check_tensor,
-    safe_divide,
 )
 from segbook.losses._common import check_reduction
 from segbook.losses.region import soft_dice_kernel
@@ -225,7 +224,7 @@ def boundary_kernel(
         return product
     if options.reduction == "sum":
         return product.sum()
-    return safe_divide(product.sum(), valid.sum().to(probs.dtype) * k, empty=0.0)
+    return product.sum() / (valid.sum().clamp(min=1) * k)  # no counted pixel: 0 / k
 
 
 def rebalance_weight(epoch: int, *, step: float = 0.01, minimum: float = 0.01) -> float:

@@ -177,22 +177,21 @@ def cross_entropy(
 
 def cross_entropy_kernel(inputs: SegmentationInputs, w: Optional[torch.Tensor], reduction: str) -> torch.Tensor:
     """:func:`cross_entropy` of checked inputs; no checks. ``F.cross_entropy`` skips the ignored pixels itself
-    (``ignore_index``, in the same pass); only the mean's denominator (counted pixels, or their weights) is
-    added, so that a batch with no counted pixel gives 0, not 0/0."""
-    logits, t, valid, *_ = inputs
+    (``ignore_index``, in the same pass); the mean divides by the counted pixels (or their weights) so that a
+    batch with no counted pixel gives 0, not 0/0."""
+    logits, target, ignore = inputs.logits, inputs.given_target, inputs.ignore_index
+    if reduction == "mean" and w is not None:
+        # The weighted mean divides by the counted pixels' weights sum_i w_{t_i}, which ATen's NLL pass (the
+        # op behind F.cross_entropy) adds up anyway and returns beside the sum (reduction 2): no extra gather.
+        log_p = F.log_softmax(logits, dim=1)
+        total, weights = torch.ops.aten.nll_loss2d_forward(log_p, target, w, 2, ignore)
+        return safe_divide(total, weights, empty=0.0)  # the weights may sum to 0
     loss = F.cross_entropy(
-        logits,
-        inputs.given_target,
-        weight=w,
-        ignore_index=inputs.ignore_index,
-        reduction="none" if reduction == "none" else "sum",
+        logits, target, weight=w, ignore_index=ignore, reduction="none" if reduction == "none" else "sum"
     )  # w_t (lse(z) - z_t) per pixel, 0 where ignored; or their sum
     if reduction != "mean":
         return loss
-    if w is None:
-        return loss / valid.sum().clamp(min=1)  # no counted pixel: 0 / 1
-    weights = torch.where(valid, torch.take(w, t), 0.0)  # w_t per counted pixel (take: w[t], but faster)
-    return safe_divide(loss, weights.sum(), empty=0.0)  # the weights may sum to 0
+    return loss / inputs.valid.sum().clamp(min=1)  # no counted pixel: 0 / 1
 
 
 def check_binary_focal_options(alpha: object, gamma: object, reduction: object) -> Tuple[Optional[float], float, str]:

@@ -134,8 +134,8 @@ def region_probabilities(inputs: SegmentationInputs) -> Tuple[torch.Tensor, torc
     """
     logits, t, valid, c, binary, *_ = inputs
     mask = valid[:, None].to(logits.dtype)  # (N, 1, H, W)
-    if binary:
-        return torch.sigmoid(logits)[:, None] * mask, t[:, None].to(logits.dtype) * mask
+    if binary:  # t is already 0 at ignored pixels
+        return torch.sigmoid(logits)[:, None] * mask, t[:, None].to(logits.dtype)
     probs = torch.softmax(logits, dim=1) * mask
     onehot = torch.zeros_like(probs).scatter_(1, t[:, None], mask)  # 1 at (n, t, h, w) where counted
     return probs, onehot
