@@ -68,6 +68,22 @@ def test_cross_entropy_gradient_equals_torch(weight):
     torch.testing.assert_close(a.grad, b.grad, rtol=1e-5, atol=1e-7)
 
 
+def test_cross_entropy_without_ignore_index_counts_every_pixel():
+    logits, target = multiclass_batch(seed=4, c=3, ignore=0.0)
+    for weight in (None, [1.0, 2.0, 0.5]):
+        w = None if weight is None else torch.tensor(weight)
+        ours = L.cross_entropy(logits, target, weight=weight, ignore_index=None)
+        torch.testing.assert_close(ours, F.cross_entropy(logits, target, weight=w))
+
+
+def test_weighted_cross_entropy_with_zero_weight_everywhere_counted_is_zero_with_finite_gradients():
+    logits = torch.randn(1, 3, 2, 2, requires_grad=True)
+    target = torch.tensor([[[0, 0], [255, 0]]])  # only class 0 is counted, and it weighs 0
+    loss = L.cross_entropy(logits, target, weight=[0.0, 1.0, 1.0])
+    loss.backward()
+    assert loss.item() == 0.0 and torch.isfinite(logits.grad).all()
+
+
 def test_cross_entropy_gradcheck_float64():
     logits, target = multiclass_batch(seed=3, n=1, c=3, h=2, w=3, ignore=0.2, dtype=torch.float64)
     logits.requires_grad_()
