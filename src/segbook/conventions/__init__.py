@@ -18,7 +18,8 @@ So logits are ``(N, C, H, W)`` floats, a target is ``(N, H, W)`` int64 class ind
 **Argument checks.** Bad input fails early, at the public boundary, with a message a student can act on
 (``"target must be an int64 tensor of class indices, got torch.float32"``) instead of a shape error from
 deep inside torch. Every module validates through these helpers so the messages read the same
-everywhere. Shape and dtype checks read only metadata and are free; checks that read *values* (class
+everywhere. Numbers are finite unless a parameter documents ±inf (``check_float(..., allow_inf=True)``).
+Shape and dtype checks read only metadata and are free; checks that read *values* (class
 ranges, probabilities passed as logits) need the data on the host, which on a GPU means a device->host
 synchronisation, so the functions that do them say so.
 
