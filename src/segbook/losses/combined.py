@@ -199,8 +199,14 @@ def dice_focal_loss(
     return dice_focal_kernel(inputs, options)
 
 
-def dice_focal_kernel(inputs: SegmentationInputs, options: DiceFocalOptions) -> torch.Tensor:
-    """:func:`dice_focal_loss` of checked inputs and options; the two terms, weighted and added."""
+def dice_focal_kernel(
+    inputs: SegmentationInputs,
+    options: DiceFocalOptions,
+) -> torch.Tensor:
+    """:func:`dice_focal_loss` of checked inputs and options.
+
+    The two terms, weighted and added.
+    """
     o = options
     dice = soft_dice_kernel(inputs, o.smooth, o.include_background, "mean")
     focal = reduce_pixels(focal_term(inputs, o.alpha, o.gamma), inputs.valid, "mean")

@@ -104,11 +104,19 @@ def binary_cross_entropy(
     return reduce_pixels(loss, valid, reduction)
 
 
-def binary_cross_entropy_map(z: torch.Tensor, y: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
-    """The slide's (weighted) CE of every pixel, from logits ``z`` and 0/1 labels ``y`` (N, H, W); no checks."""
+def binary_cross_entropy_map(
+    z: torch.Tensor,
+    y: torch.Tensor,
+    beta: float = 1.0,
+) -> torch.Tensor:
+    """The slide's (weighted) CE of every pixel; no checks.
+
+    From logits ``z`` and 0/1 labels ``y``, both (N, H, W).
+    """
     y = y.to(z.dtype)
     log_p = F.logsigmoid(z)  # log p̂
-    log_not_p = log_p - z  # log(1 - p̂) = log σ(-z) = log σ(z) - z: one log-sigmoid, not two
+    # log(1 - p̂) = log σ(-z) = log σ(z) - z: one log-sigmoid, not two
+    log_not_p = log_p - z
     return -(beta * y * log_p + (1 - y) * log_not_p)
 
 
@@ -260,15 +268,24 @@ def binary_focal_loss(
     return reduce_pixels(loss, valid, reduction)
 
 
-def binary_focal_map(z: torch.Tensor, y: torch.Tensor, alpha: Optional[float], gamma: float) -> torch.Tensor:
-    """The focal loss of every pixel, from logits ``z`` and 0/1 labels ``y`` (N, H, W); no checks."""
+def binary_focal_map(
+    z: torch.Tensor,
+    y: torch.Tensor,
+    alpha: Optional[float],
+    gamma: float,
+) -> torch.Tensor:
+    """The focal loss of every pixel; no checks.
+
+    From logits ``z`` and 0/1 labels ``y``, both (N, H, W).
+    """
     y = y.to(z.dtype)
-    s = (2 * y - 1) * z  # logit of the true label (z if y = 1, -z if y = 0): p_t = σ(s)
+    s = (2 * y - 1) * z  # logit of the true label (z or -z): p_t = σ(s)
     log_pt = F.logsigmoid(s)  # log p_t
-    modulating = torch.exp(gamma * (log_pt - s))  # (1 - p_t)^γ, as log(1 - p_t) = log σ(-s) = log p_t - s
+    # (1 - p_t)^γ = exp(γ log(1 - p_t)), and log(1 - p_t) = log σ(-s) = log p_t - s
+    modulating = torch.exp(gamma * (log_pt - s))
     loss = -modulating * log_pt
-    if alpha is not None:
-        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss  # α_t: α for foreground, 1 - α for background
+    if alpha is not None:  # α_t: α for foreground pixels, 1 - α for background
+        loss = (alpha * y + (1 - alpha) * (1 - y)) * loss
     return loss
 
 
