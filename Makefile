@@ -37,12 +37,14 @@ colab: env
 stamp: env
 	.venv/bin/python -m segbook.book.colab
 
-## bench: time every notebook (table for the README) and the data generator
+## bench: time every notebook (table for the README), the data generator, the from-scratch ops and the losses
+## against plain PyTorch (bench_losses exits 1 if a loss is over 1.3x its plain equivalent)
 bench: env
 	.venv/bin/python benchmarks/bench_notebooks.py
 	.venv/bin/python benchmarks/bench_data.py
 	.venv/bin/python benchmarks/bench_upsampling.py
 	.venv/bin/python benchmarks/bench_sliding_window.py
+	.venv/bin/python benchmarks/bench_losses.py
 
 bench-data: env
 	.venv/bin/python benchmarks/bench_data.py
