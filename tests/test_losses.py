@@ -796,3 +796,27 @@ def test_batch_order_does_not_change_the_loss(name, fn, bounds, binary, args, or
     logits, target = make_inputs(binary, *args)
     order = torch.randperm(logits.shape[0], generator=_gen(order_seed))
     torch.testing.assert_close(fn(logits[order], target[order]), fn(logits, target), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 5, 7), (3, 4, 6), (1, 1, 1, 1)])
+@pytest.mark.parametrize("pos_weight", [None, 3.0, 0.25])
+@pytest.mark.parametrize("scale", [1.0, 30.0, 1e4])
+def test_binary_cross_entropy_map_equals_the_fused_loss_path(shape, pos_weight, scale):
+    """The book's from-scratch map is what the loss computes with PyTorch's fused op: values and gradients."""
+    from segbook.losses.distribution import binary_cross_entropy_map
+
+    g = torch.Generator().manual_seed(len(shape) + int(scale))
+    z = (torch.randn(shape, generator=g) * scale).requires_grad_()
+    y = torch.randint(0, 2, shape, generator=g)
+    y.view(-1)[::3] = 255  # ignored pixels
+    beta = 1.0 if pos_weight is None else pos_weight
+    for reduction in ("none", "sum", "mean"):
+        fused = L.binary_cross_entropy(z, y, pos_weight=pos_weight, reduction=reduction)
+        (grad_fused,) = torch.autograd.grad(fused.sum(), z)
+        zz, yy = (z.squeeze(1), y.squeeze(1)) if z.ndim == 4 else (z, y)
+        valid = yy != 255
+        loss = torch.where(valid, binary_cross_entropy_map(zz, torch.where(valid, yy, 0), beta), 0.0)
+        ref = {"none": loss, "sum": loss.sum(), "mean": loss.sum() / valid.sum().clamp(min=1)}[reduction]
+        (grad_ref,) = torch.autograd.grad(ref.sum(), z)
+        torch.testing.assert_close(fused, ref)
+        torch.testing.assert_close(grad_fused, grad_ref)

@@ -8,7 +8,7 @@ class-range and ignore-index errors.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import Optional, Union
 
 import torch
 
@@ -91,24 +91,87 @@ def values_checked(validate: object, tensor: torch.Tensor) -> bool:
     return check_bool(validate, "validate")
 
 
-class SegmentationInputs(NamedTuple):
-    """What :func:`check_segmentation_inputs` hands a loss: checked tensors, ready to compute with."""
+class SegmentationInputs:
+    """What :func:`check_segmentation_inputs` hands a loss: checked tensors, ready to compute with.
 
-    logits: torch.Tensor
-    """``(N, C, H, W)`` multi-class logits, or ``(N, H, W)`` binary ones (the channel dimension dropped)."""
-    target: torch.Tensor
-    """``(N, H, W)`` int64 class indices, 0 at ignored pixels (so it can index and one-hot safely)."""
-    valid: torch.Tensor
-    """``(N, H, W)`` bool, the counted pixels (target not the ignore index)."""
-    num_classes: int
-    """``C``; 2 for binary inputs (background and foreground)."""
-    binary: bool
-    """One logit per pixel (sigmoid) rather than ``C >= 2`` (softmax)."""
-    given_target: torch.Tensor
-    """``(N, H, W)`` int64, the target as given: ``ignore_index`` at ignored pixels (for
-    ``F.cross_entropy(..., ignore_index=...)``, which skips them in the same pass)."""
-    ignore_index: int
-    """The ignore index; -100 (``F.cross_entropy``'s default, never a class index) when it was ``None``."""
+    ``logits``, ``given_target``, ``num_classes``, ``binary`` and ``ignore_index`` are set when checking.
+    The counted-pixel ``mask``, ``valid`` and the ``target`` with 0 at ignored pixels are computed the first
+    time a kernel asks for them (one pass each, at most once), so a kernel that does not need them does not
+    pay for them: ``F.cross_entropy`` skips the ignored pixels itself, and without an ignore index there
+    is no mask at all.
+    """
+
+    __slots__ = ("logits", "given_target", "num_classes", "binary", "ignore", "_mask", "_target", "_labels", "_weight")
+
+    def __init__(
+        self, logits: torch.Tensor, given_target: torch.Tensor, num_classes: int, binary: bool, ignore: Optional[int]
+    ) -> None:
+        self.logits = logits
+        """``(N, C, H, W)`` multi-class logits, or ``(N, H, W)`` binary ones (the channel dimension dropped)."""
+        self.given_target = given_target
+        """``(N, H, W)`` int64, the target as given: ``ignore`` at ignored pixels."""
+        self.num_classes = num_classes
+        """``C``; 2 for binary inputs (background and foreground)."""
+        self.binary = binary
+        """One logit per pixel (sigmoid) rather than ``C >= 2`` (softmax)."""
+        self.ignore = ignore
+        """The ignore index, or ``None`` (every pixel counts)."""
+        self._mask: Optional[torch.Tensor] = None
+        self._target: Optional[torch.Tensor] = None
+        self._labels: Optional[torch.Tensor] = None
+        self._weight: Optional[torch.Tensor] = None
+
+    @property
+    def ignore_index(self) -> int:
+        """The ignore index for ``F.cross_entropy(..., ignore_index=...)``: -100 (its default, never a class
+        index) when there is none."""
+        return -100 if self.ignore is None else self.ignore
+
+    @property
+    def mask(self) -> Optional[torch.Tensor]:
+        """``(N, H, W)`` bool, the counted pixels; ``None`` when there is no ignore index (all count)."""
+        if self.ignore is None:
+            return None
+        if self._mask is None:
+            self._mask = self.given_target != self.ignore
+        return self._mask
+
+    @property
+    def valid(self) -> torch.Tensor:
+        """``(N, H, W)`` bool, the counted pixels (all ``True`` without an ignore index)."""
+        mask = self.mask
+        return torch.ones_like(self.given_target, dtype=torch.bool) if mask is None else mask
+
+    @property
+    def weight(self) -> Optional[torch.Tensor]:
+        """``mask`` as 1.0 / 0.0 in the logits' dtype (e.g. ``F.binary_cross_entropy_with_logits``'s ``weight``),
+        or ``None`` without an ignore index."""
+        mask = self.mask
+        if mask is not None and self._weight is None:
+            self._weight = mask.view(torch.uint8).to(self.logits.dtype)  # via uint8: ~7x faster than bool
+        return None if mask is None else self._weight
+
+    @property
+    def labels(self) -> torch.Tensor:
+        """``given_target`` in the logits' dtype (the ignore index at ignored pixels: weigh them by ``weight``)."""
+        if self._labels is None:
+            self._labels = self.given_target.to(self.logits.dtype)
+        return self._labels
+
+    @property
+    def target(self) -> torch.Tensor:
+        """``(N, H, W)`` int64 class indices, 0 at ignored pixels (so it can index and one-hot safely)."""
+        if self._target is None:
+            mask = self.mask
+            self._target = self.given_target if mask is None else torch.where(mask, self.given_target, 0)
+        return self._target
+
+    def count(self) -> Union[int, torch.Tensor]:
+        """The number of counted pixels, at least 1 (a count of 0 comes with a sum of 0: means are 0 / 1)."""
+        mask = self.mask
+        if mask is None:
+            return max(self.given_target.numel(), 1)
+        return torch.count_nonzero(mask).clamp(min=1)
 
 
 def _refuse_probabilities(logits: torch.Tensor) -> None:
@@ -159,7 +222,9 @@ def check_segmentation_inputs(
         name: the loss's name, for messages.
 
     Returns:
-        A :class:`SegmentationInputs` ``(logits, target, valid, num_classes, binary)``.
+        A :class:`SegmentationInputs`: ``logits``, ``num_classes``, ``binary``, the ``given_target`` and
+        ``ignore_index``; ``mask`` / ``valid`` and ``target`` (0 at ignored pixels) are computed when first
+        used (a value check uses them, so on the CPU they are ready).
 
     Example:
         >>> inputs = check_segmentation_inputs(torch.zeros(1, 3, 1, 2), torch.tensor([[[2, 255]]]))
@@ -194,8 +259,8 @@ def _multiclass_inputs(
             f"expected target of shape {(n, h, w)} (N, H, W)"
         )
     ignore = check_ignore_index(ignore_index, c)
-    inputs = _with_mask(logits, target.long(), ignore, c, False)
-    if values_checked(validate, target):  # on the target with 0 at ignored pixels: one pass, no boolean index
+    inputs = SegmentationInputs(logits, target.long(), c, False, ignore)
+    if values_checked(validate, target):  # on the target with 0 at ignored pixels (mask, where): no boolean index
         check_class_indices(inputs.target, "target", c, ignore, counted_by=f"logits have {c} channels")
         _refuse_probabilities(logits)
     return inputs
@@ -222,9 +287,10 @@ def _binary_inputs(
             f"expected target of shape {tuple(z.shape)} (N, H, W)"
         )
     ignore = check_ignore_index(ignore_index, 2)
-    inputs = _with_mask(z, t.long(), ignore, 2, True)
-    if values_checked(validate, t) and t.numel():  # on the target with 0 at ignored pixels: one pass
-        low, high = (int(v) for v in torch.aminmax(inputs.target))
+    inputs = SegmentationInputs(z, t.long(), 2, True, ignore)
+    if values_checked(validate, t) and t.numel():  # on the labels (the BCE's target) times the mask: 0/1
+        weight = inputs.weight
+        low, high = (int(v) for v in torch.aminmax(inputs.labels if weight is None else inputs.labels * weight))
         if low < 0 or high > 1:
             extra = f" (nor the ignore index {ignore})" if ignore is not None else ""
             raise ValueError(
@@ -232,14 +298,3 @@ def _binary_inputs(
                 f"{low if low < 0 else high}; for several classes use the multi-class version with (N, C, H, W) logits"
             )
     return inputs
-
-
-def _with_mask(
-    logits: torch.Tensor, target: torch.Tensor, ignore: Optional[int], num_classes: int, binary: bool
-) -> SegmentationInputs:
-    """The counted-pixel mask, and the target with 0 at ignored pixels (one pass each, no value read)."""
-    if ignore is None:
-        every = torch.ones_like(target, dtype=torch.bool)
-        return SegmentationInputs(logits, target, every, num_classes, binary, target, -100)
-    valid = target != ignore
-    return SegmentationInputs(logits, torch.where(valid, target, 0), valid, num_classes, binary, target, ignore)

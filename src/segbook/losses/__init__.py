@@ -51,6 +51,8 @@ from __future__ import annotations
 
 from segbook.losses.boundary import *  # noqa: F401,F403
 from segbook.losses.boundary import __all__ as _boundary
+from segbook.losses.class_weights import *  # noqa: F401,F403
+from segbook.losses.class_weights import __all__ as _class_weights
 from segbook.losses.combined import *  # noqa: F401,F403
 from segbook.losses.combined import __all__ as _combined
 from segbook.losses.deep_supervision import *  # noqa: F401,F403
@@ -64,4 +66,13 @@ from segbook.losses.region import __all__ as _region
 from segbook.losses.weight_map import *  # noqa: F401,F403
 from segbook.losses.weight_map import __all__ as _weight_map
 
-__all__ = [*_distribution, *_region, *_combined, *_boundary, *_deep_supervision, *_modules, *_weight_map]
+__all__ = [
+    *_distribution,
+    *_class_weights,
+    *_region,
+    *_combined,
+    *_boundary,
+    *_deep_supervision,
+    *_modules,
+    *_weight_map,
+]

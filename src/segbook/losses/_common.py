@@ -12,7 +12,7 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from segbook.conventions import check_choice, check_float, safe_divide
+from segbook.conventions import SegmentationInputs, check_choice, check_float, safe_divide
 
 __all__ = [
     "REDUCTIONS",
@@ -36,22 +36,25 @@ def check_reduction(reduction: object) -> str:
 
 
 def reduce_pixels(
-    loss: torch.Tensor, valid: torch.Tensor, reduction: str, denominator: Optional[torch.Tensor] = None
+    loss: torch.Tensor, inputs: SegmentationInputs, reduction: str, denominator: Optional[torch.Tensor] = None
 ) -> torch.Tensor:
-    """Reduce a per-pixel loss map (N, H, W): 0 where not ``valid``; the mean divides by the counted pixels
-    (or by ``denominator``, e.g. a sum of weights).
+    """Reduce a per-pixel loss map (N, H, W) of ``inputs``: 0 at ignored pixels; the mean divides by the
+    counted pixels (or by ``denominator``, e.g. a sum of weights).
 
     A batch with no counted pixel has a mean of 0 (still attached to the graph), not 0/0: its sum is 0, and
-    the count is divided as at least 1 (a count is an integer, so this changes no other batch).
+    the count is divided as at least 1 (a count is an integer, so this changes no other batch). Without an
+    ignore index every pixel counts: no mask, no pass to count.
     """
-    loss = torch.where(valid, loss, 0.0)
+    mask = inputs.mask
+    if mask is not None:
+        loss = torch.where(mask, loss, 0.0)
     if reduction == "none":
         return loss
     total = loss.sum()
     if reduction == "sum":
         return total
     if denominator is None:
-        return total / valid.sum().clamp(min=1)  # no counted pixel: 0 / 1
+        return total / inputs.count()  # no counted pixel: 0 / 1
     return safe_divide(total, denominator.to(total.dtype), empty=0.0)
 
 

@@ -195,8 +195,8 @@ def boundary_kernel(
 
     Without ``distance_map`` the maps are computed from the target's values on the CPU.
     """
-    logits, t, valid, c, binary, *_ = inputs
-    if binary:
+    logits, c, mask, weight = inputs.logits, inputs.num_classes, inputs.mask, inputs.weight  # None: no ignore
+    if inputs.binary:
         probs, classes = torch.sigmoid(logits)[:, None], [1]  # (N, 1, H, W): the foreground
     else:
         probs, classes = torch.softmax(logits, dim=1), list(range(c))
@@ -204,7 +204,7 @@ def boundary_kernel(
             probs, classes = probs[:, 1:], classes[1:]
     k = probs.shape[1]
     if distance_map is None:  # only the classes the loss uses; ignored pixels (-1) belong to no class
-        labels = torch.where(valid, t, -1).detach().cpu().numpy()
+        labels = (inputs.given_target if mask is None else torch.where(mask, inputs.given_target, -1)).cpu().numpy()
         phi = torch.from_numpy(_class_distance_maps(labels, classes)).to(device=probs.device, dtype=probs.dtype)
     else:
         phi = check_tensor(distance_map, "distance_map", ndim=4, dtype="float", shape_hint="(N, K, H, W)")
@@ -219,12 +219,14 @@ def boundary_kernel(
             )
     if phi.shape[0] != probs.shape[0] or phi.shape[2:] != probs.shape[2:]:
         raise ValueError(f"distance_map {tuple(phi.shape)} does not match the probabilities {tuple(probs.shape)}")
-    product = torch.where(valid[:, None], phi * probs, 0.0)  # (N, K, H, W), 0 where ignored
+    if weight is not None:  # phi times the mask (1.0 / 0.0): the product is 0 at ignored pixels, no where()
+        phi = phi * weight[:, None]
+    product = phi * probs
     if options.reduction == "none":
         return product
     if options.reduction == "sum":
         return product.sum()
-    return product.sum() / (valid.sum().clamp(min=1) * k)  # no counted pixel: 0 / k
+    return product.sum() / (inputs.count() * k)  # no counted pixel: 0 / k
 
 
 def rebalance_weight(epoch: int, *, step: float = 0.01, minimum: float = 0.01) -> float:

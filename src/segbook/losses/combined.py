@@ -18,7 +18,12 @@ from segbook.conventions import (
     check_segmentation_inputs,
 )
 from segbook.losses._common import class_vector, per_class, reduce_pixels
-from segbook.losses.distribution import binary_cross_entropy_map, binary_focal_map, cross_entropy_kernel, focal_map
+from segbook.losses.distribution import (
+    binary_cross_entropy_kernel,
+    binary_focal_map,
+    cross_entropy_kernel,
+    focal_map,
+)
 from segbook.losses.region import soft_dice_kernel
 
 __all__ = ["dice_ce_loss", "dice_focal_loss"]
@@ -97,15 +102,15 @@ def dice_ce_loss(
 def dice_ce_kernel(inputs: SegmentationInputs, options: DiceCEOptions) -> torch.Tensor:
     """:func:`dice_ce_loss` of checked inputs and options; only the weight kind is checked against the logits."""
     dice = soft_dice_kernel(inputs, options.smooth, options.include_background, "mean")
-    logits, t, valid, c, binary, *_ = inputs
-    if binary:
+    logits, c = inputs.logits, inputs.num_classes
+    if inputs.binary:
         if options.class_weight is not None:
             raise ValueError(
                 "class_weight is for multi-class logits (N, C, H, W); for binary logits use "
                 "pos_weight (the slide's beta)"
             )
         beta = 1.0 if options.pos_weight is None else options.pos_weight
-        ce = reduce_pixels(binary_cross_entropy_map(logits, t, beta), valid, "mean")
+        ce = binary_cross_entropy_kernel(inputs, beta, "mean")
     else:
         if options.pos_weight is not None:
             raise ValueError("pos_weight is for binary logits (N, 1, H, W); for C classes use class_weight")
@@ -209,7 +214,7 @@ def dice_focal_kernel(
     """
     o = options
     dice = soft_dice_kernel(inputs, o.smooth, o.include_background, "mean")
-    focal = reduce_pixels(focal_term(inputs, o.alpha, o.gamma), inputs.valid, "mean")
+    focal = reduce_pixels(focal_term(inputs, o.alpha, o.gamma), inputs, "mean")
     return o.dice_weight * dice + o.focal_weight * focal
 
 
@@ -219,8 +224,8 @@ def focal_term(
     gamma: float,
 ) -> torch.Tensor:
     """The per-pixel focal loss (N, H, W) of checked inputs: binary or multi-class."""
-    logits, t, _, c, binary, *_ = inputs
-    if binary:
+    logits, t, c = inputs.logits, inputs.target, inputs.num_classes
+    if inputs.binary:
         if isinstance(alpha, torch.Tensor):
             raise TypeError("alpha must be a number for binary logits (N, 1, H, W), got one value per class")
         return binary_focal_map(logits, t, alpha, gamma)

@@ -80,8 +80,11 @@ def deep_supervision_loss(
     checked = check_head_weights(weights, len(outputs)) or [1.0] * len(outputs)
     for k, logits in enumerate(outputs):
         check_tensor(logits, f"outputs[{k}]", ndim=4, dtype="float", shape_hint="(N, C, H, W)")
-    total = sum(w * loss_fn(logits, target) for w, logits in zip(checked, outputs) if w > 0)
-    return total / sum(checked)  # type: ignore[return-value]
+    terms = [loss_fn(x, target) if w == 1 else w * loss_fn(x, target) for w, x in zip(checked, outputs) if w > 0]
+    total = terms[0]
+    for term in terms[1:]:  # no "0 +" and no "1.0 *" nodes in the graph
+        total = total + term
+    return total / sum(checked)
 
 
 class DeepSupervisionLoss(nn.Module):

@@ -15,25 +15,14 @@ from torch.nn import functional as F
 
 from segbook.conventions import (
     SegmentationInputs,
-    check_class_indices,
     check_float,
-    check_ignore_index,
-    check_positive_int,
     check_probability,
     check_segmentation_inputs,
-    check_tensor,
     safe_divide,
 )
 from segbook.losses._common import check_reduction, class_vector, per_class, reduce_pixels
 
-__all__ = [
-    "binary_cross_entropy",
-    "cross_entropy",
-    "binary_focal_loss",
-    "focal_loss",
-    "pos_weight_from_target",
-    "inverse_frequency_weights",
-]
+__all__ = ["binary_cross_entropy", "cross_entropy", "binary_focal_loss", "focal_loss"]
 
 
 def check_binary_cross_entropy_options(pos_weight: object, reduction: object) -> Tuple[float, str]:
@@ -64,6 +53,9 @@ def binary_cross_entropy(
     Computed in log-sigmoid form, :math:`\\log \\hat p = \\log\\sigma(z)` and
     :math:`\\log(1 - \\hat p) = \\log\\sigma(-z)`, never as ``log(sigmoid(z))``, which is ``log(0) = -inf``
     once :math:`\\sigma(z)` rounds to 0 (below :math:`z \\approx -88.7` in float32).
+    The loss calls PyTorch's fused ``F.binary_cross_entropy_with_logits`` (one pass forward and backward),
+    which computes exactly this formula; :func:`binary_cross_entropy_map` is the readable from-scratch version,
+    and a test asserts the two are equal in values and gradients.
 
     **Convention.** ``pos_weight`` is the slide's :math:`\\beta`: it multiplies the positive term only, exactly
     like ``pos_weight`` of ``torch.nn.functional.binary_cross_entropy_with_logits``; :math:`\\beta > 1` makes
@@ -92,16 +84,29 @@ def binary_cross_entropy(
         tensor([[[2.0794, 2.1269]]])
     """
     beta, reduction = check_binary_cross_entropy_options(pos_weight, reduction)
-    z, y, valid, *_ = check_segmentation_inputs(
-        logits,
-        target,
-        ignore_index=ignore_index,
-        binary=True,
-        validate=validate,
-        name="binary_cross_entropy",
+    inputs = check_segmentation_inputs(
+        logits, target, ignore_index=ignore_index, binary=True, validate=validate, name="binary_cross_entropy"
     )
-    loss = binary_cross_entropy_map(z, y, beta)  # (N, H, W)
-    return reduce_pixels(loss, valid, reduction)
+    return binary_cross_entropy_kernel(inputs, beta, reduction)
+
+
+def binary_cross_entropy_kernel(inputs: SegmentationInputs, beta: float, reduction: str) -> torch.Tensor:
+    """:func:`binary_cross_entropy` of checked inputs; no checks.
+
+    PyTorch's fused ``F.binary_cross_entropy_with_logits`` computes :func:`binary_cross_entropy_map`'s formula
+    in one pass (forward and backward); the ignored pixels get weight 0 (the mask as ``weight``), so they
+    add exactly 0 (their label, the ignore index, is finite and multiplied by 0).
+    """
+    z = inputs.logits
+    pos_weight = None if beta == 1.0 else torch.full((), beta, dtype=z.dtype, device=z.device)
+    loss = F.binary_cross_entropy_with_logits(
+        z,
+        inputs.labels,
+        weight=inputs.weight,
+        pos_weight=pos_weight,
+        reduction="none" if reduction == "none" else "sum",
+    )  # 0 at ignored pixels; or the sum
+    return loss / inputs.count() if reduction == "mean" else loss
 
 
 def binary_cross_entropy_map(
@@ -111,7 +116,8 @@ def binary_cross_entropy_map(
 ) -> torch.Tensor:
     """The slide's (weighted) CE of every pixel; no checks.
 
-    From logits ``z`` and 0/1 labels ``y``, both (N, H, W).
+    From logits ``z`` and 0/1 labels ``y``, both (N, H, W). The readable version of the formula: the loss
+    itself calls PyTorch's fused op, which a test shows equal to this map in values and gradients.
     """
     y = y.to(z.dtype)
     log_p = F.logsigmoid(z)  # log p̂
@@ -194,12 +200,12 @@ def cross_entropy_kernel(inputs: SegmentationInputs, w: Optional[torch.Tensor], 
         log_p = F.log_softmax(logits, dim=1)
         total, weights = torch.ops.aten.nll_loss2d_forward(log_p, target, w, 2, ignore)
         return safe_divide(total, weights, empty=0.0)  # the weights may sum to 0
-    loss = F.cross_entropy(
+    if reduction == "mean":  # the same pass counts the counted pixels (total weight 1 each): no mask
+        total, count = torch.ops.aten.nll_loss2d_forward(F.log_softmax(logits, dim=1), target, None, 2, ignore)
+        return total / count.clamp(min=1)  # no counted pixel: 0 / 1
+    return F.cross_entropy(
         logits, target, weight=w, ignore_index=ignore, reduction="none" if reduction == "none" else "sum"
     )  # w_t (lse(z) - z_t) per pixel, 0 where ignored; or their sum
-    if reduction != "mean":
-        return loss
-    return loss / inputs.valid.sum().clamp(min=1)  # no counted pixel: 0 / 1
 
 
 def check_binary_focal_options(alpha: object, gamma: object, reduction: object) -> Tuple[Optional[float], float, str]:
@@ -256,16 +262,11 @@ def binary_focal_loss(
         tensor([[[1.0928e-04, 2.7663e+00]]])
     """
     alpha, gamma, reduction = check_binary_focal_options(alpha, gamma, reduction)
-    z, y, valid, *_ = check_segmentation_inputs(
-        logits,
-        target,
-        ignore_index=ignore_index,
-        binary=True,
-        validate=validate,
-        name="binary_focal_loss",
+    inputs = check_segmentation_inputs(
+        logits, target, ignore_index=ignore_index, binary=True, validate=validate, name="binary_focal_loss"
     )
-    loss = binary_focal_map(z, y, alpha, gamma)  # (N, H, W)
-    return reduce_pixels(loss, valid, reduction)
+    loss = binary_focal_map(inputs.logits, inputs.target, alpha, gamma)  # (N, H, W)
+    return reduce_pixels(loss, inputs, reduction)
 
 
 def binary_focal_map(
@@ -337,11 +338,11 @@ def focal_loss(
         True
     """
     alpha_vector, gamma, reduction = check_focal_options(alpha, gamma, reduction)
-    logits, t, valid, c, *_ = check_segmentation_inputs(
+    inputs = check_segmentation_inputs(
         logits, target, ignore_index=ignore_index, binary=False, validate=validate, name="focal_loss"
     )
-    a = None if alpha_vector is None else per_class(alpha_vector, "alpha", c, logits)
-    return reduce_pixels(focal_map(logits, t, a, gamma), valid, reduction)
+    a = None if alpha_vector is None else per_class(alpha_vector, "alpha", inputs.num_classes, inputs.logits)
+    return reduce_pixels(focal_map(inputs.logits, inputs.target, a, gamma), inputs, reduction)
 
 
 def focal_map(logits: torch.Tensor, t: torch.Tensor, alpha: Optional[torch.Tensor], gamma: float) -> torch.Tensor:
@@ -361,48 +362,3 @@ def focal_map(logits: torch.Tensor, t: torch.Tensor, alpha: Optional[torch.Tenso
         log_not_pt = log_p.scatter(1, t[:, None], float("-inf")).logsumexp(1)  # log(1 - p_t), stable
         loss = -torch.exp(gamma * log_not_pt) * log_pt
     return loss if alpha is None else alpha[t] * loss
-
-
-def pos_weight_from_target(target: torch.Tensor, *, ignore_index: Optional[int] = 255) -> float:
-    """The usual :math:`\\beta` for :func:`binary_cross_entropy`: #negative / #positive counted pixels.
-
-    With this :math:`\\beta` the positive and the negative pixels weigh the same in total.
-
-    Example:
-        >>> pos_weight_from_target(torch.tensor([[[0, 0, 0, 1]]]))
-        3.0
-    """
-    check_tensor(target, "target", shape_hint="0/1 labels")
-    if target.dtype.is_floating_point or target.dtype.is_complex:
-        raise TypeError(f"target must be an integer (or bool) tensor of 0/1 labels, got {target.dtype}")
-    ignore = check_ignore_index(ignore_index, 2)
-    t = target[target != ignore] if ignore is not None else target.flatten()
-    positives = int((t == 1).sum())
-    if positives == 0:
-        raise ValueError("target has no positive (1) pixel: the weight #negatives / #positives is undefined")
-    return float(int((t == 0).sum()) / positives)
-
-
-def inverse_frequency_weights(
-    target: torch.Tensor, num_classes: int, *, ignore_index: Optional[int] = 255
-) -> torch.Tensor:
-    """Per-class weights :math:`w_c = P / (C\\, n_c)` ("balanced"): rare classes weigh more.
-
-    :math:`n_c` counts the pixels of class :math:`c` and :math:`P` all counted pixels, so a perfectly
-    balanced data set gets all weights 1. A class with no pixel gets weight 0 (it cannot appear in the loss).
-
-    Returns:
-        A float32 tensor ``(C,)`` for :func:`cross_entropy`'s ``weight``.
-
-    Example:
-        >>> inverse_frequency_weights(torch.tensor([[0, 0, 0, 1]]), 2)
-        tensor([0.6667, 2.0000])
-    """
-    num_classes = check_positive_int(num_classes, "num_classes")
-    check_tensor(target, "target", dtype="int", shape_hint="(N, H, W) class indices")
-    ignore = check_ignore_index(ignore_index, num_classes)
-    check_class_indices(target, "target", num_classes, ignore)  # reads values: this function counts them anyway
-    t = target[target != ignore] if ignore is not None else target.flatten()
-    counts = torch.bincount(t.long().flatten(), minlength=num_classes).double()
-    weights = safe_divide(counts.sum(), num_classes * counts, empty=0.0)
-    return weights.float()

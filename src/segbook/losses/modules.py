@@ -24,7 +24,7 @@ from segbook.losses.boundary import (
 )
 from segbook.losses.combined import check_dice_ce_options, check_dice_focal_options, dice_ce_kernel, dice_focal_kernel
 from segbook.losses.distribution import (
-    binary_cross_entropy_map,
+    binary_cross_entropy_kernel,
     binary_focal_map,
     check_binary_cross_entropy_options,
     check_binary_focal_options,
@@ -109,8 +109,7 @@ class BinaryCrossEntropyLoss(_Loss):
         self.beta, self.reduction = check_binary_cross_entropy_options(pos_weight, reduction)
 
     def kernel(self, inputs: SegmentationInputs) -> torch.Tensor:
-        loss = binary_cross_entropy_map(inputs.logits, inputs.target, self.beta)
-        return reduce_pixels(loss, inputs.valid, self.reduction)
+        return binary_cross_entropy_kernel(inputs, self.beta, self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
@@ -135,8 +134,7 @@ class CrossEntropyLoss(_Loss):
         self.weight, self.reduction = check_cross_entropy_options(weight, reduction)
 
     def kernel(self, inputs: SegmentationInputs) -> torch.Tensor:
-        logits, t, valid, c, *_ = inputs
-        w = None if self.weight is None else per_class(self.weight, "weight", c, logits)
+        w = None if self.weight is None else per_class(self.weight, "weight", inputs.num_classes, inputs.logits)
         return cross_entropy_kernel(inputs, w, self.reduction)
 
 
@@ -165,7 +163,7 @@ class BinaryFocalLoss(_Loss):
 
     def kernel(self, inputs: SegmentationInputs) -> torch.Tensor:
         loss = binary_focal_map(inputs.logits, inputs.target, self.alpha, self.gamma)
-        return reduce_pixels(loss, inputs.valid, self.reduction)
+        return reduce_pixels(loss, inputs, self.reduction)
 
 
 class FocalLoss(_Loss):
@@ -191,9 +189,8 @@ class FocalLoss(_Loss):
         self.alpha, self.gamma, self.reduction = check_focal_options(alpha, gamma, reduction)
 
     def kernel(self, inputs: SegmentationInputs) -> torch.Tensor:
-        logits, t, valid, c, *_ = inputs
-        a = None if self.alpha is None else per_class(self.alpha, "alpha", c, logits)
-        return reduce_pixels(focal_map(logits, t, a, self.gamma), valid, self.reduction)
+        a = None if self.alpha is None else per_class(self.alpha, "alpha", inputs.num_classes, inputs.logits)
+        return reduce_pixels(focal_map(inputs.logits, inputs.target, a, self.gamma), inputs, self.reduction)
 
 
 class SoftDiceLoss(_Loss):

@@ -132,13 +132,19 @@ def region_probabilities(inputs: SegmentationInputs) -> Tuple[torch.Tensor, torc
 
     Binary logits: K = 1, the foreground (sigmoid). Multi-class: K = C (softmax).
     """
-    logits, t, valid, c, binary, *_ = inputs
-    mask = valid[:, None].to(logits.dtype)  # (N, 1, H, W)
-    if binary:  # t is already 0 at ignored pixels
-        return torch.sigmoid(logits)[:, None] * mask, t[:, None].to(logits.dtype)
-    probs = torch.softmax(logits, dim=1) * mask
+    logits, weight = inputs.logits, inputs.weight  # weight: the mask as 1.0 / 0.0, None without an ignore index
+    if inputs.binary:  # the 0/1 labels, times the mask: 0 at ignored pixels
+        probs = torch.sigmoid(logits)[:, None]
+        if weight is None:
+            return probs, inputs.labels[:, None]
+        mask = weight[:, None]  # (N, 1, H, W)
+        return probs * mask, (inputs.labels * weight)[:, None]
+    probs, t = torch.softmax(logits, dim=1), inputs.target
+    if weight is None:
+        return probs, torch.zeros_like(probs).scatter_(1, t[:, None], 1.0)
+    mask = weight[:, None]
     onehot = torch.zeros_like(probs).scatter_(1, t[:, None], mask)  # 1 at (n, t, h, w) where counted
-    return probs, onehot
+    return probs * mask, onehot
 
 
 def region_counts(

@@ -173,7 +173,6 @@ def weighted_pixel_cross_entropy(
     inputs = check_segmentation_inputs(
         logits, target, ignore_index=ignore_index, binary=False, validate=validate, name="weighted_pixel_cross_entropy"
     )
-    valid = inputs.valid
     check_tensor(pixel_weights, "pixel_weights", ndim=3, dtype="float", shape_hint="(N, H, W), one weight per pixel")
     check_same_shape(pixel_weights, "pixel_weights", target, "target")
     if pixel_weights.device != logits.device:
@@ -181,11 +180,12 @@ def weighted_pixel_cross_entropy(
             f"pixel_weights and logits must be on the same device, got {pixel_weights.device} and {logits.device}"
         )
     if values_checked(validate, pixel_weights) and pixel_weights.numel():
-        low, high = (float(v) for v in torch.aminmax(torch.where(valid, pixel_weights, 0.0)))  # one pass
+        counted = pixel_weights if inputs.mask is None else torch.where(inputs.mask, pixel_weights, 0.0)
+        low, high = (float(v) for v in torch.aminmax(counted))  # one pass
         if not (low >= 0 and high < float("inf")):  # NaN fails both comparisons
             raise ValueError("pixel_weights must be finite and >= 0 at every counted pixel")
     ce = cross_entropy_kernel(inputs, None, "none")  # (N, H, W): -log p_t, 0 where ignored
-    return reduce_pixels(pixel_weights.to(ce.dtype) * ce, valid, reduction)
+    return reduce_pixels(pixel_weights.to(ce.dtype) * ce, inputs, reduction)
 
 
 class WeightedPixelCrossEntropyLoss(nn.Module):
