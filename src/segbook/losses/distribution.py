@@ -18,7 +18,6 @@ from segbook.conventions import (
     check_float,
     check_probability,
     check_segmentation_inputs,
-    safe_divide,
 )
 from segbook.losses._common import check_reduction, class_vector, per_class, reduce_pixels
 
@@ -199,7 +198,8 @@ def cross_entropy_kernel(inputs: SegmentationInputs, w: Optional[torch.Tensor], 
         # op behind F.cross_entropy) adds up anyway and returns beside the sum (reduction 2): no extra gather.
         log_p = F.log_softmax(logits, dim=1)
         total, weights = torch.ops.aten.nll_loss2d_forward(log_p, target, w, 2, ignore)
-        return safe_divide(total, weights, empty=0.0)  # the weights may sum to 0
+        # weights >= 0: a sum of 0 comes with a total of 0, so dividing by the smallest normal number gives 0
+        return total / weights.clamp(min=torch.finfo(weights.dtype).tiny)
     if reduction == "mean":  # the same pass counts the counted pixels (total weight 1 each): no mask
         total, count = torch.ops.aten.nll_loss2d_forward(F.log_softmax(logits, dim=1), target, None, 2, ignore)
         return total / count.clamp(min=1)  # no counted pixel: 0 / 1
