@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from segbook.conventions import (
+    IGNORE_INDEX,
     SegmentationInputs,
     check_bool,
     check_class_indices,
@@ -51,7 +52,9 @@ def _signed_distances(masks: np.ndarray) -> np.ndarray:
     return phi
 
 
-def signed_distance_map(target: torch.Tensor, num_classes: int, *, ignore_index: Optional[int] = 255) -> torch.Tensor:
+def signed_distance_map(
+    target: torch.Tensor, num_classes: int, *, ignore_index: Optional[int] = IGNORE_INDEX
+) -> torch.Tensor:
     """Signed distance map :math:`\\phi_G` of every class of a label map (Kervadec et al.'s level set).
 
     For class :math:`c` with ground-truth region :math:`G`, using ``scipy.ndimage.distance_transform_edt``
@@ -128,7 +131,7 @@ def boundary_loss(
     *,
     distance_map: Optional[torch.Tensor] = None,
     include_background: bool = False,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     reduction: str = "mean",
     validate: Optional[bool] = None,
 ) -> torch.Tensor:
@@ -275,7 +278,7 @@ def dice_boundary_loss(
     region_weight: float = 1.0,
     smooth: float = 1.0,
     include_background: bool = True,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     distance_map: Optional[torch.Tensor] = None,
     validate: Optional[bool] = None,
 ) -> torch.Tensor:

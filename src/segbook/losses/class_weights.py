@@ -11,12 +11,19 @@ from typing import Optional
 
 import torch
 
-from segbook.conventions import check_class_indices, check_ignore_index, check_positive_int, check_tensor, safe_divide
+from segbook.conventions import (
+    IGNORE_INDEX,
+    check_class_indices,
+    check_ignore_index,
+    check_positive_int,
+    check_tensor,
+    safe_divide,
+)
 
 __all__ = ["pos_weight_from_target", "inverse_frequency_weights"]
 
 
-def pos_weight_from_target(target: torch.Tensor, *, ignore_index: Optional[int] = 255) -> float:
+def pos_weight_from_target(target: torch.Tensor, *, ignore_index: Optional[int] = IGNORE_INDEX) -> float:
     """The usual :math:`\\beta` for :func:`binary_cross_entropy`: #negative / #positive counted pixels.
 
     With this :math:`\\beta` the positive and the negative pixels weigh the same in total.
@@ -37,7 +44,7 @@ def pos_weight_from_target(target: torch.Tensor, *, ignore_index: Optional[int] 
 
 
 def inverse_frequency_weights(
-    target: torch.Tensor, num_classes: int, *, ignore_index: Optional[int] = 255
+    target: torch.Tensor, num_classes: int, *, ignore_index: Optional[int] = IGNORE_INDEX
 ) -> torch.Tensor:
     """Per-class weights :math:`w_c = P / (C\\, n_c)` ("balanced"): rare classes weigh more.
 

@@ -11,6 +11,7 @@ from typing import NamedTuple, Optional, Sequence, Union
 import torch
 
 from segbook.conventions import (
+    IGNORE_INDEX,
     SegmentationInputs,
     check_bool,
     check_float,
@@ -69,7 +70,7 @@ def dice_ce_loss(
     include_background: bool = True,
     class_weight: Optional[Sequence[float]] = None,
     pos_weight: Optional[float] = None,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     validate: Optional[bool] = None,
 ) -> torch.Tensor:
     """Dice loss + cross entropy, the slide's :math:`CE(p, \\hat p) + DL(p, \\hat p)`, with weights.
@@ -164,7 +165,7 @@ def dice_focal_loss(
     alpha: object = None,
     smooth: float = 1.0,
     include_background: bool = True,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     validate: Optional[bool] = None,
 ) -> torch.Tensor:
     """Dice loss + focal loss, :math:`\\lambda_{Dice}\\, DL + \\lambda_{FL}\\, FL`.

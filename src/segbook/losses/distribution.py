@@ -14,6 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from segbook.conventions import (
+    IGNORE_INDEX,
     SegmentationInputs,
     check_float,
     check_probability,
@@ -35,7 +36,7 @@ def binary_cross_entropy(
     target: torch.Tensor,
     *,
     pos_weight: Optional[float] = None,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     reduction: str = "mean",
     validate: Optional[bool] = None,
 ) -> torch.Tensor:
@@ -136,7 +137,7 @@ def cross_entropy(
     target: torch.Tensor,
     *,
     weight: Optional[Sequence[float]] = None,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     reduction: str = "mean",
     validate: Optional[bool] = None,
 ) -> torch.Tensor:
@@ -220,7 +221,7 @@ def binary_focal_loss(
     *,
     alpha: Optional[float] = 0.25,
     gamma: float = 2.0,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     reduction: str = "mean",
     validate: Optional[bool] = None,
 ) -> torch.Tensor:
@@ -302,7 +303,7 @@ def focal_loss(
     *,
     alpha: Optional[Sequence[float]] = None,
     gamma: float = 2.0,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     reduction: str = "mean",
     validate: Optional[bool] = None,
 ) -> torch.Tensor:

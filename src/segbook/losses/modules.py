@@ -13,7 +13,13 @@ from typing import Any, Optional, Sequence
 import torch
 from torch import nn
 
-from segbook.conventions import SegmentationInputs, check_bool, check_ignore_index, check_segmentation_inputs
+from segbook.conventions import (
+    IGNORE_INDEX,
+    SegmentationInputs,
+    check_bool,
+    check_ignore_index,
+    check_segmentation_inputs,
+)
 from segbook.losses._common import per_class, reduce_pixels
 from segbook.losses.boundary import (
     BoundaryOptions,
@@ -35,18 +41,8 @@ from segbook.losses.distribution import (
 )
 from segbook.losses.region import check_soft_dice_options, check_tversky_options, soft_dice_kernel, tversky_kernel
 
-__all__ = [
-    "BinaryCrossEntropyLoss",
-    "CrossEntropyLoss",
-    "BinaryFocalLoss",
-    "FocalLoss",
-    "SoftDiceLoss",
-    "TverskyLoss",
-    "DiceCELoss",
-    "DiceFocalLoss",
-    "BoundaryLoss",
-    "DiceBoundaryLoss",
-]
+__all__ = ["BinaryCrossEntropyLoss", "CrossEntropyLoss", "BinaryFocalLoss", "FocalLoss", "SoftDiceLoss"]
+__all__ += ["TverskyLoss", "DiceCELoss", "DiceFocalLoss", "BoundaryLoss", "DiceBoundaryLoss"]
 
 
 class _Loss(nn.Module):
@@ -101,7 +97,7 @@ class BinaryCrossEntropyLoss(_Loss):
         self,
         *,
         pos_weight: Optional[float] = None,
-        ignore_index: Optional[int] = 255,
+        ignore_index: Optional[int] = IGNORE_INDEX,
         reduction: str = "mean",
         validate: Optional[bool] = None,
     ) -> None:
@@ -126,7 +122,7 @@ class CrossEntropyLoss(_Loss):
         self,
         *,
         weight: Optional[Sequence[float]] = None,
-        ignore_index: Optional[int] = 255,
+        ignore_index: Optional[int] = IGNORE_INDEX,
         reduction: str = "mean",
         validate: Optional[bool] = None,
     ) -> None:
@@ -154,7 +150,7 @@ class BinaryFocalLoss(_Loss):
         *,
         alpha: Optional[float] = 0.25,
         gamma: float = 2.0,
-        ignore_index: Optional[int] = 255,
+        ignore_index: Optional[int] = IGNORE_INDEX,
         reduction: str = "mean",
         validate: Optional[bool] = None,
     ) -> None:
@@ -181,7 +177,7 @@ class FocalLoss(_Loss):
         *,
         alpha: Optional[Sequence[float]] = None,
         gamma: float = 2.0,
-        ignore_index: Optional[int] = 255,
+        ignore_index: Optional[int] = IGNORE_INDEX,
         reduction: str = "mean",
         validate: Optional[bool] = None,
     ) -> None:
@@ -206,7 +202,7 @@ class SoftDiceLoss(_Loss):
         *,
         smooth: float = 1.0,
         include_background: bool = True,
-        ignore_index: Optional[int] = 255,
+        ignore_index: Optional[int] = IGNORE_INDEX,
         reduction: str = "mean",
         validate: Optional[bool] = None,
     ) -> None:
@@ -233,7 +229,7 @@ class TverskyLoss(_Loss):
         fn_weight: float = 0.5,
         smooth: float = 0.5,
         include_background: bool = True,
-        ignore_index: Optional[int] = 255,
+        ignore_index: Optional[int] = IGNORE_INDEX,
         reduction: str = "mean",
         validate: Optional[bool] = None,
     ) -> None:
@@ -269,7 +265,7 @@ class DiceCELoss(_Loss):
         include_background: bool = True,
         class_weight: Optional[Sequence[float]] = None,
         pos_weight: Optional[float] = None,
-        ignore_index: Optional[int] = 255,
+        ignore_index: Optional[int] = IGNORE_INDEX,
         validate: Optional[bool] = None,
     ) -> None:
         super().__init__(
@@ -307,7 +303,7 @@ class DiceFocalLoss(_Loss):
         alpha: object = None,
         smooth: float = 1.0,
         include_background: bool = True,
-        ignore_index: Optional[int] = 255,
+        ignore_index: Optional[int] = IGNORE_INDEX,
         validate: Optional[bool] = None,
     ) -> None:
         super().__init__(
@@ -338,7 +334,7 @@ class BoundaryLoss(_Loss):
         self,
         *,
         include_background: bool = False,
-        ignore_index: Optional[int] = 255,
+        ignore_index: Optional[int] = IGNORE_INDEX,
         reduction: str = "mean",
         validate: Optional[bool] = None,
     ) -> None:
@@ -369,7 +365,7 @@ class DiceBoundaryLoss(_Loss):
         region_weight: float = 1.0,
         smooth: float = 1.0,
         include_background: bool = True,
-        ignore_index: Optional[int] = 255,
+        ignore_index: Optional[int] = IGNORE_INDEX,
         validate: Optional[bool] = None,
     ) -> None:
         super().__init__(ignore_index, validate)

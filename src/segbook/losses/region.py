@@ -12,6 +12,7 @@ from typing import Optional, Tuple, Union
 import torch
 
 from segbook.conventions import (
+    IGNORE_INDEX,
     SegmentationInputs,
     check_bool,
     check_float,
@@ -172,7 +173,7 @@ def soft_dice_loss(
     *,
     smooth: float = 1.0,
     include_background: bool = True,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     reduction: str = "mean",
     validate: Optional[bool] = None,
 ) -> torch.Tensor:
@@ -307,7 +308,7 @@ def tversky_loss(
     fn_weight: float = 0.5,
     smooth: float = 0.5,
     include_background: bool = True,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     reduction: str = "mean",
     validate: Optional[bool] = None,
 ) -> torch.Tensor:

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from segbook.conventions import (
+    IGNORE_INDEX,
     check_choice,
     check_float,
     check_ignore_index,
@@ -133,7 +134,7 @@ def weighted_pixel_cross_entropy(
     target: torch.Tensor,
     pixel_weights: torch.Tensor,
     *,
-    ignore_index: Optional[int] = 255,
+    ignore_index: Optional[int] = IGNORE_INDEX,
     reduction: str = "mean",
     validate: Optional[bool] = None,
 ) -> torch.Tensor:
@@ -199,7 +200,7 @@ class WeightedPixelCrossEntropyLoss(nn.Module):
     """
 
     def __init__(
-        self, *, ignore_index: Optional[int] = 255, reduction: str = "mean", validate: Optional[bool] = None
+        self, *, ignore_index: Optional[int] = IGNORE_INDEX, reduction: str = "mean", validate: Optional[bool] = None
     ) -> None:
         super().__init__()
         check_ignore_index(ignore_index, 2)  # fail here, not at the first batch
