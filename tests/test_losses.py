@@ -705,6 +705,24 @@ BINARY = [
 ]
 ALL = [(name, fn, rng, False) for name, fn, rng in MULTICLASS] + [(name, fn, rng, True) for name, fn, rng in BINARY]
 IDS = [case[0] for case in ALL]
+EMPTY_BATCH = ALL + [
+    ("boundary_loss", lambda z, t: L.boundary_loss(z, t), (0.0, math.inf), False),
+    ("dice_boundary_loss", lambda z, t: L.dice_boundary_loss(z, t, region_weight=0.5), (0.0, math.inf), False),
+    ("SoftDiceLoss", lambda z, t: L.SoftDiceLoss()(z, t), (0.0, 1.0), False),
+    ("TverskyLoss", lambda z, t: L.TverskyLoss()(z, t), (0.0, 1.0), False),
+    ("DiceCELoss", lambda z, t: L.DiceCELoss()(z, t), (0.0, math.inf), False),
+    ("DiceFocalLoss", lambda z, t: L.DiceFocalLoss()(z, t), (0.0, math.inf), False),
+]
+
+
+@pytest.mark.parametrize("name, fn, bounds, binary", EMPTY_BATCH, ids=[case[0] for case in EMPTY_BATCH])
+def test_every_loss_is_zero_with_a_finite_gradient_on_an_empty_batch(name, fn, bounds, binary):
+    logits = torch.randn((0, 4, 4) if binary else (0, 3, 4, 4), requires_grad=True)
+    loss = fn(logits, torch.zeros(0, 4, 4, dtype=torch.long))
+    assert loss.item() == 0.0, name
+    (grad,) = torch.autograd.grad(loss, logits)
+    assert grad.shape == logits.shape and torch.isfinite(grad).all()
+
 
 inputs = st.tuples(
     st.integers(0, 2**31 - 1),

@@ -59,10 +59,14 @@ def reduce_pixels(
 
 
 def reduce_pairs(values: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Reduce per-(image, class) values (N, K): their mean, their sum, or themselves."""
+    """Reduce per-(image, class) values (N, K): their mean, their sum, or themselves.
+
+    An empty batch (N = 0, no pair) has a mean of 0 like its sum (still attached to the graph), not the
+    0/0 of ``Tensor.mean``: the losses' rule for a batch with no counted pixel. ``numel`` is metadata.
+    """
     if reduction == "none":
         return values
-    return values.sum() if reduction == "sum" else values.mean()
+    return values.sum() if reduction == "sum" or values.numel() == 0 else values.mean()
 
 
 def class_vector(values: object, name: str, num_classes: Optional[int] = None) -> torch.Tensor:
