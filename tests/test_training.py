@@ -221,6 +221,10 @@ GOOD = batches(*banded_task(2, seed=0), 2)
         (dict(epochs=1, device="tpu"), ValueError, "prefer must name a device"),
         (dict(epochs=1, seed=-1), ValueError, "seed must be >= 0"),
         (dict(epochs=1, val_data=iter(GOOD)), TypeError, "val_data is an iterator"),
+        (dict(epochs=1, loss_fn="ce"), TypeError, "loss_fn must be a function loss_fn.output, masks."),
+        (dict(epochs=1, optimizer="adam"), TypeError, "optimizer must be a torch.optim.Optimizer .* got str 'adam'"),
+        (dict(epochs=1, scheduler="cosine"), TypeError, "scheduler must be .* .step.. .* pass schedule='cosine'"),
+        (dict(epochs=1, scheduler=object()), TypeError, r"scheduler must be .* with a .step\(\) method"),
     ],
 )
 def test_fit_argument_errors_name_the_argument(kwargs, error, message):
@@ -290,6 +294,13 @@ def test_nan_loss_stops_training_with_advice():
             progress=False,
             loss_fn=lambda out, y: out.sum() * float("nan"),
         )
+
+
+def test_a_batch_with_no_counted_pixel_is_named_as_the_reason_for_a_nan_loss():
+    # the default cross entropy of an all-ignored batch is 0/0: the advice is about the masks, not the learning rate
+    images, masks = GOOD[0]
+    with pytest.raises(FloatingPointError, match="batch 1: the batch has no counted pixel .every mask value is the"):
+        fit(tiny_net(), [(images, torch.full_like(masks, 255))], num_classes=NUM_CLASSES, epochs=1, progress=False)
 
 
 @pytest.mark.parametrize(

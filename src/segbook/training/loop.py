@@ -111,7 +111,8 @@ def fit(
 
     Raises:
         TypeError, ValueError: bad arguments or batches (the message says which).
-        FloatingPointError: the loss became NaN or infinite (lower the learning rate).
+        FloatingPointError: the loss became NaN or infinite (lower the learning rate; or a batch had no
+            counted pixel, which the message then says).
 
     Example:
         >>> x = torch.rand(4, 1, 8, 8); y = (x[:, 0] > 0.5).long()
@@ -151,6 +152,7 @@ def fit(
         if hook is not None and not callable(hook):
             raise TypeError(f"{hook_name} must be a function (or None), got {type(hook).__name__}")
     steps = check_schedule(schedule, scheduler, epochs, train_data)
+    _check_callables(loss_fn, optimizer, scheduler)
     device = pick_device(device)
     if seed is not None:
         seed_everything(seed)
@@ -227,10 +229,7 @@ def _train_one_epoch(
         loss = batch_loss(loss_fn, output, masks, ignore_index, weights)
         value = loss.item()
         if not math.isfinite(value):
-            raise FloatingPointError(
-                f"the training loss became {value} at epoch {epoch}, batch {step + 1}; "
-                "lower the learning rate or check the loss function"
-            )
+            raise FloatingPointError(_non_finite_loss_message(value, epoch, step, masks, ignore_index))
         loss.backward()
         optimizer.step()
         if batch_scheduler is not None:
@@ -240,6 +239,46 @@ def _train_one_epoch(
     if count == 0:
         raise ValueError("train_data yielded no batches")
     return total / count, _safe_miou(metrics)
+
+
+def _check_callables(loss_fn: object, optimizer: object, scheduler: object) -> None:
+    """Refuse a ``loss_fn``, ``optimizer`` or ``scheduler`` of the wrong kind before training starts."""
+
+    def shown(value: object) -> str:
+        name = type(value).__name__
+        return f"{name} {value!r}" if isinstance(value, (str, bytes, int, float)) else name
+
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(
+            f"loss_fn must be a function loss_fn(output, masks) -> scalar tensor, e.g. "
+            f"segbook.losses.soft_dice_loss (or None for cross entropy), got {shown(loss_fn)}"
+        )
+    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            "optimizer must be a torch.optim.Optimizer built on the model's parameters, e.g. "
+            f"torch.optim.SGD(model.parameters(), lr=0.1) (or None for Adam), got {shown(optimizer)}"
+        )
+    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        hint = f"; for a named schedule pass schedule={scheduler!r}" if isinstance(scheduler, str) else ""
+        raise TypeError(
+            "scheduler must be a learning-rate scheduler with a .step() method, e.g. "
+            f"torch.optim.lr_scheduler.StepLR(optimizer, 10) (or None), got {shown(scheduler)}{hint}"
+        )
+
+
+def _non_finite_loss_message(value: float, epoch: int, step: int, masks: torch.Tensor, ignore_index: int) -> str:
+    """Why the loss is not finite: a batch with no counted pixel (a mean of 0/0), else the usual advice.
+
+    Reads the masks, but only on this error path.
+    """
+    where = f"the training loss became {value} at epoch {epoch}, batch {step + 1}"
+    if masks.numel() == 0 or bool((masks == ignore_index).all()):
+        return (
+            f"{where}: the batch has no counted pixel (every mask value is the ignore index {ignore_index}, "
+            "or the batch is empty), so the mean over its pixels is 0/0; drop such batches (e.g. crops of "
+            "unlabelled border only) or check the masks and ignore_index"
+        )
+    return f"{where}; lower the learning rate or check the loss function"
 
 
 def _safe_miou(metrics: SegmentationMetrics) -> float:
