@@ -581,6 +581,9 @@ def test_modules_equal_their_functions(module, fn, kwargs, binary):
         (lambda: L.BinaryCrossEntropyLoss(ignore_index=1), "ignore_index=1 is a class index"),
         (lambda: L.CrossEntropyLoss(weight=[1.0, -2.0]), "finite numbers >= 0"),
         (lambda: L.DiceBoundaryLoss(region_weight=2.0), "region_weight must be <= 1"),
+        # a number where a per-class vector belongs: the message says so (was len() of a number)
+        (lambda: L.FocalLoss(alpha=0.25), "alpha must be a sequence or tensor of per-class numbers, got float"),
+        (lambda: L.CrossEntropyLoss(weight=5), "weight must be a sequence or tensor of per-class numbers, got int"),
     ],
 )
 def test_modules_check_their_options_at_construction(build, words):
