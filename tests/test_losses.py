@@ -671,6 +671,29 @@ def test_bad_input_gives_a_clear_error(call, error, words):
         call()
 
 
+U8 = torch.tensor([[[0, 1], [2, 255]]], dtype=torch.uint8)  # 255 is a value, not the ignore index -1
+U8_LOGITS = torch.randn(1, 3, 2, 2, generator=_gen(0))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: L.cross_entropy(U8_LOGITS, U8, ignore_index=-1),
+        lambda: L.soft_dice_loss(U8_LOGITS, U8, ignore_index=-1),
+        lambda: metrics.confusion_matrix(U8_LOGITS, U8, 3, ignore_index=-1),
+        lambda: L.inverse_frequency_weights(U8, 3, ignore_index=-1),
+        lambda: L.pos_weight_from_target(torch.tensor([[[0, 1], [1, 255]]], dtype=torch.uint8), ignore_index=-1),
+    ],
+    ids=["cross_entropy", "soft_dice_loss", "confusion_matrix", "inverse_frequency_weights", "pos_weight_from_target"],
+)
+def test_ignore_index_is_compared_in_int64_not_in_a_narrow_target_dtype(call):
+    # in uint8, -1 wraps to 255: the 255s would be silently ignored instead of refused
+    with pytest.raises(
+        ValueError, match="255 and is not the ignore index -1|nor the ignore index -1.*got the value 255"
+    ):
+        call()
+
+
 def test_no_counted_pixel_gives_zero_not_nan():
     logits = torch.randn(1, 3, 2, 2, requires_grad=True)
     target = torch.full((1, 2, 2), 255)

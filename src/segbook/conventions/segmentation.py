@@ -61,8 +61,8 @@ def check_class_indices(
     low, high = (int(v) for v in torch.aminmax(target))
     if low >= 0 and high < num_classes:
         return
-    if ignore_index is not None:  # out of range: is it only the ignore index?
-        values = target[target != ignore_index]
+    if ignore_index is not None:  # out of range: is it only the ignore index? (compared in int64: a uint8
+        values = target[target.long() != ignore_index]  # target would wrap ignore_index=-1 to 255)
         if values.numel() == 0:
             return
         low, high = (int(v) for v in torch.aminmax(values))

@@ -36,11 +36,16 @@ def pos_weight_from_target(target: torch.Tensor, *, ignore_index: Optional[int] 
     if target.dtype.is_floating_point or target.dtype.is_complex:
         raise TypeError(f"target must be an integer (or bool) tensor of 0/1 labels, got {target.dtype}")
     ignore = check_ignore_index(ignore_index, 2)
+    target = target.long()  # compare in int64: in uint8, ignore_index=-1 would wrap to 255 and drop those pixels
     t = target[target != ignore] if ignore is not None else target.flatten()
-    positives = int((t == 1).sum())
+    positives, negatives = int((t == 1).sum()), int((t == 0).sum())
+    if positives + negatives != t.numel():  # another value was not counted as either: refuse it, not drop it
+        stray = int(t[(t != 0) & (t != 1)][0])
+        extra = f" (nor the ignore index {ignore})" if ignore is not None else ""
+        raise ValueError(f"a binary target must hold 0 (background) or 1 (foreground){extra}, got the value {stray}")
     if positives == 0:
         raise ValueError("target has no positive (1) pixel: the weight #negatives / #positives is undefined")
-    return float(int((t == 0).sum()) / positives)
+    return float(negatives / positives)
 
 
 def inverse_frequency_weights(
@@ -62,7 +67,8 @@ def inverse_frequency_weights(
     check_tensor(target, "target", dtype="int", shape_hint="(N, H, W) class indices")
     ignore = check_ignore_index(ignore_index, num_classes)
     check_class_indices(target, "target", num_classes, ignore)  # reads values: this function counts them anyway
+    target = target.long()  # compare in int64 (as pos_weight_from_target)
     t = target[target != ignore] if ignore is not None else target.flatten()
-    counts = torch.bincount(t.long().flatten(), minlength=num_classes).double()
+    counts = torch.bincount(t.flatten(), minlength=num_classes).double()
     weights = safe_divide(counts.sum(), num_classes * counts, empty=0.0)
     return weights.float()
