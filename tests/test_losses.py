@@ -664,6 +664,9 @@ def test_modules_check_their_options_at_construction(build, words):
         ),
         (lambda: L.signed_distance_map(torch.tensor([[0, 3]]), 2), ValueError, "target has class 3"),
         (lambda: L.dice_coefficient("3", 1, 2), TypeError, "tp must be a number"),
+        (lambda: L.dice_coefficient(3, -1, 2), ValueError, "fp must be a count >= 0, got -1"),
+        (lambda: L.iou_score(torch.tensor([3.0, -2.0]), 1, 2), ValueError, "tp must hold counts >= 0, got -2"),
+        (lambda: L.tversky_index(3, 1, torch.tensor([-1])), ValueError, "fn must hold counts >= 0, got -1"),
     ],
 )
 def test_bad_input_gives_a_clear_error(call, error, words):

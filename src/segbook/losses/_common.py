@@ -12,7 +12,7 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from segbook.conventions import SegmentationInputs, check_choice, check_float, safe_divide
+from segbook.conventions import SegmentationInputs, check_choice, check_float, safe_divide, values_checked
 
 __all__ = [
     "REDUCTIONS",
@@ -100,13 +100,19 @@ def per_class(vec: torch.Tensor, name: str, num_classes: int, like: torch.Tensor
 
 
 def as_count(value: object, name: str) -> torch.Tensor:
-    """A count argument (TP, FP or FN) as a floating-point tensor; refuses strings, bools and bool tensors."""
+    """A count argument (TP, FP or FN) as a floating-point tensor; refuses strings, bools and bool tensors,
+    and negative counts: always for numbers, for tensors where :func:`~segbook.conventions.values_checked`
+    says so (on the CPU: no GPU sync)."""
     if isinstance(value, torch.Tensor):
         if value.dtype == torch.bool or value.dtype.is_complex:
             raise TypeError(f"{name} must hold counts (numbers), got {value.dtype}")
+        if values_checked(None, value) and value.numel() and bool((value < 0).any()):
+            raise ValueError(f"{name} must hold counts >= 0, got {value.min().item()}")
         return value if value.dtype.is_floating_point else value.double()
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number or a tensor of counts, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be a count >= 0, got {value}")
     return torch.tensor(float(value), dtype=torch.float64)
 
 
