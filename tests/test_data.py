@@ -187,6 +187,9 @@ def test_one_hot_errors():
         one_hot(torch.tensor([[5]]), 5)
     with pytest.raises(TypeError, match="label must be a torch.int64 tensor"):
         one_hot(torch.zeros(2, 2), 5)
+    # an ignore index inside [0, C) would silently zero a real class
+    with pytest.raises(ValueError, match="ignore_index=1 is a class index .C=3"):
+        one_hot(torch.tensor([[0, 1, 2]]), 3, ignore_index=1)
 
 
 def test_class_names_match_num_classes():

@@ -17,6 +17,7 @@ import torch
 from segbook.conventions import (
     IGNORE_INDEX,
     check_class_indices,
+    check_ignore_index,
     check_int,
     check_positive_int,
     check_tensor,
@@ -38,6 +39,7 @@ def one_hot(label: torch.Tensor, num_classes: int, *, ignore_index: Optional[int
     """
     check_tensor(label, "label", ndim=(2, 3), dtype=torch.int64, shape_hint="(N, H, W) or (H, W) of class ids")
     num_classes = check_positive_int(num_classes, "num_classes")
+    ignore_index = check_ignore_index(ignore_index, num_classes)  # not a class index: it would zero a real class
     check_class_indices(label, "label", num_classes, ignore_index)
     valid = label != ignore_index if ignore_index is not None else torch.ones_like(label, dtype=torch.bool)
     safe = torch.where(valid, label, torch.zeros_like(label))
