@@ -227,6 +227,12 @@ def test_conv_transpose_float32_matches_too():
     )
 
 
+def test_conv_transpose2d_of_an_empty_batch_is_an_empty_batch_as_in_pytorch():
+    x, w = torch.rand(0, 3, 5, 4), torch.rand(3, 4, 3, 3)
+    out = up.conv_transpose2d(x, w, stride=2, padding=1)
+    assert out.shape == F.conv_transpose2d(x, w, stride=2, padding=1).shape == (0, 4, 9, 7)
+
+
 @pytest.mark.parametrize("stride, padding, output_padding", [(1, 0, 0), (2, 1, 1), (3, 2, 2)])
 def test_conv_transpose_gradients(stride, padding, output_padding):
     x = _rand(2, 2, 3, 2, seed=7, requires_grad=True)
