@@ -128,7 +128,8 @@ def conv_transpose2d(
     target = rows[:, None, :, None] * full_w + cols[None, :, None, :]  # (H, W, kh, kw)
     # 3. scatter, summing where copies overlap
     full = x.new_zeros(n, c_out, full_h * full_w)
-    full = full.index_add(2, target.reshape(-1), copies.reshape(n, c_out, h * w * kh * kw))  # no -1: N may be 0
+    flat = copies.reshape(n, c_out, h * w * kh * kw)  # sizes spelled out: N may be 0
+    full = full.index_add(2, target.reshape(-1), flat)
     full = full.view(n, c_out, full_h, full_w)
     # 4. padding crops p from each side; output_padding keeps a more at bottom/right
     full = F.pad(full, (0, opw, 0, oph))
