@@ -21,6 +21,7 @@ Example (what a chapter's check function looks like)::
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from typing import Callable, Optional, Sequence
 
@@ -195,6 +196,7 @@ def run_checks(exercise: str, fn: Callable, cases: Sequence[Case]) -> bool:
         kwargs = case.kwargs or {}
         args, kwargs_passed = copy.deepcopy(case.args), copy.deepcopy(kwargs)
         call = _call_text(fn, case.args, kwargs)
+        failure = functools.partial(_failure, exercise, index, total, case, call)  # the message, given its lines
         try:
             got = fn(*args, **kwargs_passed)
         except NotImplementedError as exc:
@@ -206,16 +208,11 @@ def run_checks(exercise: str, fn: Callable, cases: Sequence[Case]) -> bool:
                     )
                     return False
                 raise ExerciseError(
-                    _failure(
-                        exercise,
-                        index,
-                        total,
-                        case,
-                        call,
+                    failure(
                         [
                             f"raised:   NotImplementedError: {exc}",
                             "note:     this came from a function your code called, not from the exercise placeholder",
-                        ],
+                        ]
                     )
                 ) from exc
             got = exc
@@ -223,32 +220,22 @@ def run_checks(exercise: str, fn: Callable, cases: Sequence[Case]) -> bool:
             if case.raises is None or not isinstance(exc, case.raises):
                 wanted = [f"expected: an exception of type {case.raises.__name__}"] if case.raises else []
                 raise ExerciseError(
-                    _failure(
-                        exercise,
-                        index,
-                        total,
-                        case,
-                        call,
+                    failure(
                         wanted
                         + [
                             f"raised:   {type(exc).__name__}: {shorten(str(exc), 300)}",
-                        ],
+                        ]
                     )
                 ) from exc
             got = exc
         else:
             if case.raises is not None:
                 raise ExerciseError(
-                    _failure(
-                        exercise,
-                        index,
-                        total,
-                        case,
-                        call,
+                    failure(
                         [
                             f"expected: an exception of type {case.raises.__name__}",
                             f"got:      no exception; the function returned {describe(got)}",
-                        ],
+                        ]
                     )
                 )
 
@@ -257,17 +244,12 @@ def run_checks(exercise: str, fn: Callable, cases: Sequence[Case]) -> bool:
         for (name, original), (_, after) in zip(untouched, passed):
             if _changed_in_place(original, after):
                 raise ExerciseError(
-                    _failure(
-                        exercise,
-                        index,
-                        total,
-                        case,
-                        call,
+                    failure(
                         [
                             f"problem:  your function changed its input `{name}` in place; it is now {describe(after)}",
                             "fix:      leave inputs untouched: work on a copy (x = x.clone()) or use operations "
                             "that return a new tensor instead of in-place ones (those ending in _, or x[...] = ...)",
-                        ],
+                        ]
                     )
                 )
 
@@ -278,17 +260,12 @@ def run_checks(exercise: str, fn: Callable, cases: Sequence[Case]) -> bool:
             result = compare(case.expected, got)
         except Exception as exc:
             raise ExerciseError(
-                _failure(
-                    exercise,
-                    index,
-                    total,
-                    case,
-                    call,
+                failure(
                     [
                         f"expected: {describe(case.expected)}",
                         f"got:      {describe(got)}",
                         f"problem:  the result could not be compared ({type(exc).__name__}: {exc})",
-                    ],
+                    ]
                 )
             ) from exc
         if not (isinstance(result, tuple) and len(result) == 2):
@@ -299,17 +276,12 @@ def run_checks(exercise: str, fn: Callable, cases: Sequence[Case]) -> bool:
         ok, reason = result
         if not ok:
             raise ExerciseError(
-                _failure(
-                    exercise,
-                    index,
-                    total,
-                    case,
-                    call,
+                failure(
                     [
                         f"expected: {describe(case.expected)}",
                         f"got:      {describe(got)}",
                         f"problem:  {reason or 'the result differs from the expected value'}",
-                    ],
+                    ]
                 )
             )
 
