@@ -44,7 +44,7 @@ def test_stamp_puts_badge_with_repository_url_and_notebook_path_first(book):
         f"hust-soict/segbook/blob/colab/chapters/01_task.ipynb)"
     )  # the Colab edition's branch
     assert cells[1].cell_type == "code" and cells[1].metadata.tags == ["colab-setup", "hide-cell"]
-    assert f'"segbook @ git+{URL}@main"' in cells[1].source
+    assert f'"hust-segbook @ git+{URL}@main"' in cells[1].source
     assert [c.source for c in cells[2:]] == ["# The task", "x = 1"]
 
 
@@ -208,13 +208,19 @@ def setup_cell(book, monkeypatch):
     env.print_environment = print_environment
     monkeypatch.setitem(sys.modules, "segbook.env", env)
 
-    def run(segbook_installed: bool) -> dict:
+    def run(segbook_installed: bool, missing: str = "segbook", extras: "tuple[str, ...]" = ()) -> dict:
+        code = source
+        if extras:
+            nb = nbformat.read(notebook, as_version=4)
+            nb.metadata["segbook"] = {"extras": list(extras)}
+            nbformat.write(nb, notebook)
+            code = expected_cells(notebook, config)[1]
         if not segbook_installed:
             real = importlib.util.find_spec
             monkeypatch.setattr(
-                importlib.util, "find_spec", lambda name, *a: None if name == "segbook" else real(name, *a)
+                importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name, *a)
             )
-        exec(compile(source, "<setup cell>", "exec"), {})
+        exec(compile(code, "<setup cell>", "exec"), {})
         return calls
 
     return run
@@ -230,10 +236,44 @@ def test_setup_cell_pip_installs_the_git_url_and_never_torch_when_segbook_is_mis
     calls = setup_cell(segbook_installed=False)
     assert len(calls["run"]) == 1
     (command,), kwargs = calls["run"][0]
-    assert command == [sys.executable, "-m", "pip", "install", "-q", f"segbook @ git+{URL}@main"]
+    assert command == [sys.executable, "-m", "pip", "install", "-q", f"hust-segbook @ git+{URL}@main"]
     assert kwargs == {"check": True}
     assert not any(arg.startswith(("torch", "--upgrade", "-U", "--force")) for arg in command)
     assert calls["print_environment"] == 1
+
+
+@pytest.mark.parametrize("missing", ["segbook", "segmentation_models_pytorch", "monai", "torchmetrics"])
+def test_setup_cell_with_the_practice_extra_installs_it_when_any_of_its_libraries_is_missing(setup_cell, missing):
+    calls = setup_cell(segbook_installed=False, missing=missing, extras=("practice",))
+    (command,), _ = calls["run"][0]
+    assert command[-1] == f"hust-segbook[practice] @ git+{URL}@main"
+
+
+def test_setup_cell_with_the_practice_extra_installs_nothing_when_everything_is_importable(setup_cell):
+    assert setup_cell(segbook_installed=True, extras=("practice",))["run"] == []
+
+
+def test_an_unknown_extra_in_the_notebook_metadata_is_an_error_naming_the_known_ones(book):
+    config, notebook = book
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata["segbook"] = {"extras": ["pratice"]}
+    nbformat.write(nb, notebook)
+    with pytest.raises(ValueError, match=r"unknown extra\(s\) \['pratice'\]; known: \['practice'\]"):
+        expected_cells(notebook, config)
+
+
+def test_every_setup_cell_extra_is_a_pyproject_extra_that_installs_its_modules():
+    import tomllib
+
+    from segbook.book.colab import EXTRA_MODULES
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "hust-segbook"
+    for extra, modules in EXTRA_MODULES.items():
+        requirements = " ".join(project["optional-dependencies"][extra]).lower().replace("-", "_")
+        for module in modules:
+            assert module.split(".")[0] in requirements, (extra, module)
+            assert importlib.util.find_spec(module) is not None, f"{module} ({extra}) is not installed in the venv"
 
 
 def test_setup_cell_uses_no_ipython_magics(book):

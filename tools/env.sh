@@ -14,8 +14,8 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "[env] installing segbook and its book/test/lint extras into $venv (first time: a few minutes)"
+  echo "[env] installing segbook and its book/test/lint/read extras into $venv (first time: a few minutes)"
   "$venv/bin/python" -m pip install --quiet --upgrade pip
-  "$venv/bin/python" -m pip install --quiet -e "$root[book,test,lint]"
+  "$venv/bin/python" -m pip install --quiet -e "$root[book,test,lint,read]"
   echo "$want" > "$stamp"
 fi

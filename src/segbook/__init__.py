@@ -32,3 +32,7 @@ layer                  what it holds                                            
 
 Each package re-exports its public names: ``from segbook import losses; losses.soft_dice_loss(...)``.
 """
+
+#: The name segbook is installed under (pip, ``importlib.metadata``): ``segbook`` on PyPI is an unrelated
+#: project. The import name stays ``segbook``. pyproject.toml's ``[project] name`` is the same string.
+DISTRIBUTION = "hust-segbook"

@@ -22,6 +22,7 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
+from segbook import DISTRIBUTION
 from segbook.conventions import check_int
 
 __all__ = ["pick_device", "seed_everything", "environment", "print_environment"]
@@ -184,7 +185,7 @@ def environment() -> dict:
         "torch": torch.__version__,
         "torchvision": _version("torchvision"),
         "numpy": np.__version__,
-        "segbook": _version("segbook"),
+        "segbook": _version(DISTRIBUTION),
         "device": str(device),
         "cuda": torch.version.cuda,
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,

@@ -8,7 +8,10 @@ The first two cells of each notebook are made to be
    workflow publishes to its own branch:
    ``https://colab.research.google.com/github/<owner>/<repo>/blob/<colab branch>/<notebook path>``;
 1. a code cell, tagged ``colab-setup`` and ``hide-cell``, that installs segbook only when it cannot
-   be imported (pip leaves an installed ``torch>=2.1`` alone) and prints the environment.
+   be imported (pip leaves an installed ``torch>=2.1`` alone) and prints the environment. A notebook that
+   needs more (chapter 12: smp, MONAI, torchmetrics) names an extra in its metadata,
+   ``"segbook": {"extras": ["practice"]}``, and its cell installs ``hust-segbook[practice]`` when any of
+   those libraries is missing.
 
 The repository URL and branch come from ``repository.url`` and ``repository.branch`` in Jupyter
 Book's ``_config.yml``, the Colab edition's branch from ``segbook.colab_branch`` (default ``colab``),
@@ -37,11 +40,16 @@ from urllib.parse import quote
 import nbformat
 import yaml
 
+from segbook import DISTRIBUTION
+
 __all__ = [
     "Repository",
     "read_repository",
     "badge_source",
+    "EXTRA_MODULES",
+    "check_extras",
     "setup_source",
+    "notebook_extras",
     "expected_cells",
     "stamp_notebook",
     "stamp",
@@ -146,33 +154,76 @@ def badge_source(repo: Repository, path_in_book: str) -> str:
     )
 
 
-def setup_source(repo: Repository) -> str:
-    """The code of the setup cell: install segbook only if it is missing, then print the environment.
+#: The extras a notebook may ask its setup cell for (``metadata.segbook.extras``), and the modules that show
+#: they are installed. pyproject.toml's ``[project.optional-dependencies]`` defines the same extras.
+EXTRA_MODULES = {"practice": ("segmentation_models_pytorch", "monai", "torchmetrics")}
 
-    No IPython magics, so the cell is plain Python that tests can ``exec``.
+
+def check_extras(extras: object, where: str = "extras") -> "tuple[str, ...]":
+    """``extras`` as a tuple of names from :data:`EXTRA_MODULES`; anything else is an error naming them."""
+    if not isinstance(extras, (list, tuple)) or not all(isinstance(e, str) for e in extras):
+        raise ValueError(f"{where} must be a list of extra names (e.g. ['practice']), got {extras!r}")
+    unknown = [e for e in extras if e not in EXTRA_MODULES]
+    if unknown:
+        raise ValueError(f"{where}: unknown extra(s) {unknown}; known: {sorted(EXTRA_MODULES)}")
+    return tuple(extras)
+
+
+def setup_source(repo: Repository, extras: Sequence[str] = ()) -> str:
+    """The code of the setup cell: install segbook (with ``extras``) only if something is missing, then print
+    the environment.
+
+    The install line names the git repository, so pip cannot pick up the unrelated PyPI project called
+    ``segbook``. No IPython magics, so the cell is plain Python that tests can ``exec``.
 
     Example:
         >>> repo = Repository("https://github.com/o/r", "o", "r", "main", Path("."))
-        >>> "git+https://github.com/o/r@main" in setup_source(repo)
+        >>> "hust-segbook @ git+https://github.com/o/r@main" in setup_source(repo)
+        True
+        >>> "hust-segbook[practice] @ git+" in setup_source(repo, ["practice"])
         True
     """
+    extras = check_extras(extras)
+    modules = ("segbook",) + tuple(m for e in extras for m in EXTRA_MODULES[e])
+    wanted = f"{DISTRIBUTION}[{','.join(extras)}]" if extras else DISTRIBUTION
+    if extras:
+        what = (
+            "# segbook, and the libraries this chapter uses, only if one of them cannot be\n"
+            "# imported yet. pip keeps the runtime's own torch, which already satisfies\n"
+            '# segbook\'s "torch>=2.1".'
+        )
+        needed = "NEEDED = (\n" + "".join(f'    "{m}",\n' for m in modules) + ")"
+    else:
+        what = (
+            "# segbook, only if it cannot be imported yet. pip keeps the runtime's own torch, which\n"
+            '# already satisfies segbook\'s "torch>=2.1".'
+        )
+        needed = 'NEEDED = ("segbook",)'
     return f"""# Setup for Google Colab (and any fresh environment): install this book's package,
-# segbook, only if it cannot be imported yet. pip keeps the runtime's own torch, which
-# already satisfies segbook's "torch>=2.1".
+{what}
 # Stamped by `segbook-stamp` from _config.yml: edit the config, not this cell.
 import importlib
 import importlib.util
 import subprocess
 import sys
 
-PACKAGE = "segbook @ git+{repo.url}@{repo.branch}"
-if importlib.util.find_spec("segbook") is None:
+PACKAGE = "{wanted} @ git+{repo.url}@{repo.branch}"
+{needed}
+if any(importlib.util.find_spec(name) is None for name in NEEDED):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE], check=True)
     importlib.invalidate_caches()  # let this running kernel see the new package
 
 from segbook.env import print_environment
 
 print_environment()"""
+
+
+def notebook_extras(nb: nbformat.NotebookNode, notebook_path: PathLike) -> "tuple[str, ...]":
+    """The extras ``nb`` asks its setup cell for: ``metadata.segbook.extras`` (default none)."""
+    own = nb.get("metadata", {}).get("segbook", {})
+    if not isinstance(own, dict):
+        raise ValueError(f"{notebook_path}: metadata.segbook must be a mapping, e.g. {{'extras': ['practice']}}")
+    return check_extras(own.get("extras", []), f"{notebook_path}: metadata.segbook.extras")
 
 
 def expected_cells(notebook_path: PathLike, config_path: PathLike) -> "tuple[str, str]":
@@ -182,7 +233,8 @@ def expected_cells(notebook_path: PathLike, config_path: PathLike) -> "tuple[str
         >>> badge, setup = expected_cells("chapters/01_task.ipynb", "_config.yml")  # doctest: +SKIP
     """
     repo = read_repository(config_path)
-    return badge_source(repo, _notebook_path_in_book(notebook_path, repo)), setup_source(repo)
+    extras = notebook_extras(nbformat.read(notebook_path, as_version=4), notebook_path)
+    return badge_source(repo, _notebook_path_in_book(notebook_path, repo)), setup_source(repo, extras)
 
 
 def _tagged(cell: nbformat.NotebookNode, tag: str) -> bool:
