@@ -195,6 +195,73 @@ def test_fetch_url_timeout_must_be_a_positive_number(tmp_path):
                 dl.fetch_url("https://mirror.test/never-contacted", out, timeout=timeout)
 
 
+class FakeResponse(io.BytesIO):
+    """What urllib.request.urlopen returns: a readable body with headers (and a context manager)."""
+
+    def __init__(self, data, headers):
+        super().__init__(data)
+        self.headers = headers
+
+
+class FakeBar:
+    """Stands in for tqdm: records its options and every update."""
+
+    def __init__(self, **kwargs):
+        self.kwargs, self.updates = kwargs, []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        self.updates.append(n)
+
+
+def serve_once(monkeypatch, payload, headers):
+    """Replace urlopen by a server of ``payload``; returns the list of (url, timeout) it was asked for."""
+    asked = []
+
+    def urlopen(request, timeout):
+        asked.append((request.full_url, timeout))
+        return FakeResponse(payload, headers)
+
+    monkeypatch.setattr(dl.urllib.request, "urlopen", urlopen)
+    return asked
+
+
+PAYLOAD = bytes(range(256)) * 11_719  # 3,000,064 bytes: three reads of at most 1 MiB
+
+
+@pytest.mark.parametrize("headers, total", [({"Content-Length": str(len(PAYLOAD))}, len(PAYLOAD)), ({}, None)])
+def test_fetch_url_shows_a_byte_progress_bar_that_reaches_the_byte_count(monkeypatch, tmp_path, headers, total):
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    asked = serve_once(monkeypatch, PAYLOAD, headers)
+    bars = []
+    monkeypatch.setattr(dl, "tqdm", lambda **kwargs: bars.append(FakeBar(**kwargs)) or bars[-1])
+    with open(tmp_path / "out", "wb") as out:
+        dl.fetch_url("https://mirror.test/data/big.tar", out, timeout=5.0)
+    assert (tmp_path / "out").read_bytes() == PAYLOAD and asked == [("https://mirror.test/data/big.tar", 5.0)]
+    (bar,) = bars
+    assert bar.kwargs == dict(total=total, desc="big.tar", unit="B", unit_scale=True, disable=False)
+    assert bar.updates == [1 << 20, 1 << 20, len(PAYLOAD) - 2 * (1 << 20)] and sum(bar.updates) == len(PAYLOAD)
+
+
+@pytest.mark.parametrize("disable, shown", [(None, True), ("0", True), ("1", False), ("true", False)])
+def test_the_real_bar_prints_the_bytes_unless_tqdm_disable_is_set(monkeypatch, tmp_path, capsys, disable, shown):
+    if disable is None:
+        monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    else:
+        monkeypatch.setenv("TQDM_DISABLE", disable)  # read at each call: the site build and the tests set it
+    serve_once(monkeypatch, PAYLOAD, {"Content-Length": str(len(PAYLOAD))})
+    with open(tmp_path / "out", "wb") as out:
+        dl.fetch_url("https://mirror.test/big.tar", out)
+    printed = capsys.readouterr().err
+    assert ("big.tar: 100%" in printed and "3.00M/3.00M" in printed) if shown else printed == ""
+    assert (tmp_path / "out").read_bytes() == PAYLOAD
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

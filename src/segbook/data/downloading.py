@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Dict, List, Optional, Tuple
 
+from tqdm.auto import tqdm
+
 from segbook.conventions import check_bool, check_float
 from segbook.data._common import PathLike
 from segbook.data.archives import safe_extract
@@ -170,12 +172,22 @@ def verify_file(path: PathLike, algorithm: str, expected: str, *, label: Optiona
 def fetch_url(url: str, out: BinaryIO, *, timeout: float = 60.0) -> None:
     """Copy the bytes at ``url`` into the open binary file ``out``. The only function here that uses the network.
 
-    Network failures raise ``OSError`` (``urllib.error.URLError`` is one). Tests replace this function.
+    A ``tqdm.auto`` bar counts the bytes (of the ``Content-Length`` the server announces, if any): a 2 GB download
+    is not silent. ``TQDM_DISABLE=1`` hides it, read at each call as :func:`segbook.training.fit` does (tqdm reads it
+    only when imported, and its Jupyter bar not at all). Network failures raise ``OSError``
+    (``urllib.error.URLError`` is one). Tests replace this function.
     """
     timeout = check_float(timeout, "timeout", minimum=0.0, strict_minimum=True)
     request = urllib.request.Request(url, headers={"User-Agent": "segbook (+https://pypi.org/project/segbook)"})
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URLs are our constants)
-        shutil.copyfileobj(response, out, 1 << 20)
+        length = str(response.headers.get("Content-Length", "")).strip()
+        name = url.rstrip("/").rsplit("/", 1)[-1]
+        hide = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
+        total = int(length) if length.isdigit() else None
+        with tqdm(total=total, desc=name, unit="B", unit_scale=True, disable=hide) as bar:
+            for chunk in iter(lambda: response.read(1 << 20), b""):
+                out.write(chunk)
+                bar.update(len(chunk))
 
 
 def _fetch_verified_temp(resource: Resource, directory: Path) -> Path:
