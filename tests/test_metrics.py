@@ -520,3 +520,71 @@ def test_differs_from_torchmetrics_on_a_class_predicted_but_absent_from_the_targ
     assert float(tm.MulticlassJaccardIndex(average=None, **kw)(pred, target)[3]) == 0.0
     # the means of IoU agree: class 2 counts 0 in both, class 3 is left out of both
     assert r["miou"] == pytest.approx(float(tm.MulticlassJaccardIndex(average="macro", **kw)(pred, target)))
+
+
+# ---------------------------------------------------------------- threshold_sweep (chapter 8)
+# probabilities        target (255: not counted)
+# 0.1  0.4  0.6        0  1  0
+# 0.5  0.8  0.95       1  1  255
+# Five counted pixels. t = 0.3: 0.4, 0.6, 0.5, 0.8 are foreground -> FP = {0.6}, FN = {} -> 1/5.
+# t = 0.5: 0.6, 0.8 (0.5 is not > 0.5) -> FP = {0.6}, FN = {0.4, 0.5} -> 3/5.
+# t = 0.7: 0.8 -> FP = {}, FN = {0.4, 0.5} -> 2/5. t = 0.0: all five -> FP = {0.1, 0.6} -> 2/5.
+SWEEP_P = torch.tensor([[0.1, 0.4, 0.6], [0.5, 0.8, 0.95]])
+SWEEP_Y = torch.tensor([[0, 1, 0], [1, 1, IGNORE]])
+
+
+def test_threshold_sweep_matches_the_example_worked_by_hand():
+    from segbook.metrics import threshold_sweep
+
+    sweep = threshold_sweep(SWEEP_P, SWEEP_Y, [0.3, 0.5, 0.7, 0.0])
+    expected = {
+        "threshold": [0.3, 0.5, 0.7, 0.0],
+        "false_positive": [1 / 5, 1 / 5, 0.0, 2 / 5],
+        "false_negative": [0.0, 2 / 5, 2 / 5, 0.0],
+        "pixel_error": [1 / 5, 3 / 5, 2 / 5, 2 / 5],
+    }
+    for key, values in expected.items():
+        torch.testing.assert_close(sweep[key], torch.tensor(values, dtype=torch.float64), msg=key)
+
+
+def test_threshold_sweep_at_one_half_is_the_argmax_error_of_two_classes():
+    from segbook.metrics import pixel_accuracy, threshold_sweep
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 2, 8, 8, generator=g)
+    target = torch.randint(0, 2, (3, 8, 8), generator=g)
+    target[0, :2] = IGNORE
+    p = torch.softmax(logits, dim=1)[:, 1]
+    error = threshold_sweep(p, target, torch.tensor([0.5]))["pixel_error"]
+    accuracy = pixel_accuracy(confusion_matrix(logits.argmax(1), target, 2))
+    assert error.item() == pytest.approx(1 - accuracy)
+
+
+def test_threshold_sweep_without_ignore_index_counts_every_pixel_and_nan_when_none_counts():
+    from segbook.metrics import threshold_sweep
+
+    y = torch.tensor([[0, 1]])
+    assert threshold_sweep(torch.tensor([[0.9, 0.9]]), y, [0.5], ignore_index=None)["pixel_error"].item() == 0.5
+    empty = threshold_sweep(torch.tensor([[0.9]]), torch.tensor([[IGNORE]]), [0.5])
+    assert math.isnan(empty["pixel_error"].item())
+
+
+@pytest.mark.parametrize(
+    "p, y, thresholds, kwargs, error, message",
+    [
+        (torch.tensor([[2.0]]), torch.tensor([[1]]), [0.5], {}, ValueError, r"in \[0, 1\].*not logits"),
+        (torch.tensor([[0.5]]), torch.tensor([[2]]), [0.5], {}, ValueError, "got the value 2"),
+        (torch.tensor([[0.5]]), torch.tensor([[1.0]]), [0.5], {}, TypeError, "target must be an integer"),
+        (torch.tensor([[1]]), torch.tensor([[1]]), [0.5], {}, TypeError, "probabilities must be a floating"),
+        (torch.tensor([[0.5, 0.5]]), torch.tensor([[1]]), [0.5], {}, ValueError, "same shape"),
+        (torch.tensor([[0.5]]), torch.tensor([[1]]), [], {}, ValueError, "at least one"),
+        (torch.tensor([[0.5]]), torch.tensor([[1]]), [1.5], {}, ValueError, r"thresholds\[0\] must be <= 1"),
+        (torch.tensor([[0.5]]), torch.tensor([[1]]), 0.5, {}, TypeError, "sequence of numbers"),
+        (torch.tensor([[0.5]]), torch.tensor([[1]]), [0.5], {"ignore_index": 1}, ValueError, "binary target"),
+    ],
+)
+def test_threshold_sweep_errors_name_the_problem(p, y, thresholds, kwargs, error, message):
+    from segbook.metrics import threshold_sweep
+
+    with pytest.raises(error, match=message):
+        threshold_sweep(p, y, thresholds, **kwargs)

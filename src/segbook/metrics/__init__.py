@@ -38,7 +38,8 @@ class that is predicted but absent from the target as recall 0 instead of leavin
 **The modules.** :mod:`~segbook.metrics.confusion` (chapter 1): :func:`confusion_matrix` and the scores read
 off it; :mod:`~segbook.metrics.running`: :class:`SegmentationMetrics`, the data-set metrics accumulated batch
 by batch; :mod:`~segbook.metrics.boundary` (chapter 6): :func:`boundary_f1`, how well contours match;
-:mod:`~segbook.metrics.instances` (chapter 8): :func:`instance_separation`, touching objects kept apart.
+:mod:`~segbook.metrics.instances` (chapter 8): :func:`instance_separation`, touching objects kept apart;
+:mod:`~segbook.metrics.thresholds` (chapter 8): :func:`threshold_sweep`, the pixel error at every decision threshold.
 
 **Which checks read values.** Shapes, dtypes and devices are always checked. The class range of ``pred``
 and ``target`` follows ``validate`` (of :func:`confusion_matrix` and :class:`SegmentationMetrics`), as in
@@ -74,6 +75,7 @@ from segbook.metrics.confusion import (
 )
 from segbook.metrics.instances import instance_separation
 from segbook.metrics.running import SegmentationMetrics
+from segbook.metrics.thresholds import threshold_sweep
 
 __all__ = [
     "confusion_matrix",
@@ -89,4 +91,5 @@ __all__ = [
     "SegmentationMetrics",
     "boundary_f1",
     "instance_separation",
+    "threshold_sweep",
 ]

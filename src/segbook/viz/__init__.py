@@ -17,7 +17,8 @@ module                      what it draws (chapter)
 :mod:`.upsampling`          ``show_matrices``, ``plot_transposed_conv_coverage``, its explorer (4)
 :mod:`.losses`              distribution-based losses (5), the Tversky trade-off (6), their explorers
 :mod:`.fcn`                 ``draw_fcn``, ``plot_fcn_skip_weight``, ``fcn_skip_explorer`` (7)
-:mod:`.unet`                ``draw_unet``, the weight map grid and its explorer (8)
+:mod:`.unet`                ``draw_unet``, the weight map grid and its explorer,
+                            ``plot_threshold_sweep`` (8)
 :mod:`.unetpp`              ``draw_unetpp_grid``, ``plot_unetpp_pruning``, its explorer (9)
 :mod:`.chain`               ``draw_unet_chain``, ``plot_chain_heads``, its explorer (10)
 ==========================  =========================================================================
@@ -51,7 +52,7 @@ from segbook.viz.losses import (
 from segbook.viz.patches import patch_explorer
 from segbook.viz.receptive_field import receptive_field_explorer
 from segbook.viz.results import comparison_explorer, plot_confusion, plot_history
-from segbook.viz.unet import draw_unet, plot_weight_map_grid, weight_map_explorer
+from segbook.viz.unet import draw_unet, plot_threshold_sweep, plot_weight_map_grid, weight_map_explorer
 from segbook.viz.unetpp import draw_unetpp_grid, plot_unetpp_pruning, unetpp_pruning_explorer
 from segbook.viz.upsampling import plot_transposed_conv_coverage, show_matrices, transposed_conv_explorer
 
@@ -94,6 +95,7 @@ __all__ = [
     "unet_feature_sizes",
     "plot_weight_map_grid",
     "weight_map_explorer",
+    "plot_threshold_sweep",
     # U-Net++ (9)
     "draw_unetpp_grid",
     "plot_unetpp_pruning",

@@ -1,12 +1,13 @@
-"""Chapter 8, U-Net: the network drawn as the paper's "U" (channels above the boxes, sizes below), and the
-paper's pixel weight map for touching objects over its ``w0`` and ``sigma`` (a grid and its widget).
+"""Chapter 8, U-Net: the network drawn as the paper's "U" (channels above the boxes, sizes below), the
+paper's pixel weight map for touching objects over its ``w0`` and ``sigma`` (a grid and its widget), and what
+the weighted loss does to the decision threshold (:func:`plot_threshold_sweep`).
 
 The feature sizes come from :func:`segbook.models.probes.unet_feature_sizes`.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Mapping, Optional, Sequence, Union
 
 import torch
 
@@ -18,6 +19,7 @@ __all__ = [
     "draw_unet",
     "plot_weight_map_grid",
     "weight_map_explorer",
+    "plot_threshold_sweep",
 ]
 
 
@@ -257,3 +259,82 @@ def weight_map_explorer(instances, image=None):
         w0=w.FloatSlider(value=10.0, min=0.0, max=30.0, step=1.0, description="w0"),
         sigma=w.FloatSlider(value=5.0, min=0.5, max=15.0, step=0.5, description="σ"),
     )
+
+
+_Curve = Union[torch.Tensor, Sequence[float]]
+
+
+def plot_threshold_sweep(
+    thresholds: _Curve,
+    pixel_error: Mapping[str, _Curve],
+    *,
+    pairs_separated: Optional[Mapping[str, _Curve]] = None,
+    argmax: Optional[float] = 0.5,
+    xlabel: str = "threshold t on the object probability",
+):
+    """Pixel error, and optionally touching pairs separated, of several networks against the decision threshold.
+
+    One curve per network (the same colour in both panels); a marker on each curve's best value (lowest error,
+    most pairs separated) and a dotted line at ``argmax``, where the argmax decides for two classes. The pixel
+    error is drawn on a log scale, so the low errors near the best threshold stay readable next to the
+    errors of a threshold far off. Chapter 8 draws the U-Nets trained with and without the weight map.
+
+    Args:
+        thresholds: ``(T,)`` thresholds, increasing (e.g. ``segbook.metrics.threshold_sweep``'s ``"threshold"``).
+        pixel_error: ``{label: (T,) values}``, one curve per network (``threshold_sweep``'s ``"pixel_error"``).
+        pairs_separated: optional ``{label: (T,) values}`` (``segbook.metrics.instance_separation``'s
+            ``"pairs_separated"`` at every threshold): a second panel.
+        argmax: the threshold of the argmax decision (``None``: no line).
+        xlabel: the label of the threshold axis.
+
+    Returns:
+        The figure (7 inches wide: the book's text column).
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    x = np.asarray(torch.as_tensor(thresholds, dtype=torch.float64))
+    panels = [("pixel error (log scale)", pixel_error, np.nanargmin)]
+    if pairs_separated is not None:
+        panels.append(("touching pairs separated", pairs_separated, np.nanargmax))
+    if x.ndim != 1 or len(x) == 0:
+        raise ValueError(f"thresholds must be a non-empty 1-D sequence, got shape {x.shape}")
+    for _, curves, _ in panels:
+        if not curves:
+            raise ValueError("pixel_error (and pairs_separated, if given) must hold at least one curve")
+        for label, values in curves.items():
+            if len(values) != len(x):
+                raise ValueError(f"the curve {label!r} has {len(values)} values but there are {len(x)} thresholds")
+    fig, axes = plt.subplots(1, len(panels), figsize=(7.0, 3.4), squeeze=False, layout="constrained")
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (ylabel, curves, best) in zip(axes[0], panels):
+        for k, (label, values) in enumerate(curves.items()):
+            y = np.asarray(torch.as_tensor(values, dtype=torch.float64))
+            colour = colours[k % len(colours)]
+            ax.plot(x, y, "-", color=colour, lw=1.6, label=label)
+            if np.isfinite(y).any():
+                i = int(best(y))
+                ax.plot(x[i], y[i], "o", color=colour, ms=6, mec="black", mew=0.6)
+        if argmax is not None:
+            ax.axvline(argmax, color="grey", ls=":", lw=1.2)
+            ax.annotate(
+                "argmax",
+                (argmax, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                color="#444444",
+            )
+        if ylabel.startswith("pixel error"):
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3, which="both")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.suptitle("The decision threshold on the validation images (dots: each network's best)", fontsize=10)
+    return fig
