@@ -9,6 +9,10 @@ book:
 test:
 	bash tools/test.sh
 
+# The targets that execute notebooks run them without progress bars, as the site build (tools/build_book.sh) and
+# tools/test.sh do: kernels inherit TQDM_DISABLE, which segbook.training.fit and tqdm >= 4.66 read.
+unit fast bench: export TQDM_DISABLE = 1
+
 ## unit: the tests under tests/ without the site build and the browser test
 unit: env
 	.venv/bin/python -m pytest -n 2 --dist loadfile tests --ignore=tests/test_site.py

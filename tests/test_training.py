@@ -200,11 +200,6 @@ def test_dataloader_and_list_of_batches_give_the_same_history():
     assert as_list.as_dict()["train_loss"] == as_loader.as_dict()["train_loss"]
 
 
-def test_progress_bar_runs(capsys):
-    fit(tiny_net(), batches(*banded_task(2, seed=0), 2), num_classes=NUM_CLASSES, epochs=1, progress=True)
-    assert "fit" in capsys.readouterr().err
-
-
 # ---------------------------------------------------------------- argument errors
 GOOD = batches(*banded_task(2, seed=0), 2)
 

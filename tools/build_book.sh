@@ -20,6 +20,9 @@ source tools/env.sh
 cd "$book"
 bash tools/vendor.sh
 export PATH="$book/.venv/bin:$PATH"
+# No progress bars in the executed notebooks (the kernels inherit this environment): segbook.training.fit reads
+# TQDM_DISABLE at each call, and tqdm >= 4.66 reads it for every other tqdm bar. A reader's run keeps its bars.
+export TQDM_DISABLE=1
 
 mkdir -p _build
 failed_marker="_build/.segbook-build-failed"

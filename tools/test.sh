@@ -11,6 +11,9 @@ source tools/env.sh
 # threads each (or any other load on the machine) torch's thread pools oversubscribe the cores and run many
 # times slower. The site build below runs alone but is kept robust the same way.
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# No progress bars in the notebooks nbval and the student test execute (kernels inherit this environment), as in
+# the site build; tests/conftest.py sets the same for a bare pytest.
+export TQDM_DISABLE=1
 bash tools/lint.sh
 bash tools/build_book.sh
 .venv/bin/python -m pytest -n 2 --dist loadfile --nbval-lax -p no:cacheprovider "$@"

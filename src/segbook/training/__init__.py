@@ -11,7 +11,10 @@ collection of ``(images, masks)`` batches: a ``DataLoader``, or simply a list of
 also be a triple ``(images, masks, pixel_weights)`` (the U-Net paper's weight map, chapter 8); the
 loss is then ``loss_fn(output, masks, pixel_weights)``.
 Shapes: images ``(N, C_in, H, W)`` float, masks ``(N, H, W)`` int64 with values in ``[0, C)`` or
-the ignore index, pixel weights ``(N, H, W)`` float, model outputs (logits) ``(N, C, H, W)``.
+the ignore index, pixel weights ``(N, H, W)`` float, model outputs (logits) ``(N, C, H, W)``. A model may also return a
+deep-supervision list of logits (chapter 9), or a dict ``{"out": logits, "aux": aux_logits}`` as torchvision's
+segmentation models do (the loss then adds ``aux_weight`` times the auxiliary head's); the private module
+``_batches`` is the one place that knows these kinds of output.
 
 Example:
     >>> import torch

@@ -9,10 +9,19 @@ from typing import Callable, Optional, Union
 import torch
 from torch import nn
 
-from segbook.conventions import IGNORE_INDEX, check_int, check_positive_int, check_tensor, evaluating
+from segbook.conventions import IGNORE_INDEX, check_float, check_int, check_positive_int, check_tensor, evaluating
 from segbook.env import pick_device
 from segbook.metrics import SegmentationMetrics
-from segbook.training._batches import Batches, batch_loss, check_batches, logits_to_score, model_device, unpack
+from segbook.training._batches import (
+    AUX_WEIGHT,
+    Batches,
+    batch_loss,
+    check_batches,
+    logits_to_score,
+    main_logits,
+    model_device,
+    unpack,
+)
 
 __all__ = ["evaluate", "predict"]
 
@@ -26,6 +35,7 @@ def evaluate(
     device: Union[str, torch.device, None] = None,
     loss_fn: Optional[Callable] = None,
     ignore_index: int = IGNORE_INDEX,
+    aux_weight: float = AUX_WEIGHT,
 ) -> dict:
     """Score ``model`` on ``data``: the metrics of :class:`segbook.metrics.SegmentationMetrics` and the loss.
 
@@ -35,12 +45,18 @@ def evaluate(
     per-batch mIoUs.
 
     Args:
-        model: maps images ``(N, C_in, H, W)`` to logits ``(N, C, H, W)`` (or a list, last scored).
+        model: maps images ``(N, C_in, H, W)`` to logits ``(N, C, H, W)``; or to a list of them (deep
+            supervision: the last is scored, ``loss_fn`` gets the list); or to a dict ``{"out": logits}`` or
+            ``{"out": logits, "aux": aux_logits}`` as torchvision's segmentation models return (``"out"`` is
+            scored; the loss is ``L(out) + aux_weight * L(aux)``, so it is the loss :func:`fit` trains on: a
+            torchvision model computes its auxiliary head in eval mode too).
         data: a ``DataLoader`` or a list of ``(images, masks)`` batches.
         num_classes: ``C``.
         device: where to run (the model is moved there); ``None`` keeps the model where it is.
         loss_fn: ``loss_fn(output, masks) -> scalar``; default cross entropy ignoring ``ignore_index``.
         ignore_index: mask value of unlabelled pixels.
+        aux_weight: weight (>= 0) of the auxiliary loss of a dict output with ``"aux"``; default 0.5, the weight
+            of torchvision's reference training script for its segmentation models; 0 ignores the auxiliary head.
 
     Returns:
         The dict of :meth:`SegmentationMetrics.compute` plus ``loss``, the mean batch loss weighted by
@@ -55,6 +71,7 @@ def evaluate(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_batches(data, "data")
     num_classes = check_positive_int(num_classes, "num_classes")
+    aux_weight = check_float(aux_weight, "aux_weight", minimum=0)
     device = model_device(model) if device is None else pick_device(device)
     model.to(device)
     metrics = SegmentationMetrics(num_classes, ignore_index=ignore_index)
@@ -64,7 +81,8 @@ def evaluate(
             images, masks, weights = unpack(batch, device, "data")
             output = model(images)
             metrics.update(logits_to_score(output, masks, num_classes), masks)
-            total += float(batch_loss(loss_fn, output, masks, ignore_index, weights)) * images.shape[0]
+            loss = batch_loss(loss_fn, output, masks, ignore_index, weights, aux_weight=aux_weight)
+            total += float(loss) * images.shape[0]
             count += images.shape[0]
     if count == 0:
         raise ValueError("data yielded no batches")
@@ -83,7 +101,8 @@ def predict(
     is restored afterwards.
 
     Args:
-        model: maps images ``(N, C_in, H, W)`` to logits ``(N, C, H, W)`` (or a list, last used).
+        model: maps images ``(N, C_in, H, W)`` to logits ``(N, C, H, W)``, or to a list of them (the last is
+            used), or to a dict with the logits under ``"out"`` (torchvision's segmentation models).
         images: float ``(N, C_in, H, W)``, or one image ``(C_in, H, W)``.
         device: where to run (the model is moved there); ``None`` keeps the model where it is.
         batch_size: images per forward pass (>= 1).
@@ -106,9 +125,7 @@ def predict(
     labels = []
     with evaluating(model):
         for chunk in batch.split(batch_size):
-            output = model(chunk.to(device))
-            output = output[-1] if isinstance(output, (list, tuple)) else output
-            check_tensor(output, "the model's output", ndim=4, shape_hint="(N, C, H, W)")
-            labels.append(output.argmax(dim=1).cpu())  # (n, H, W)
+            logits = main_logits(model(chunk.to(device)))  # (n, C, H, W)
+            labels.append(logits.argmax(dim=1).cpu())  # (n, H, W)
     out = torch.cat(labels)
     return out[0] if single else out

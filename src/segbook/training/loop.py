@@ -7,6 +7,7 @@ what the chapters vary is the model and the loss.
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any, Callable, Optional, Union
 
@@ -18,7 +19,7 @@ from tqdm.auto import tqdm
 from segbook.conventions import IGNORE_INDEX, check_bool, check_choice, check_float, check_positive_int
 from segbook.env import pick_device, seed_everything
 from segbook.metrics import SegmentationMetrics
-from segbook.training._batches import Batches, batch_loss, check_batches, logits_to_score, unpack
+from segbook.training._batches import AUX_WEIGHT, Batches, batch_loss, check_batches, logits_to_score, unpack
 from segbook.training.evaluation import evaluate
 from segbook.training.history import History
 from segbook.training.schedules import check_schedule, named_scheduler
@@ -44,6 +45,7 @@ def fit(
     scheduler: Optional[Any] = None,
     scheduler_step: str = "epoch",
     ignore_index: int = IGNORE_INDEX,
+    aux_weight: float = AUX_WEIGHT,
     on_epoch_start: Optional[Callable[[int], None]] = None,
     on_epoch_end: Optional[Callable[[dict], Optional[bool]]] = None,
 ) -> History:
@@ -79,9 +81,20 @@ def fit(
     before the first epoch, which fixes shuffling, dropout and augmentation; seed again *before
     building the model* to fix its initial weights too.
 
+    Progress: a bar over the batches of all epochs (``epochs * len(train_data)``; one epoch at a time
+    with only a ``time_budget``, and no total for data without a length), showing the epoch, the epoch's
+    mean training loss so far and the last finished epoch's mIoU (validation, else training). It is
+    ``tqdm.auto``'s: a widget in Jupyter and Colab, text on a terminal. ``progress=False`` hides it; so
+    does the environment variable ``TQDM_DISABLE=1`` (any value but empty, ``0`` or ``false``), read at
+    each call, which is how the book's site build and tests run every chapter without bars.
+
     Args:
-        model: maps images ``(N, C_in, H, W)`` to logits ``(N, C, H, W)``; a list of such tensors
-            (deep supervision) is scored on its last entry and needs a ``loss_fn`` taking the list.
+        model: maps images ``(N, C_in, H, W)`` to logits ``(N, C, H, W)``. Two other outputs are
+            understood: a list of such tensors (deep supervision) is scored on its last entry and needs a
+            ``loss_fn`` taking the list; a dict ``{"out": logits}`` or ``{"out": logits, "aux": aux_logits}``,
+            what torchvision's segmentation models return, is scored on ``"out"`` and trained on
+            ``L(out) + aux_weight * L(aux)``, with ``L`` the ``loss_fn`` (given one tensor) or the default
+            cross entropy. A dict with other keys is refused.
         train_data: a ``DataLoader`` or a list of ``(images, masks)`` batches, reused every epoch;
             or of ``(images, masks, pixel_weights)`` triples, for a per-pixel weighted loss.
         num_classes: ``C``.
@@ -97,12 +110,15 @@ def fit(
         val_data: batches for validation after each epoch, or ``None``.
         device: ``None`` for :func:`segbook.env.pick_device`; the model is moved there and stays.
         seed: see Reproducibility; ``None`` to leave the generators alone.
-        progress: show one ``tqdm`` bar over epochs with the latest loss and mIoU.
+        progress: show the progress bar (see Progress); ``True`` or ``False``.
         scheduler: a ``torch.optim.lr_scheduler`` object, stepped once per epoch, or once per batch with
             ``scheduler_step="batch"`` (what ``OneCycleLR`` expects: give it
             ``total_steps=epochs * len(train_data)``).
         scheduler_step: ``"epoch"`` (default) or ``"batch"``.
         ignore_index: mask value of unlabelled pixels, skipped by the default loss and the metrics.
+        aux_weight: weight (>= 0) of the auxiliary loss of a dict output with ``"aux"``; default 0.5, the
+            weight of torchvision's reference training script for its segmentation models
+            (``references/segmentation/train.py``); 0 ignores the auxiliary head.
         on_epoch_start: called as ``on_epoch_start(epoch)`` before each epoch, or ``None``.
         on_epoch_end: called as ``on_epoch_end(record)`` after each epoch; returning ``True`` stops.
 
@@ -139,6 +155,7 @@ def fit(
         None if time_budget is None else check_float(time_budget, "time_budget", minimum=0, strict_minimum=True)
     )
     check_bool(progress, "progress")
+    aux_weight = check_float(aux_weight, "aux_weight", minimum=0)
     check_choice(scheduler_step, "scheduler_step", ("epoch", "batch"))
     if scheduler_step == "batch" and isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
         raise ValueError("ReduceLROnPlateau watches a loss once per epoch: use scheduler_step='epoch' with it")
@@ -162,15 +179,33 @@ def fit(
     if steps:
         scheduler, scheduler_step = named_scheduler(schedule, optimizer, steps), "batch"
     history, start = History(), time.perf_counter()
-    with tqdm(total=epochs, desc="fit", unit="epoch", disable=not progress) as bar:
+    per_epoch = _length(train_data)  # batches per epoch, None if train_data has no length
+    total = per_epoch if epochs is None or per_epoch is None else epochs * per_epoch
+    shown = "train" if val_data is None else "val"
+    postfix: dict[str, str] = {}
+    with tqdm(total=total, desc="fit", unit="batch", disable=not _show_progress(progress)) as bar:
         while not history.stop_reason:
             epoch, epoch_start = len(history) + 1, time.perf_counter()
+            if epochs is None and per_epoch is not None and epoch > 1:
+                bar.reset(total=per_epoch)  # time budget: the bar shows one epoch at a time
+            postfix["epoch"] = f"{epoch}" if epochs is None else f"{epoch}/{epochs}"
             if on_epoch_start is not None:
                 on_epoch_start(epoch)
             lr = float(optimizer.param_groups[0]["lr"])
             batch_scheduler = scheduler if scheduler_step == "batch" else None
             train_loss, train_miou = _train_one_epoch(
-                model, train_data, optimizer, loss_fn, num_classes, ignore_index, device, epoch, batch_scheduler
+                model,
+                train_data,
+                optimizer,
+                loss_fn,
+                num_classes,
+                ignore_index,
+                aux_weight,
+                device,
+                epoch,
+                batch_scheduler,
+                bar,
+                postfix,
             )
             record = {
                 "epoch": epoch,
@@ -182,7 +217,13 @@ def fit(
             }
             if val_data is not None:
                 val = evaluate(
-                    model, val_data, num_classes=num_classes, device=device, loss_fn=loss_fn, ignore_index=ignore_index
+                    model,
+                    val_data,
+                    num_classes=num_classes,
+                    device=device,
+                    loss_fn=loss_fn,
+                    ignore_index=ignore_index,
+                    aux_weight=aux_weight,
                 )
                 record.update(val_loss=val["loss"], val_miou=val["miou"], val_pixel_accuracy=val["pixel_accuracy"])
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -191,11 +232,8 @@ def fit(
                 scheduler.step()
             record.update(seconds=time.perf_counter() - epoch_start, lr=lr)
             history.records.append(record)
-            shown = "train" if val_data is None else "val"
-            bar.set_postfix(
-                {"loss": f"{train_loss:.3f}", f"{shown}_mIoU": f"{record[shown + '_miou']:.3f}"}, refresh=False
-            )
-            bar.update(1)
+            postfix.update({"loss": f"{train_loss:.3f}", f"{shown}_mIoU": f"{record[shown + '_miou']:.3f}"})
+            bar.set_postfix(postfix)
             if on_epoch_end is not None and on_epoch_end(dict(record)) is True:
                 history.stop_reason = "callback"
             elif epochs is not None and epoch >= epochs:
@@ -213,11 +251,17 @@ def _train_one_epoch(
     loss_fn: Optional[Callable],
     num_classes: int,
     ignore_index: int,
+    aux_weight: float,
     device: torch.device,
     epoch: int,
-    batch_scheduler: Optional[LRScheduler] = None,
+    batch_scheduler: Optional[LRScheduler],
+    bar: tqdm,
+    postfix: dict[str, str],
 ) -> tuple[float, float]:
-    """One pass over ``data``; returns the mean training loss and the mIoU of the predictions made."""
+    """One pass over ``data``; returns the mean training loss and the mIoU of the predictions made.
+
+    The bar advances after every batch, its postfix showing the epoch's mean loss so far.
+    """
     model.train()
     metrics = SegmentationMetrics(num_classes, ignore_index=ignore_index)
     total, count = 0.0, 0
@@ -226,7 +270,7 @@ def _train_one_epoch(
         optimizer.zero_grad(set_to_none=True)
         output = model(images)
         metrics.update(logits_to_score(output, masks, num_classes), masks)  # checks the mask values on the CPU
-        loss = batch_loss(loss_fn, output, masks, ignore_index, weights)
+        loss = batch_loss(loss_fn, output, masks, ignore_index, weights, aux_weight=aux_weight)
         value = loss.item()
         if not math.isfinite(value):
             raise FloatingPointError(_non_finite_loss_message(value, epoch, step, masks, ignore_index))
@@ -236,9 +280,29 @@ def _train_one_epoch(
             batch_scheduler.step()
         total += value * images.shape[0]
         count += images.shape[0]
+        postfix["loss"] = f"{total / count:.3f}"
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(1)
     if count == 0:
         raise ValueError("train_data yielded no batches")
     return total / count, _safe_miou(metrics)
+
+
+def _show_progress(progress: bool) -> bool:
+    """``progress``, unless the environment variable ``TQDM_DISABLE`` says to hide bars.
+
+    Read here, at each call, rather than left to tqdm: tqdm >= 4.66 reads ``TQDM_*`` variables once, when it is
+    imported, and its Jupyter bar (what ``tqdm.auto`` picks in a notebook) overrides ``TQDM_DISABLE`` anyway.
+    """
+    return progress and os.environ.get("TQDM_DISABLE", "").strip().lower() in ("", "0", "false")
+
+
+def _length(data: Batches) -> Optional[int]:
+    """``len(data)``, or ``None`` for data without a length (e.g. a DataLoader over an IterableDataset)."""
+    try:
+        return len(data)  # type: ignore[arg-type]
+    except TypeError:
+        return None
 
 
 def _check_callables(loss_fn: object, optimizer: object, scheduler: object) -> None:
