@@ -161,10 +161,21 @@ def test_items_match_the_scene_dataset_interface(network, tmp_path, name, size):
     assert data.name == name and len(data.class_names) == data.num_classes
 
 
+def own_folder(root):
+    """A folder of the reader's own data: two photos with VOC-like masks (255 border band) as palette PNGs."""
+    for sub in ("images", "masks"):
+        (root / sub).mkdir(parents=True)
+    for k in range(2):
+        photo(k).save(root / "images" / f"mine_{k}.jpg")
+        (root / "masks" / f"mine_{k}.png").write_bytes(palette_png(voc_mask(k)))
+    return root
+
+
 def every_dataset(root):
     """One of each data set class: the generated ones made here, the real ones from the fake on-disk data."""
     generated = [ds.SceneDataset(3, size=SIDE), ds.CellsDataset(3, size=SIDE)]
-    return generated + [build(name, root, size=SIDE) for name in ("oxford_pet", "voc", "isbi2012")]
+    real = [build(name, root, size=SIDE) for name in ("oxford_pet", "voc", "isbi2012")]
+    return generated + real + [ds.FolderDataset(own_folder(root / "mine"), "all", size=SIDE)]
 
 
 def concrete_subclasses(cls):
@@ -180,7 +191,8 @@ def test_every_data_set_implements_the_interface(network, tmp_path):
         c for c in concrete_subclasses(ds.SegmentationDataset) if "segbook" in c.__module__
     }
     for data in made:
-        assert isinstance(data, ds.SegmentationDataset) and data.name in ds.DATASET_NAMES
+        assert isinstance(data, ds.SegmentationDataset)
+        assert data.name in ds.DATASET_NAMES or data.name == f"folder:{tmp_path / 'mine'}", data.name
         assert isinstance(data.class_names, tuple) and all(isinstance(n, str) for n in data.class_names)
         assert data.num_classes == len(data.class_names) >= 2 and data.ignore_index == ds.IGNORE_INDEX == 255
         images, masks = data.tensors()
@@ -416,7 +428,10 @@ def test_load_dataset_cells():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(name="mnist"), "name must be one of 'scenes', 'cells', 'oxford_pet', 'voc', 'isbi2012'; got 'mnist'"),
+        (
+            dict(name="mnist"),
+            "name must be one of 'scenes', 'cells', 'oxford_pet', 'voc', 'isbi2012' or 'folder:<path>'; got 'mnist'",
+        ),
         (dict(name="scenes", split="test"), "split must be one of 'train', 'val'"),
         (dict(name="scenes", download="yes"), "download must be True or False, got 'yes'"),
         (dict(name="voc", download="False"), "download must be True or False, got 'False'"),

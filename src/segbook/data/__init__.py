@@ -14,6 +14,8 @@ module                 what it holds                                            
 :mod:`.pets`           Oxford-IIIT Pet (:class:`OxfordPetDataset`)                                  7, 11
 :mod:`.voc`            PASCAL VOC 2012 (:class:`VOCSegmentationDataset`)                            7, 11
 :mod:`.isbi`           ISBI 2012 EM membranes (:class:`ISBI2012Dataset`)                            8
+:mod:`.folder`         the reader's own images and masks: :class:`FolderDataset`,                  11, 12
+                       ``load_dataset("folder:<path>")``
 :mod:`.loading`        :func:`load_dataset`: a data set by name, or the embedded fallback offline   7, 8, 11
 :mod:`.downloading`    verified downloads of the real data, their cache and manifests               7, 8, 11
 :mod:`.archives`       safe extraction of the downloaded archives                                   7, 8, 11
@@ -45,9 +47,10 @@ from segbook.data.downloading import (
     verified_path,
     verify_file,
 )
+from segbook.data.folder import CLASSES_FILE, IMAGE_SUFFIXES, MASK_FORMATS, VAL_FRACTION, FolderDataset, folder_pairs
 from segbook.data.isbi import ISBI2012_CITATION, ISBI2012_LICENSE, ISBI2012_RESOURCE, ISBI2012Dataset
 from segbook.data.labels import connected_instances, one_hot
-from segbook.data.loading import DATASET_NAMES, VAL_SEED_OFFSET, load_dataset
+from segbook.data.loading import DATASET_NAMES, FOLDER_PREFIX, VAL_SEED_OFFSET, check_dataset_name, load_dataset
 from segbook.data.pets import PET_CITATION, PET_LICENSE, PET_RESOURCES, OxfordPetDataset
 from segbook.data.scenes import CLASS_NAMES, NUM_CLASSES, Scene, SceneConfig, SceneDataset, make_scene
 from segbook.data.voc import (
@@ -96,9 +99,18 @@ __all__ = [
     "ISBI2012_LICENSE",
     "ISBI2012_CITATION",
     "ISBI2012Dataset",
+    # the reader's own folder
+    "IMAGE_SUFFIXES",
+    "MASK_FORMATS",
+    "CLASSES_FILE",
+    "VAL_FRACTION",
+    "folder_pairs",
+    "FolderDataset",
     # loading
     "DATASET_NAMES",
+    "FOLDER_PREFIX",
     "VAL_SEED_OFFSET",
+    "check_dataset_name",
     "load_dataset",
     # downloading
     "DATA_ENV_VAR",
