@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from test_folder_dataset import indexed, write_folder
 
 from segbook.compare import ARCHITECTURES, compare_architectures, foreground_target, main, pareto_front, plot_comparison
 from segbook.models import model_cost
@@ -185,7 +186,9 @@ def test_the_command_line_passes_the_target_on(capsys):
         (["--names", "VGG"], "unknown architecture"),
         (["--epochs", "0"], "--epochs must be >= 1"),
         (["--size", "abc"], "invalid int value"),
-        (["--dataset", "mnist"], "invalid choice"),
+        (["--dataset", "mnist"], "invalid choice: --dataset must be one of 'scenes', 'cells', "),
+        (["--dataset", "folder:"], "--dataset 'folder:' names no folder"),
+        (["--dataset", "folder:/no/such/folder"], "--dataset folder:/no/such/folder: /no/such/folder is not a folder"),
         (["--lr", "-1"], "--lr must be > 0"),
         (["--target", "objects"], "invalid choice"),
     ],
@@ -195,3 +198,47 @@ def test_the_command_line_refuses_bad_arguments(argv, message, capsys):
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.fixture
+def own_folder(tmp_path):
+    """Six images of the reader's own (16 x 16, classes 0-2 and an ignored pixel): 5 train, 1 val."""
+    return write_folder(tmp_path / "mine", indexed(6))
+
+
+def test_the_comparison_trains_on_the_reader_s_own_folder(own_folder):
+    result = compare_architectures(["SmallSegNet"], **{**TINY, "dataset": f"folder:{own_folder}", "val_images": 1})
+    settings = result.settings
+    assert settings["dataset"] == f"folder:{own_folder}" and settings["num_classes"] == 3
+    assert (settings["train_images"], settings["val_images"]) == (4, 1)
+    assert 0.0 <= result.rows[0].miou <= 1.0
+    with pytest.raises(ValueError, match="dataset 'folder:' names no folder"):
+        compare_architectures(["SmallSegNet"], **{**TINY, "dataset": "folder:"})
+
+
+def test_the_command_line_trains_on_a_folder_using_all_its_images_by_default(own_folder, capsys):
+    argv = ["--names", "SmallSegNet", "--dataset", f"folder:{own_folder}", "--epochs", "1", "--size", "16"]
+    assert main([*argv, "--device", "cpu", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert f"Data: folder:{own_folder}, target classes (3 classes; 5 training and 1 validation images" in printed
+    assert "| SmallSegNet |" in printed
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ("--train-images", "--train-images 6, but the train split of folder:{} holds 5 images: pass --train-images 5"),
+        ("--val-images", "--val-images 6, but the val split of folder:{} holds 1 image: pass --val-images 1"),
+    ],
+)
+def test_the_command_line_refuses_more_images_than_the_folder_holds(own_folder, capsys, option, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--names", "SmallSegNet", "--dataset", f"folder:{own_folder}", option, "6"])
+    assert exit_info.value.code == 2 and message.format(own_folder) in capsys.readouterr().err
+
+
+def test_the_command_line_names_the_file_a_folder_lacks(own_folder, capsys):
+    (own_folder / "masks" / "img_03.png").unlink()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--names", "SmallSegNet", "--dataset", f"folder:{own_folder}"])
+    assert exit_info.value.code == 2 and "img_03.png has no mask: expected" in capsys.readouterr().err

@@ -4,14 +4,46 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from segbook.compare.architectures import ARCHITECTURES, resolve_names
 from segbook.compare.results import COST_COLUMNS, plot_comparison
 from segbook.compare.run import LOSSES, TARGETS, compare_architectures
-from segbook.data import DATASET_NAMES
+from segbook.data import DATASET_NAMES, FOLDER_PREFIX, check_dataset_name, folder_pairs
 
 __all__ = ["main"]
+
+#: How many images the comparison trains and scores on when not told (a folder: all of each split).
+DEFAULT_IMAGES = {"train": 256, "val": 64}
+
+
+def _dataset_name(value: str) -> str:
+    """``--dataset``'s type: a built-in name or ``folder:<path>``."""
+    try:
+        return check_dataset_name(value, "--dataset")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"invalid choice: {error}") from None
+
+
+def _image_counts(parser: argparse.ArgumentParser, dataset: str, requested: Dict[str, Optional[int]]) -> Dict[str, int]:
+    """How many training and validation images to use; a folder's layout and size are checked here, before any
+    training, so that a bad folder is a one-line error."""
+    if not dataset.startswith(FOLDER_PREFIX):
+        return {split: DEFAULT_IMAGES[split] if n is None else n for split, n in requested.items()}
+    counts = {}
+    for split, n in requested.items():
+        try:
+            available = len(folder_pairs(dataset[len(FOLDER_PREFIX) :], split))
+        except (OSError, ValueError) as error:
+            parser.error(f"--dataset {dataset}: {error}")
+        if n is not None and n > available:
+            parser.error(
+                f"--{split}-images {n}, but the {split} split of {dataset} holds {available} "
+                f"image{'' if available == 1 else 's'}: pass --{split}-images {available} or fewer "
+                "(or leave it out to use them all)"
+            )
+        counts[split] = available if n is None else n
+    return counts
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -27,7 +59,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--names", nargs="+", metavar="NAME", help=f"architectures (default: all): {', '.join(ARCHITECTURES)}"
     )
-    parser.add_argument("--dataset", default="scenes", choices=DATASET_NAMES)
+    parser.add_argument(
+        "--dataset",
+        default="scenes",
+        type=_dataset_name,
+        metavar="NAME",
+        help=f"{', '.join(DATASET_NAMES)}, or {FOLDER_PREFIX}PATH: a folder of your own images/ and masks/ "
+        "(see segbook.data.folder)",
+    )
     parser.add_argument(
         "--target",
         default="classes",
@@ -36,8 +75,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     parser.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
     parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--train-images", type=int, default=256)
-    parser.add_argument("--val-images", type=int, default=64)
+    parser.add_argument(
+        "--train-images", type=int, help=f"default {DEFAULT_IMAGES['train']}; a folder: all its training images"
+    )
+    parser.add_argument(
+        "--val-images", type=int, help=f"default {DEFAULT_IMAGES['val']}; a folder: all its validation images"
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-2, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--loss", default="dice_ce", choices=list(LOSSES), help="the loss of every model")
@@ -49,7 +92,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
     for option in ("size", "epochs", "train_images", "val_images", "batch_size"):
-        if getattr(args, option) < (8 if option == "size" else 1):
+        if getattr(args, option) is not None and getattr(args, option) < (8 if option == "size" else 1):
             parser.error(
                 f"--{option.replace('_', '-')} must be >= {8 if option == 'size' else 1}, got {getattr(args, option)}"
             )
@@ -60,14 +103,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             resolve_names(args.names)
         except ValueError as error:
             parser.error(str(error))
+    images = _image_counts(parser, args.dataset, {"train": args.train_images, "val": args.val_images})
     comparison = compare_architectures(
         args.names,
         dataset=args.dataset,
         target=args.target,
         size=args.size,
         epochs=args.epochs,
-        train_images=args.train_images,
-        val_images=args.val_images,
+        train_images=images["train"],
+        val_images=images["val"],
         batch_size=args.batch_size,
         lr=args.lr,
         loss=args.loss,

@@ -26,7 +26,7 @@ from segbook.conventions import (
     check_tensor,
     evaluating,
 )
-from segbook.data import DATASET_NAMES, load_dataset
+from segbook.data import check_dataset_name, load_dataset
 from segbook.env import pick_device, seed_everything
 from segbook.losses import CrossEntropyLoss, DeepSupervisionLoss, DiceCELoss
 from segbook.metrics import SegmentationMetrics, boundary_f1
@@ -119,7 +119,8 @@ def compare_architectures(
     Args:
         names: keys of :data:`ARCHITECTURES`; ``None`` for all of them, in the book's order.
         dataset: a name for :func:`segbook.data.load_dataset` (offline, real data falls back to the embedded
-            data with a message; ``settings["dataset"]`` says which was used).
+            data with a message; ``settings["dataset"]`` says which was used), or ``"folder:<path>"``: the
+            reader's own images and masks (:class:`segbook.data.FolderDataset`; no fallback, a bad folder raises).
         target: ``"classes"`` (the data set's classes) or ``"foreground"`` (every class but 0 merged into one:
             two classes, background and foreground; :func:`foreground_target`). See :data:`TARGETS`.
         size: image side in pixels.
@@ -137,10 +138,12 @@ def compare_architectures(
         A :class:`Comparison`.
 
     Raises:
-        ValueError: an unknown architecture name (the message lists the names) or a bad budget.
+        ValueError: an unknown architecture name (the message lists the names) or data set name, or a bad budget;
+            more images asked for than a folder's split holds.
+        FileNotFoundError: a ``"folder:"`` data set that is missing or lacks a file (the message names it).
     """
     chosen = resolve_names(names)
-    check_choice(dataset, "dataset", DATASET_NAMES)
+    check_dataset_name(dataset, "dataset")
     check_choice(target, "target", TARGETS)
     size = check_int(size, "size", minimum=8)
     train_images, val_images = (
