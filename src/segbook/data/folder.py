@@ -299,7 +299,10 @@ class FolderDataset(LoadedDataset):
         chosen = [pair for pair in pairs if pair[0] in picked]
 
         # Every mask of the data set is read once when its format or its number of classes must be found out.
-        scan = names is None if mask_format == "index" else mask_format == "auto" and (names is None or len(names) == 2)
+        if mask_format == "auto":
+            scan = names is None or len(names) == 2  # the masks decide whether they are binary
+        else:
+            scan = mask_format == "index" and names is None  # the masks tell how many classes there are
         found = {mask: set(np.unique(_read_mask(mask)).tolist()) for _, _, mask in splits["all"]} if scan else {}
         values: Set[int] = set().union(*found.values())
         binary = mask_format == "binary" or (scan and mask_format == "auto" and values <= {0, 255} and 255 in values)
