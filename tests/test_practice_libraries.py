@@ -116,7 +116,7 @@ cases = pytest.mark.parametrize("seed, variant", [(s, v) for s in SEEDS for v in
 @pytest.mark.parametrize("smooth", [1.0, 1e-5])
 def test_monai_dice_equals_soft_dice_per_image(seed, variant, include_background, smooth):
     # both sum per (image, class) and average the N*K fractions; both put smooth_nr = smooth_dr = s on the top and
-    # the bottom of 2TP/(2TP + FP + FN); MONAI >= 1.5 masks ignore_index in prediction and target as segbook does
+    # the bottom of 2TP/(2TP + FP + FN); MONAI 1.6 masks ignore_index in prediction and target as segbook does
     logits, target = make_case(seed, variant)
     theirs = monai_losses.DiceLoss(
         softmax=True,
