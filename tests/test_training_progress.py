@@ -126,12 +126,8 @@ def test_the_site_build_and_test_scripts_hide_the_bars():
 
 def test_no_chapter_hides_the_bar_by_hand():
     """The site build and the tests hide the bars through TQDM_DISABLE; a reader running a chapter should see them."""
-    # chapter 8 is edited by another session of issue 13; remove this exemption once its fit call is clean
-    exempt = {"08_unet.ipynb"}
     offenders = []
     for path in sorted((REPO / "chapters").glob("*.ipynb")):
-        if path.name in exempt:
-            continue
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code" and re.search(r"progress\s*=\s*False", cell.source):
                 offenders.append(path.name)
