@@ -79,6 +79,7 @@ REQUIRED_FEATURES: dict[str, set[str]] = {
     "chapters/09_unet_plus_plus": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
     "chapters/10_stacked_coupled_unets": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
     "chapters/11_comparison": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
+    "chapters/12_practice": {"math", "output_figure", "widget", "solution", "hide_input", "colab"},
     "chapters/appendix_debugging": {"math", "output_figure", "colab"},
     "chapters/glossary": {"glossary"},
     "chapters/references": {"bibliography"},

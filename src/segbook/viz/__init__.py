@@ -21,6 +21,7 @@ module                      what it draws (chapter)
                             ``plot_threshold_sweep`` (8)
 :mod:`.unetpp`              ``draw_unetpp_grid``, ``plot_unetpp_pruning``, its explorer (9)
 :mod:`.chain`               ``draw_unet_chain``, ``plot_chain_heads``, its explorer (10)
+:mod:`.practice`            ``error_colours``, ``threshold_explorer`` (12)
 ==========================  =========================================================================
 
 The model computations behind the figures (feature sizes, logits with scaled skips, pruned or per-head
@@ -50,6 +51,7 @@ from segbook.viz.losses import (
     tversky_explorer,
 )
 from segbook.viz.patches import patch_explorer
+from segbook.viz.practice import error_colours, threshold_explorer
 from segbook.viz.receptive_field import receptive_field_explorer
 from segbook.viz.results import comparison_explorer, plot_confusion, plot_history
 from segbook.viz.unet import draw_unet, plot_threshold_sweep, plot_weight_map_grid, weight_map_explorer
@@ -104,4 +106,7 @@ __all__ = [
     "draw_unet_chain",
     "plot_chain_heads",
     "chain_heads_explorer",
+    # segmentation in practice (12)
+    "error_colours",
+    "threshold_explorer",
 ]
