@@ -402,3 +402,20 @@ def test_interrupted_extraction_is_not_used(network, tmp_path, monkeypatch):
     monkeypatch.setattr(dl, "fetch_url", network)
     assert (download_and_extract(resource, tmp_path, subdir="x") / "top" / "a.txt").read_bytes() == b"alpha"
     assert len(network.calls) == 1 and os.path.isfile(tmp_path / "x" / dl.MANIFEST_NAME)
+
+
+def test_downloads_name_this_project_in_their_user_agent_not_the_unrelated_pypi_segbook(monkeypatch, tmp_path):
+    import segbook
+
+    agents = []
+
+    def urlopen(request, timeout):
+        agents.append(request.get_header("User-agent"))
+        return FakeResponse(b"x", {})
+
+    monkeypatch.setattr(dl.urllib.request, "urlopen", urlopen)
+    with open(tmp_path / "out", "wb") as out:
+        dl.fetch_url("https://mirror.test/one", out)
+    (agent,) = agents
+    assert agent.startswith(f"{segbook.DISTRIBUTION}/") and segbook.HOMEPAGE in agent
+    assert "pypi.org/project/segbook" not in agent

@@ -241,3 +241,40 @@ def test_notebook_check_reports_a_file_that_is_not_a_notebook(tmp_path):
     broken.write_text("{not json")
     result = _check(broken)
     assert result.returncode == 1 and "cannot read it as a notebook" in result.stderr
+
+
+# ---------------------------------------------------------------- installing and reading locally (README)
+def _readme_install_lines():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"pip install -e '\.\[([a-z,]+)\]'", text)
+
+
+def test_the_readme_installs_only_extras_that_pyproject_defines(pyproject):
+    extras = pyproject["project"]["optional-dependencies"]
+    found = _readme_install_lines()
+    assert found, "README.md: no `pip install -e '.[...]'` line for reading the book locally"
+    for group in found:
+        for extra in group.split(","):
+            assert extra in extras, f"README.md installs the extra {extra!r}, which pyproject.toml does not define"
+
+
+def test_the_read_extra_brings_jupyterlab_a_kernel_and_chapter_12s_libraries(pyproject):
+    read = pyproject["project"]["optional-dependencies"]["read"]
+    names = _requirement_names(read)
+    assert {"jupyterlab", "ipykernel"} <= names, f"pyproject.toml [read] lacks JupyterLab or ipykernel: {read}"
+    assert "hust-segbook" in names and any("[practice]" in r for r in read), "the read extra must include practice"
+
+
+def test_env_sh_installs_the_read_extra_so_the_readme_commands_work_in_the_venv():
+    assert re.search(r"\[book,test,lint,read\]", (TOOLS / "env.sh").read_text(encoding="utf-8"))
+    jupyter = Path(sys.executable).parent / "jupyter-lab"
+    if not jupyter.exists():
+        pytest.skip(f"{jupyter} not installed in this environment (installed by tools/env.sh)")
+    result = subprocess.run([str(jupyter), "--version"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and re.match(r"\d+\.", result.stdout.strip()), result.stderr
+
+
+def test_the_distribution_name_is_not_the_unrelated_pypi_project(pyproject):
+    import segbook
+
+    assert pyproject["project"]["name"] == segbook.DISTRIBUTION == "hust-segbook"

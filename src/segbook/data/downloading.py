@@ -44,6 +44,7 @@ from typing import BinaryIO, Dict, List, Optional, Tuple
 
 from tqdm.auto import tqdm
 
+from segbook import DISTRIBUTION, HOMEPAGE
 from segbook.conventions import check_bool, check_float
 from segbook.data._common import PathLike
 from segbook.data.archives import safe_extract
@@ -60,6 +61,7 @@ __all__ = [
     "data_home",
     "file_digest",
     "verify_file",
+    "user_agent",
     "fetch_url",
     "download",
     "safe_extract",
@@ -169,6 +171,22 @@ def verify_file(path: PathLike, algorithm: str, expected: str, *, label: Optiona
         )
 
 
+def user_agent() -> str:
+    """The User-Agent of segbook's downloads: the distribution, its version and the book's home page.
+
+    Example:
+        >>> user_agent().startswith("hust-segbook/")
+        True
+    """
+    from importlib import metadata
+
+    try:
+        version = metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"{DISTRIBUTION}/{version} (+{HOMEPAGE})"
+
+
 def fetch_url(url: str, out: BinaryIO, *, timeout: float = 60.0) -> None:
     """Copy the bytes at ``url`` into the open binary file ``out``. The only function here that uses the network.
 
@@ -178,7 +196,7 @@ def fetch_url(url: str, out: BinaryIO, *, timeout: float = 60.0) -> None:
     (``urllib.error.URLError`` is one). Tests replace this function.
     """
     timeout = check_float(timeout, "timeout", minimum=0.0, strict_minimum=True)
-    request = urllib.request.Request(url, headers={"User-Agent": "segbook (+https://pypi.org/project/segbook)"})
+    request = urllib.request.Request(url, headers={"User-Agent": user_agent()})
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URLs are our constants)
         length = str(response.headers.get("Content-Length", "")).strip()
         name = url.rstrip("/").rsplit("/", 1)[-1]
