@@ -14,7 +14,8 @@ Shapes: images ``(N, C_in, H, W)`` float, masks ``(N, H, W)`` int64 with values 
 the ignore index, pixel weights ``(N, H, W)`` float, model outputs (logits) ``(N, C, H, W)``. A model may also return a
 deep-supervision list of logits (chapter 9), or a dict ``{"out": logits, "aux": aux_logits}`` as torchvision's
 segmentation models do (the loss then adds ``aux_weight`` times the auxiliary head's); the private module
-``_batches`` is the one place that knows these kinds of output.
+``_batches`` is the one place that knows these kinds of output, and :func:`batch_loss`, the loss of one batch
+that ``fit`` and ``evaluate`` compute, is re-exported here (chapter 12 shows it).
 
 Example:
     >>> import torch
@@ -26,9 +27,10 @@ Example:
     (3, ['epoch', 'lr', 'seconds'])
 """
 
+from segbook.training._batches import AUX_WEIGHT, batch_loss
 from segbook.training.evaluation import evaluate, predict
 from segbook.training.history import History
 from segbook.training.loop import fit
 from segbook.training.schedules import SCHEDULES
 
-__all__ = ["History", "fit", "evaluate", "predict", "SCHEDULES"]
+__all__ = ["History", "fit", "evaluate", "predict", "SCHEDULES", "AUX_WEIGHT", "batch_loss"]

@@ -121,20 +121,35 @@ def batch_loss(
     *,
     aux_weight: float = AUX_WEIGHT,
 ) -> torch.Tensor:
-    """The loss of one batch; for a dict output ``L(out) + aux_weight * L(aux)`` (``aux_weight = 0``: ``L(out)``)."""
+    """The loss of one batch, ``loss_fn(output, masks)`` or the cross entropy; for a dict output
+    ``L(out) + aux_weight * L(aux)`` (``aux_weight = 0``: ``L(out)``).
+
+    Example:
+        >>> out, masks = torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long)
+        >>> round(float(batch_loss(None, {"out": out, "aux": out}, masks, 255)), 4)  # 1.5 * log 2
+        1.0397
+    """
     if not isinstance(output, Mapping):
         return _loss(loss_fn, output, masks, ignore_index, weights)
     logits = main_logits(output)  # checks the keys
     loss = _loss(loss_fn, logits, masks, ignore_index, weights)
     if aux_weight == 0 or "aux" not in output:
         return loss
-    aux = check_tensor(output["aux"], "the model's output['aux']", ndim=4, dtype="float", shape_hint="(N, C, H, W)")
+    aux = check_tensor(
+        output["aux"],
+        "the model's output['aux']",
+        ndim=4,
+        dtype="float",
+        shape_hint="(N, C, H, W)",
+    )
     if aux.shape != logits.shape:
         raise ValueError(
-            f"the model's output['aux'] has shape {tuple(aux.shape)} but output['out'] has shape "
-            f"{tuple(logits.shape)}: the auxiliary logits must be at the same size (torchvision upsamples them)"
+            f"the model's output['aux'] has shape {tuple(aux.shape)} but "
+            f"output['out'] has shape {tuple(logits.shape)}: the auxiliary logits "
+            "must be at the same size (torchvision upsamples them)"
         )
-    return loss + aux_weight * _loss(loss_fn, aux, masks, ignore_index, weights)
+    aux_loss = _loss(loss_fn, aux, masks, ignore_index, weights)
+    return loss + aux_weight * aux_loss
 
 
 def _loss(

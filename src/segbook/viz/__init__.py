@@ -21,7 +21,7 @@ module                      what it draws (chapter)
                             ``plot_threshold_sweep`` (8)
 :mod:`.unetpp`              ``draw_unetpp_grid``, ``plot_unetpp_pruning``, its explorer (9)
 :mod:`.chain`               ``draw_unet_chain``, ``plot_chain_heads``, its explorer (10)
-:mod:`.practice`            ``error_colours``, ``threshold_explorer`` (12)
+:mod:`.practice`            ``palette_for``, ``error_colours``, ``threshold_explorer`` (12)
 ==========================  =========================================================================
 
 The model computations behind the figures (feature sizes, logits with scaled skips, pruned or per-head
@@ -51,7 +51,7 @@ from segbook.viz.losses import (
     tversky_explorer,
 )
 from segbook.viz.patches import patch_explorer
-from segbook.viz.practice import error_colours, threshold_explorer
+from segbook.viz.practice import error_colours, palette_for, threshold_explorer
 from segbook.viz.receptive_field import receptive_field_explorer
 from segbook.viz.results import comparison_explorer, plot_confusion, plot_history
 from segbook.viz.unet import draw_unet, plot_threshold_sweep, plot_weight_map_grid, weight_map_explorer
@@ -108,5 +108,6 @@ __all__ = [
     "chain_heads_explorer",
     # segmentation in practice (12)
     "error_colours",
+    "palette_for",
     "threshold_explorer",
 ]

@@ -1,14 +1,37 @@
-"""Chapter 12, segmentation in practice: a widget that moves the decision threshold of a binary model."""
+"""Chapter 12, segmentation in practice: a palette for many classes, and a widget that moves the decision
+threshold of a binary model."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from segbook.conventions import IGNORE_INDEX, check_same_shape, check_tensor
+from segbook.conventions import IGNORE_INDEX, check_int, check_same_shape, check_tensor
 from segbook.metrics import threshold_sweep
+from segbook.viz.images import PALETTE
 
-__all__ = ["threshold_explorer", "error_colours"]
+__all__ = ["threshold_explorer", "error_colours", "palette_for"]
+
+
+def palette_for(num_classes: int) -> np.ndarray:
+    """A palette of ``num_classes`` distinct colours, uint8 ``(num_classes, 3)``, for label maps with more classes
+    than the book's :data:`segbook.viz.PALETTE` (e.g. the 21 PASCAL VOC classes of torchvision's models).
+
+    The book's colours first, then matplotlib's ``tab20``, then evenly spaced hues.
+
+    Example:
+        >>> palette_for(21).shape, bool((palette_for(3) == PALETTE[:3]).all())
+        ((21, 3), True)
+    """
+    import matplotlib
+
+    num_classes = check_int(num_classes, "num_classes", minimum=1)
+    tab20 = (np.asarray(matplotlib.colormaps["tab20"].colors) * 255).round().astype(np.uint8)
+    colours = np.concatenate([PALETTE, tab20])
+    if num_classes > len(colours):
+        hues = matplotlib.colormaps["hsv"](np.linspace(0, 1, num_classes - len(colours), endpoint=False))
+        colours = np.concatenate([colours, (hues[:, :3] * 255).round().astype(np.uint8)])
+    return colours[:num_classes]
 
 
 def error_colours(decision: torch.Tensor, target: torch.Tensor, *, ignore_index: int = IGNORE_INDEX) -> np.ndarray:
