@@ -22,10 +22,10 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from segbook import DISTRIBUTION
+from segbook import DISTRIBUTION, HOMEPAGE
 from segbook.conventions import check_int
 
-__all__ = ["pick_device", "seed_everything", "environment", "print_environment"]
+__all__ = ["pick_device", "seed_everything", "environment", "print_environment", "user_agent"]
 
 _DEVICE_TYPES = ("cuda", "mps", "cpu")
 
@@ -162,6 +162,16 @@ def _version(distribution: str) -> str:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+def user_agent() -> str:
+    """The User-Agent of segbook's downloads: the distribution, its version and the book's home page.
+
+    Example:
+        >>> user_agent().startswith("hust-segbook/")
+        True
+    """
+    return f"{DISTRIBUTION}/{_version(DISTRIBUTION)} (+{HOMEPAGE})"
 
 
 def environment() -> dict:

@@ -44,11 +44,11 @@ from typing import BinaryIO, Dict, List, Optional, Tuple
 
 from tqdm.auto import tqdm
 
-from segbook import DISTRIBUTION, HOMEPAGE
 from segbook.conventions import check_bool, check_float
 from segbook.data._common import PathLike
 from segbook.data.archives import safe_extract
 from segbook.data.errors import ChecksumError, DatasetUnavailable, DownloadError, UnsafeArchiveError
+from segbook.env import user_agent
 
 __all__ = [
     "DATA_ENV_VAR",
@@ -61,7 +61,6 @@ __all__ = [
     "data_home",
     "file_digest",
     "verify_file",
-    "user_agent",
     "fetch_url",
     "download",
     "safe_extract",
@@ -169,22 +168,6 @@ def verify_file(path: PathLike, algorithm: str, expected: str, *, label: Optiona
             f"{label or path}: {algorithm} is {actual}, expected {expected} "
             "(the file is corrupted, incomplete or not the expected file)"
         )
-
-
-def user_agent() -> str:
-    """The User-Agent of segbook's downloads: the distribution, its version and the book's home page.
-
-    Example:
-        >>> user_agent().startswith("hust-segbook/")
-        True
-    """
-    from importlib import metadata
-
-    try:
-        version = metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return f"{DISTRIBUTION}/{version} (+{HOMEPAGE})"
 
 
 def fetch_url(url: str, out: BinaryIO, *, timeout: float = 60.0) -> None:
