@@ -38,6 +38,7 @@ done
   for page in "${pages[@]}" chapters/glossary chapters/references; do echo "  - file: $page"; done
 } > "$out/_toc.yml"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
+export TQDM_DISABLE=1  # as tools/build_book.sh: no progress bars on the site
 start=$(date +%s)
 # The intro links to every chapter; outside the full book those links are expected to dangle (not an error here).
 "$root/.venv/bin/jupyter-book" build "$out" --keep-going > "$out/build.log" 2>&1 || true
