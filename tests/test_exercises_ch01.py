@@ -79,6 +79,12 @@ def semantic_sum(masks, classes):
     return (masks.long() * classes[:, None, None]).sum(0)
 
 
+def semantic_max_class(masks, classes):
+    if len(masks) == 0:
+        return torch.zeros(masks.shape[1:], dtype=torch.int64)
+    return (masks.long() * classes[:, None, None]).amax(0)  # the higher class wins, not the later object
+
+
 def semantic_float(masks, classes):
     label = torch.zeros(masks.shape[1:])
     for mask, cls in zip(masks, classes):
@@ -92,6 +98,7 @@ def semantic_float(masks, classes):
         (semantic_instance_ids, "classes[k], not the object's number"),
         (semantic_first_wins, "later object is in front"),
         (semantic_sum, "later object is in front"),
+        (semantic_max_class, "front object has the LOWER class"),
         (semantic_float, "dtype"),
     ],
 )

@@ -78,9 +78,17 @@ def ce_wrong_axis(logits, target):
     return (torch.logsumexp(logits, 0).mean(0) - logits.gather(1, safe[:, None]).squeeze(1)).mean()
 
 
+def ce_per_image_mean(logits, target):
+    valid = target != 255
+    safe = torch.where(valid, target, 0)
+    loss = torch.logsumexp(logits, 1) - logits.gather(1, safe[:, None]).squeeze(1)
+    return torch.stack([loss[n][valid[n]].mean() for n in range(len(loss))]).mean()  # mean of image means
+
+
 @pytest.mark.parametrize(
     "wrong, words",
     [
+        (ce_per_image_mean, ["unequal", "pooled"]),
         (ce_naive_softmax, ["~1000", "torch.logsumexp"]),
         (ce_counts_ignored, ["ignored", "valid pixels only"]),
         (ce_wrong_axis, ["worked by hand"]),
@@ -113,9 +121,17 @@ def focal_naive(logits, target, alpha, gamma):
     return -(alpha_t * (1 - pt) ** gamma * torch.log(pt)).mean()
 
 
+def focal_nan_gradient(logits, target, alpha, gamma):
+    p_t = torch.where(target == 1, torch.sigmoid(logits), 1 - torch.sigmoid(logits))  # rounds to exactly 1
+    alpha_t = torch.where(target == 1, alpha, 1 - alpha)
+    ce = F.binary_cross_entropy_with_logits(logits, target.float(), reduction="none")
+    return (alpha_t * (1 - p_t) ** gamma * ce).mean()  # finite value, but d/dx x**0.5 at 0 is inf: NaN gradient
+
+
 @pytest.mark.parametrize(
     "wrong, words",
     [
+        (focal_nan_gradient, ["gradient", "finite"]),
         (focal_alpha_swapped, ["alpha weighs the positive pixels"]),
         (focal_wrong_factor, ["RetinaNet", "probability of the TRUE label"]),
         (focal_naive, ["must stay finite", "F.logsigmoid"]),

@@ -40,9 +40,16 @@ def crop_swapped(features, size):
     return features[..., top : top + h, left : left + w]
 
 
+def crop_one_offset(features, size):
+    h, w = size
+    t = (features.shape[-2] - h) // 2  # the row offset used for the columns too
+    return features[..., t : t + h, t : t + w]
+
+
 @pytest.mark.parametrize(
     "wrong, words",
     [
+        (crop_one_offset, ["column offset", "(W - w) // 2"]),
         (crop_top_left, ["worked by hand", "not the top-left corner"]),
         (crop_rounding_up, ["odd difference", "rounds down"]),
         (crop_swapped, ["non-square", "h applies to the rows"]),

@@ -194,6 +194,24 @@ def test_custom_compare_is_used_and_its_reason_shown():
         run_checks(LABEL, double, [Case("sign only", (3,), expected=-1.0, compare=same_sign)])
 
 
+def test_derive_compares_a_value_computed_from_the_result_and_the_arguments(capsys):
+    x = torch.tensor([1.0, -2.0], requires_grad=True)
+    cases = [
+        Case(
+            "the gradient of sum(x**2) is 2x",
+            (x,),
+            expected=torch.tensor([2.0, -4.0]),
+            derive=lambda loss, args, kwargs: torch.autograd.grad(loss, args[0])[0],
+            hint="differentiable",
+        )
+    ]
+    assert run_checks(LABEL, lambda t: (t**2).sum(), cases) is True
+    with pytest.raises(ExerciseError, match="gradient of sum"):
+        run_checks(LABEL, lambda t: (t**3).sum(), cases)
+    with pytest.raises(ExerciseError, match="problem:  RuntimeError"):  # a result without a graph
+        run_checks(LABEL, lambda t: (t.detach() ** 2).sum(), cases)
+
+
 def test_compare_that_does_not_return_ok_and_reason_is_a_type_error():
     with pytest.raises(TypeError, match=r"must return \(ok, reason\)"):
         run_checks(LABEL, double, [Case("bad compare", (3,), expected=6, compare=lambda e, g: True)])

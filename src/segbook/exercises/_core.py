@@ -61,6 +61,9 @@ class Case:
             Use :func:`allclose` for other float tolerances.
         raises: an exception type the function must raise for these inputs (e.g. ``ValueError``
             for bad input); the case passes only if it does.
+        derive: ``derive(result, args, kwargs) -> value``: what is compared with ``expected`` instead of the
+            result itself, given the arguments the function received, e.g. the gradient of the result with
+            respect to an input (``torch.autograd.grad(result, args[0])[0]``). An error inside it fails the case.
 
     Example:
         >>> case = Case("two classes, two pixels", (torch.tensor([0, 1]), 2),
@@ -79,9 +82,10 @@ class Case:
         hint: str = "",
         compare: Optional[Compare] = None,
         raises: Optional[type] = None,
+        derive: Optional[Callable[[object, tuple, dict], object]] = None,
     ) -> None:
         self.description, self.args, self.kwargs, self.expected = description, args, kwargs, expected
-        self.hint, self.compare, self.raises = hint, compare, raises
+        self.hint, self.compare, self.raises, self.derive = hint, compare, raises, derive
         if not isinstance(self.description, str) or not self.description.strip():
             raise TypeError(f"Case description must be a non-empty str, got {self.description!r}")
         if not isinstance(self.args, tuple):
@@ -101,6 +105,8 @@ class Case:
                 f"Case compare must be a callable compare(expected, got) -> (ok, reason), "
                 f"got {type(self.compare).__name__}"
             )
+        if self.derive is not None and not callable(self.derive):
+            raise TypeError(f"Case derive must be a callable derive(result, args, kwargs), got {self.derive!r}")
         if self.raises is not None and not (isinstance(self.raises, type) and issubclass(self.raises, BaseException)):
             raise TypeError(f"Case raises must be an exception class such as ValueError, got {self.raises!r}")
 
@@ -255,6 +261,18 @@ def run_checks(exercise: str, fn: Callable, cases: Sequence[Case]) -> bool:
 
         if case.raises is not None:
             continue
+        if case.derive is not None:
+            try:
+                got = case.derive(got, args, kwargs_passed)
+            except Exception as exc:
+                raise ExerciseError(
+                    failure(
+                        [
+                            f"returned: {describe(got)}",
+                            f"problem:  {type(exc).__name__}: {shorten(str(exc), 300)}",
+                        ]
+                    )
+                ) from exc
         compare = case.compare or default_compare
         try:
             result = compare(case.expected, got)

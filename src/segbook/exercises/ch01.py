@@ -86,6 +86,13 @@ def check_semantic_from_instances(fn: Callable) -> bool:
             hint="paint the objects in order, k = 0, 1, ..., so that later ones overwrite earlier ones",
         ),
         Case(
+            "overlapping masks where the front object has the LOWER class: order decides, not the class",
+            (overlap, torch.tensor([4, 1])),
+            expected=torch.tensor([[4, 4, 4, 0], [4, 4, 4, 0], [4, 4, 1, 1], [0, 0, 1, 1]]),
+            hint="the object painted last is in front whatever its class; a maximum (or sum) over the objects "
+            "lets the larger class win",
+        ),
+        Case(
             "no objects at all: everything is background",
             (torch.zeros(0, 2, 3, dtype=torch.bool), torch.zeros(0, dtype=torch.int64)),
             expected=torch.zeros(2, 3, dtype=torch.int64),

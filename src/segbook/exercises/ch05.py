@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 
 from segbook.conventions import IGNORE_INDEX
-from segbook.exercises._core import Case, allclose, run_checks
+from segbook.exercises._core import Case, allclose, describe, run_checks
 from segbook.losses import binary_cross_entropy, binary_focal_loss, cross_entropy
 
 __all__ = ["check_bce_with_logits", "check_cross_entropy_lse", "check_focal_loss_binary"]
@@ -73,6 +73,8 @@ def check_cross_entropy_lse(fn: Callable) -> bool:
     ignored = target.clone()
     ignored[0, 0, :] = IGNORE_INDEX
     ignored[1, :, 2] = IGNORE_INDEX
+    uneven = target.clone()  # 7 of image 0's 9 pixels ignored, none of image 1's
+    uneven[0].view(-1)[:7] = IGNORE_INDEX
     cases = [
         Case(
             "one pixel worked by hand: logits (2, 0, 0), true class 0",
@@ -105,14 +107,38 @@ def check_cross_entropy_lse(fn: Callable) -> bool:
             "by 0), and average "
             "over the valid pixels only: loss[valid].mean()",
         ),
+        Case(
+            "unequal numbers of ignored pixels per image: the mean is pooled over all valid pixels of the batch",
+            (logits, uneven),
+            expected=cross_entropy(logits, uneven, ignore_index=IGNORE_INDEX),
+            compare=_CLOSE,
+            hint="every valid pixel of the batch counts once: one mean over all of them, not a mean per image "
+            "averaged over the images (that makes each of image 0's 2 valid pixels count 4.5 times as much "
+            "as a pixel of image 1)",
+        ),
     ]
     return run_checks("Exercise 5.2 (cross_entropy_lse)", fn, cases)
+
+
+def _gradient_wrt_logits(loss: object, args: tuple, kwargs: dict) -> torch.Tensor:
+    """The gradient of the student's loss with respect to the logits it was given (args[0])."""
+    if not isinstance(loss, torch.Tensor) or loss.grad_fn is None:
+        raise TypeError(
+            "the loss must be a tensor computed from the logits (no .item(), .detach() or torch.no_grad()), "
+            f"so that it can be differentiated; got {describe(loss)}"
+        )
+    (grad,) = torch.autograd.grad(loss, args[0])
+    return grad
 
 
 def check_focal_loss_binary(fn: Callable) -> bool:
     """Exercise 5.3: ``focal_loss_binary(logits, target, alpha, gamma)``: (N, H, W), 0/1 → 0-dim mean."""
     z, y = _random_binary(3)
     extreme_z, extreme_y = torch.tensor([[[100.0, -100.0, -100.0]]]), torch.tensor([[[1, 0, 1]]])
+    leaf = torch.tensor([[[100.0, -100.0, -100.0, 100.0, 3.0]]], requires_grad=True)
+    leaf_y = torch.tensor([[[1, 0, 1, 0, 1]]])
+    loss = binary_focal_loss(leaf, leaf_y, alpha=0.25, gamma=0.5, ignore_index=None)
+    (leaf_grad,) = torch.autograd.grad(loss, leaf)
 
     def expected(logits, target, alpha, gamma):
         return binary_focal_loss(logits, target, alpha=alpha, gamma=gamma, ignore_index=None)
@@ -148,6 +174,16 @@ def check_focal_loss_binary(fn: Callable) -> bool:
             compare=_CLOSE,
             hint="take logs with F.logsigmoid (log p̂ = logsigmoid(z), log(1 - p̂) = logsigmoid(-z)) and write "
             "the factor as exp(gamma * log(1 - p_t)) instead of computing sigmoid(z) first",
+        ),
+        Case(
+            "the gradient with respect to the logits stays finite at ±100 with gamma = 0.5",
+            (leaf.detach().requires_grad_(), leaf_y, 0.25, 0.5),
+            expected=leaf_grad,
+            compare=_CLOSE,
+            derive=_gradient_wrt_logits,
+            hint="for a confident correct pixel sigmoid rounds to exactly 1, so 1 - p_t is 0 and the derivative "
+            "of x**gamma at 0 is infinite for gamma < 1 (inf * 0 = NaN in backward): compute log(1 - p_t) "
+            "from the logits with F.logsigmoid, so that no power of an exact 0 is taken",
         ),
     ]
     return run_checks("Exercise 5.3 (focal_loss_binary)", fn, cases)

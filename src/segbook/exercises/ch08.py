@@ -47,6 +47,13 @@ def check_centre_crop(fn: Callable) -> bool:
             hint="size is (h, w): h applies to the rows (dim -2), w to the columns (dim -1)",
         ),
         Case(
+            "row and column offsets differ: 6x8 cropped to (4, 2) drops 1 row at the top and 3 columns at the left",
+            (wide, (4, 2)),
+            expected=wide[..., 1:5, 3:5],
+            hint="the column offset is (W - w) // 2, computed from the widths; it equals the row offset "
+            "(H - h) // 2 only when both dimensions shrink by the same amount",
+        ),
+        Case(
             "the paper's level 3: 64x64 skip features cropped to the 56x56 upsampled map",
             (skip, (56, 56)),
             expected=skip[..., 4:60, 4:60],
