@@ -59,3 +59,13 @@ def assert_rejected(check: Callable, wrong: Callable, label: str, *words: str) -
     assert label in message and "hint" in message, message
     for word in words:
         assert word in message, (word, message)
+
+
+def returning(fn: Callable, convert: Callable) -> Callable:
+    """``fn`` with its result passed through ``convert``: the right values in a type the statement does not ask for."""
+
+    def wrong(*args, **kwargs):
+        return convert(fn(*args, **kwargs))
+
+    wrong.__name__ = getattr(fn, "__name__", "wrong")
+    return wrong

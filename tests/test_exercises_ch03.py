@@ -1,7 +1,7 @@
 """Chapter 3's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
 
 import pytest
-from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
+from exercise_helpers import assert_rejected, notebook_solutions, returning, standard_exercise_tests
 
 from segbook.exercises import ch03
 
@@ -138,3 +138,23 @@ def field_dilation_multiplies_jump(layers):
 )
 def test_receptive_field_check_rejects_wrong_answers(wrong, case_words):
     assert_rejected(ch03.check_receptive_field_size, wrong, "Exercise 3.3 (receptive_field_size)", case_words)
+
+
+# --- types: what the statement says is checked ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "check, name, label, convert, words",
+    [
+        (ch03.check_receptive_field_size, "receptive_field_size", "Exercise 3.3", list, ["asks for a tuple"]),
+        (
+            ch03.check_receptive_field_size,
+            "receptive_field_size",
+            "Exercise 3.3",
+            lambda r: (float(r[0]), r[1]),
+            ["expected an int"],
+        ),
+    ],
+)
+def test_results_of_another_type_than_the_statement_says_are_rejected(check, name, label, convert, words):
+    assert_rejected(check, returning(SOLUTIONS[name], convert), label, *words)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
+from exercise_helpers import assert_rejected, notebook_solutions, returning, standard_exercise_tests
 from torch import nn
 
 from segbook import ops
@@ -133,3 +133,17 @@ def score_layer_swapped(in_channels, num_classes):
 )
 def test_zero_score_layer_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch07.check_zero_score_layer, wrong, "Exercise 7.3 (zero_score_layer)", *words)
+
+
+# --- types: what the statement says is checked ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "check, name, label, convert, words",
+    [
+        (ch07.check_score_map_size, "score_map_size", "Exercise 7.1", lambda r: (r[0] / 1, r[1] / 1), ["an int"]),
+        (ch07.check_score_map_size, "score_map_size", "Exercise 7.1", list, ["asks for a tuple"]),
+    ],
+)
+def test_results_of_another_type_than_the_statement_says_are_rejected(check, name, label, convert, words):
+    assert_rejected(check, returning(SOLUTIONS[name], convert), label, *words)

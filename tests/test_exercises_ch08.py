@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
+from exercise_helpers import assert_rejected, notebook_solutions, returning, standard_exercise_tests
 from scipy import ndimage
 
 from segbook.exercises import ch08
@@ -175,3 +175,18 @@ def starts_with_a_duplicate(size, step):
 )
 def test_tile_starts_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch08.check_tile_starts, wrong, "Exercise 8.4 (tile_starts)", *words)
+
+
+# --- types: what the statement says is checked ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "check, name, label, convert, words",
+    [
+        (ch08.check_valid_output_size, "valid_output_size", "Exercise 8.2", lambda r: r / 1, ["expected an int"]),
+        (ch08.check_tile_starts, "tile_starts", "Exercise 8.4", lambda r: [s / 1 for s in r], ["expected an int"]),
+        (ch08.check_tile_starts, "tile_starts", "Exercise 8.4", tuple, ["asks for a list"]),
+    ],
+)
+def test_results_of_another_type_than_the_statement_says_are_rejected(check, name, label, convert, words):
+    assert_rejected(check, returning(SOLUTIONS[name], convert), label, *words)

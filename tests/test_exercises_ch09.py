@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
+from exercise_helpers import assert_rejected, notebook_solutions, returning, standard_exercise_tests
 from torch.nn import functional as F
 
 from segbook.exercises import ch09
@@ -93,14 +93,35 @@ def test_deep_supervision_check_rejects_wrong_answers(wrong, words):
 @pytest.mark.parametrize(
     "wrong, words",
     [
-        (lambda depth, level: {(i, j) for i in range(level) for j in range(level - i)}, ["level 1", "missing nodes"]),
-        (lambda depth, level: {(i, j) for i in range(level + 1) for j in range(level + 1)}, ["not computed", "i + j"]),
+        (lambda depth, level: {(i, j) for i in range(level) for j in range(level - i)}, ["level 1", "missing ["]),
+        (lambda depth, level: {(i, j) for i in range(level + 1) for j in range(level + 1)}, ["not expected", "i + j"]),
         (
             lambda depth, level: {(i, j) for i in range(depth + 1) for j in range(level + 1 - min(i, level))},
-            ["not computed"],
+            ["not expected"],
         ),
-        (lambda depth, level: (level + 1) * (level + 2) // 2, ["set of (i, j) pairs"]),
+        (lambda depth, level: (level + 1) * (level + 2) // 2, ["asks for a set"]),
     ],
 )
 def test_pruned_nodes_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch09.check_pruned_nodes, wrong, "Exercise 9.3 (pruned_nodes)", *words)
+
+
+# --- types: what the statement says is checked ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "check, name, label, convert, words",
+    [
+        (ch09.check_node_input_channels, "node_input_channels", "Exercise 9.1", float, ["expected an int"]),
+        (ch09.check_pruned_nodes, "pruned_nodes", "Exercise 9.3", sorted, ["asks for a set"]),
+        (
+            ch09.check_pruned_nodes,
+            "pruned_nodes",
+            "Exercise 9.3",
+            lambda r: {(float(i), j) for i, j in r},
+            ["expected an int"],
+        ),
+    ],
+)
+def test_results_of_another_type_than_the_statement_says_are_rejected(check, name, label, convert, words):
+    assert_rejected(check, returning(SOLUTIONS[name], convert), label, *words)

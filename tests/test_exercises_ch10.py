@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
+from exercise_helpers import assert_rejected, notebook_solutions, returning, standard_exercise_tests
 
 from segbook.exercises import ch10
 from segbook.models import CoupledUNets
@@ -149,3 +149,17 @@ def test_residual_stack_reference_is_the_stacked_unets_forward():
         bodies = [_Body(unet) for unet in model.unets]  # a StackedUNets module returns h + U(h) itself
         got = SOLUTIONS["residual_stack"](model.stem(x), bodies, [model.heads[str(k)] for k in range(3)])
     assert all(torch.allclose(e, g, atol=1e-6) for e, g in zip(expected, got))
+
+
+# --- types: what the statement says is checked ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "check, name, label, convert, words",
+    [
+        (ch10.check_coupled_block_inputs, "coupled_block_inputs", "Exercise 10.1", sorted, ["asks for a set"]),
+        (ch10.check_coupled_in_channels, "coupled_in_channels", "Exercise 10.2", float, ["expected an int"]),
+    ],
+)
+def test_results_of_another_type_than_the_statement_says_are_rejected(check, name, label, convert, words):
+    assert_rejected(check, returning(SOLUTIONS[name], convert), label, *words)

@@ -1,7 +1,7 @@
 """Chapter 11's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
 
 import pytest
-from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
+from exercise_helpers import assert_rejected, notebook_solutions, returning, standard_exercise_tests
 
 from segbook.exercises import ch11
 
@@ -72,8 +72,22 @@ def _flops(c_in, c_out, k, h, w, stride=1, padding=0, factor=2, square=True, use
         (lambda *a, **k: _flops(*a, **k, square=False), ["worked by hand", "k²"]),
         (lambda *a, **k: _flops(*a, **k, use_stride=False), ["stride 2", "OUTPUT pixels"]),
         (lambda *a, **k: _flops(*a, **k, use_pad=False), ["worked by hand"]),
-        (lambda *a, **k: float(_flops(*a, **k)), ["Python int"]),
+        (lambda *a, **k: float(_flops(*a, **k)), ["expected an int"]),
     ],
 )
 def test_conv_flops_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch11.check_conv2d_flops, wrong, "Exercise 11.2 (conv2d_flops)", *words)
+
+
+# --- types: what the statement says is checked ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "check, name, label, convert, words",
+    [
+        (ch11.check_pareto_front, "pareto_front", "Exercise 11.1", tuple, ["asks for a list"]),
+        (ch11.check_conv2d_flops, "conv2d_flops", "Exercise 11.2", float, ["expected an int"]),
+    ],
+)
+def test_results_of_another_type_than_the_statement_says_are_rejected(check, name, label, convert, words):
+    assert_rejected(check, returning(SOLUTIONS[name], convert), label, *words)

@@ -3,7 +3,8 @@
 :func:`describe` says what a value is in one line (a tensor's shape, dtype and first values);
 :func:`default_compare` and :func:`allclose` compare a student's result with the expected one and say, in a
 sentence, how they differ (type, shape, dtype, the first differing element). :func:`exact_int` is the compare
-function for sizes and counts, which must be Python ints. :mod:`segbook.exercises._core` runs the cases.
+function for sizes and counts, which must be Python ints, and :func:`exact` checks the types an exercise's statement
+names (an int, a tuple, a list, a set) all the way down. :mod:`segbook.exercises._core` runs the cases.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "default_compare",
     "allclose",
     "exact_int",
+    "exact",
 ]
 
 Compare = Callable[[object, object], "tuple[bool, str]"]
@@ -291,3 +293,56 @@ def exact_int(expected: object, got: object) -> "tuple[bool, str]":
     if type(got) is not int:  # exactly int: a bool or a numpy integer is not a size
         return False, f"expected an int, got {type(got).__name__} {describe(got)}"
     return default_compare(expected, got)
+
+
+_CONTAINERS = {tuple: "tuple", list: "list", set: "set", frozenset: "set"}
+
+
+def exact(expected: object, got: object) -> "tuple[bool, str]":
+    """Compare function for results whose type the exercise's statement names, checked all the way down.
+
+    A Python ``int`` must come back as an ``int`` (:func:`exact_int`), a ``tuple`` as a tuple, a ``list`` as a
+    list, a ``set`` as a set (or frozenset), ``None`` as ``None``, each item again exactly; anything else (tensors,
+    floats) is compared by :func:`default_compare`. This is the one rule of every chapter's checks: what the
+    statement says is what is checked.
+
+    Example:
+        >>> exact((2, 3), (2.0, 3))
+        (False, 'at [0]: expected an int, got the float 2.0: use floor division // instead of /')
+        >>> exact({(0, 1)}, [(0, 1)])
+        (False, 'expected a set, got a list [(0, 1)]: the statement asks for a set')
+    """
+    if type(expected) is int:
+        return exact_int(expected, got)
+    if expected is None:
+        return (True, "") if got is None else (False, f"expected None, got {type_name(got)} {describe(got)}")
+    kind = _CONTAINERS.get(type(expected))
+    if kind is None:
+        return default_compare(expected, got)
+    if _CONTAINERS.get(type(got)) != kind:
+        return False, f"expected a {kind}, got {type_name(got)} {describe(got)}: the statement asks for a {kind}"
+    if kind == "set":
+        return _exact_sets(expected, got)  # type: ignore[arg-type]  # both are sets (or frozensets) here
+    if len(got) != len(expected):  # type: ignore[arg-type]  # got is a tuple or list, like expected
+        return False, f"expected {len(expected)} items, got {len(got)}"  # type: ignore[arg-type]
+    for i, (e_item, g_item) in enumerate(zip(expected, got)):  # type: ignore[call-overload]
+        ok, reason = exact(e_item, g_item)
+        if not ok:
+            return False, _at(f"[{i}]", reason)
+    return True, ""
+
+
+def _exact_sets(expected: "set | frozenset", got: "set | frozenset") -> "tuple[bool, str]":
+    missing = [e for e in expected if e not in got]
+    extra = [g for g in got if g not in expected]
+    if missing or extra:
+        parts = ([f"missing {sorted(missing, key=repr)}"] if missing else []) + (
+            [f"not expected {sorted(extra, key=repr)}"] if extra else []
+        )
+        return False, "; ".join(parts)
+    by_value = {g: g for g in got}  # equal values hash alike: find the student's own item for each expected one
+    for item in sorted(expected, key=repr):
+        ok, reason = exact(item, by_value[item])
+        if not ok:
+            return False, f"in the item {by_value[item]!r}: {reason}"
+    return True, ""

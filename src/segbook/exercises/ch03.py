@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from segbook.exercises._core import Case, run_checks
-from segbook.exercises._values import exact_int
+from segbook.exercises._values import exact, exact_int
 from segbook.ops import conv_output_size as _conv_output_size
 from segbook.ops import count_flops as _count_flops
 from segbook.ops import receptive_field as _receptive_field
@@ -89,7 +89,8 @@ def check_receptive_field_size(fn: Callable) -> bool:
         (
             "three 3x3 convolutions, stride 1: 7 pixels",
             [(3, 1, 1)] * 3,
-            "start from size 1, jump 1; each layer adds d * (k - 1) * jump to the size",
+            "start from size 1, jump 1; each layer adds d * (k - 1) * jump to the size; "
+            "return a tuple of two Python ints",
         ),
         ("no layers at all: one pixel sees itself", [], "with no layers the field is the pixel itself: (1, 1)"),
         (
@@ -123,7 +124,7 @@ def check_receptive_field_size(fn: Callable) -> bool:
     for description, layers, hint in specs:
         with torch.random.fork_rng(devices=[]):
             rf = _receptive_field(_stack(layers))
-        cases.append(Case(description, (layers,), expected=(rf.size, rf.jump), hint=hint))
+        cases.append(Case(description, (layers,), expected=(rf.size, rf.jump), compare=exact, hint=hint))
     return run_checks("Exercise 3.3 (receptive_field_size)", fn, cases)
 
 

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from segbook.exercises._core import Case, allclose, default_compare, run_checks
+from segbook.exercises._values import exact
 from segbook.ops import bilinear_kernel
 
 __all__ = ["check_score_map_size", "check_fuse_skip", "check_zero_score_layer"]
@@ -27,6 +28,7 @@ def check_score_map_size(fn: Callable) -> bool:
             "a 64x64 image, FCN-32s (worked by hand: 64 / 32)",
             (64, 64, "32s"),
             expected=(2, 2),
+            compare=exact,
             hint="the finest scores of FCN-32s are the stride-32 scores of fc7: divide by the output stride "
             "32 and return a tuple (h, w) of ints",
         ),
@@ -34,18 +36,21 @@ def check_score_map_size(fn: Callable) -> bool:
             "a 64x64 image, FCN-8s (worked by hand: 64 / 8)",
             (64, 64, "8s"),
             expected=(8, 8),
+            compare=exact,
             hint="the output stride is the number in the variant's name: 32, 16 or 8",
         ),
         Case(
             "a 96x128 image, FCN-16s",
             (96, 128, "16s"),
             expected=(6, 8),
+            compare=exact,
             hint="height and width are divided separately: (H / stride, W / stride)",
         ),
         Case(
             "a 70x50 image, FCN-8s: first padded to 96x64, a multiple of 32",
             (70, 50, "8s"),
             expected=(12, 8),
+            compare=exact,
             hint="the input is padded (bottom and right) to the next multiple of 32, not of the stride, because "
             "the five poolings run in every variant: pool5 needs H and W divisible by 32. Round up, then "
             "divide: ceil(70 / 32) * 32 / 8 = 12",
@@ -54,6 +59,7 @@ def check_score_map_size(fn: Callable) -> bool:
             "a 33x31 image, FCN-32s: padded to 64x32",
             (33, 31, "32s"),
             expected=(2, 1),
+            compare=exact,
             hint="pad up to the next multiple of 32 (33 → 64), do not round down (33 // 32 = 1 loses the last "
             "row of pixels)",
         ),

@@ -11,6 +11,7 @@ from typing import Callable, Optional
 import torch
 
 from segbook.exercises._core import Case, allclose, run_checks
+from segbook.exercises._values import exact
 from segbook.losses import unet_weight_map
 from segbook.models import UNet
 
@@ -85,13 +86,15 @@ def check_valid_output_size(fn: Callable) -> bool:
             "the paper: a 572x572 tile, depth 4",
             (572, 4),
             expected=388,
+            compare=exact,
             hint="per level down: two 3x3 convolutions (-4), then pool (/2); at the bottom two convolutions "
-            "(-4); per level up: up-conv (x2), two convolutions (-4)",
+            "(-4); per level up: up-conv (x2), two convolutions (-4); return a Python int (or None)",
         ),
         Case(
             "depth 3, size 188",
             (188, 3),
             expected=_valid_output(188, 3),
+            compare=exact,
             hint="do not forget the two convolutions of the bottom level (-4 there, which is -4 * 2**depth "
             "at the output)",
         ),
@@ -99,12 +102,14 @@ def check_valid_output_size(fn: Callable) -> bool:
             "depth 2, size 100",
             (100, 2),
             expected=_valid_output(100, 2),
+            compare=exact,
             hint="the expanding path has one up-conv (x2) and two convolutions (-4) per level",
         ),
         Case(
             "depth 4, size 570: a pooling meets an odd size",
             (570, 4),
             expected=None,
+            compare=exact,
             hint="570 - 4 = 566 -> 283 -> 283 - 4 = 279 is odd: a 2x2 pooling cannot halve it without losing a "
             "row, so the valid U-Net refuses it; return None",
         ),
@@ -112,12 +117,14 @@ def check_valid_output_size(fn: Callable) -> bool:
             "depth 3, size 142: odd after two levels",
             (142, 3),
             expected=None,
+            compare=exact,
             hint="check that the size is even before every pooling, not only the first",
         ),
         Case(
             "depth 2, size 28: too small, the bottom would have no pixel",
             (28, 2),
             expected=None,
+            compare=exact,
             hint="when a size drops to 0 or below the input is too small: return None",
         ),
     ]
@@ -190,20 +197,30 @@ def check_tile_starts(fn: Callable) -> bool:
             "100 pixels covered by 36-pixel centres, worked by hand",
             (100, 36),
             expected=[0, 36, 64],
+            compare=exact,
             hint="start every `step` pixels; the last centre starts at size - step so that it ends exactly at "
-            "the image's edge (it overlaps its neighbour instead of running past the end)",
+            "the image's edge (it overlaps its neighbour instead of running past the end); "
+            "return a list of Python ints",
         ),
         Case(
             "a size that is a multiple of the step: no extra tile",
             (72, 36),
             expected=[0, 36],
+            compare=exact,
             hint="when the tiles already end at the edge, do not add size - step a second time",
         ),
-        Case("one tile exactly", (36, 36), expected=[0], hint="a single centre of the image's size starts at 0"),
+        Case(
+            "one tile exactly",
+            (36, 36),
+            expected=[0],
+            compare=exact,
+            hint="a single centre of the image's size starts at 0",
+        ),
         Case(
             "small numbers: 10 pixels, step 4",
             (10, 4),
             expected=[0, 4, 6],
+            compare=exact,
             hint="range(0, size - step + 1, step) gives the tiles that fit, then add size - step if the last one "
             "does not reach the end",
         ),

@@ -11,7 +11,8 @@ from typing import Callable
 
 import torch
 
-from segbook.exercises._core import Case, allclose, describe, run_checks
+from segbook.exercises._core import Case, allclose, run_checks
+from segbook.exercises._values import exact
 from segbook.losses import deep_supervision_loss
 from segbook.models import UNetPlusPlus
 
@@ -31,19 +32,22 @@ def check_node_input_channels(fn: Callable) -> bool:
             "X^{0,0}, the first encoder node, width 16: it sees the image",
             (0, 0, 16),
             expected=_model_in_channels(0, 0, 16),
+            compare=exact,
             hint="for j = 0 the node is the encoder: X^{0,0} gets the image (in_channels), X^{i,0} the pooled "
-            "X^{i-1,0}, which has width * 2**(i - 1) channels",
+            "X^{i-1,0}, which has width * 2**(i - 1) channels; return a Python int",
         ),
         Case(
             "X^{2,0}, an encoder node, width 16",
             (2, 0, 16),
             expected=_model_in_channels(2, 0, 16),
+            compare=exact,
             hint="X^{i,0} = H(pool(X^{i-1,0})): pooling keeps the channels of level i - 1, width * 2**(i - 1)",
         ),
         Case(
             "X^{0,1}, width 16: one same-level input and one up-sampled input",
             (0, 1, 16),
             expected=_model_in_channels(0, 1, 16),
+            compare=exact,
             hint="X^{0,1} concatenates X^{0,0} (width channels) with up(X^{1,0}); segbook's 2x2 transposed "
             "convolution halves the channels of level i + 1 to those of level i",
         ),
@@ -51,6 +55,7 @@ def check_node_input_channels(fn: Callable) -> bool:
             "X^{0,3}, width 8: three dense skips and the up-sampled input",
             (0, 3, 8),
             expected=_model_in_channels(0, 3, 8),
+            compare=exact,
             hint="node X^{i,j} concatenates ALL of X^{i,0} ... X^{i,j-1} (j maps of width * 2**i channels), "
             "not only the latest one, plus up(X^{i+1,j-1}) (also width * 2**i after the up-convolution)",
         ),
@@ -58,6 +63,7 @@ def check_node_input_channels(fn: Callable) -> bool:
             "X^{1,2}, width 4: level 1 has twice the width",
             (1, 2, 4),
             expected=_model_in_channels(1, 2, 4),
+            compare=exact,
             hint="level i has width * 2**i channels: (j + 1) * width * 2**i for j > 0",
         ),
         Case(
@@ -65,23 +71,11 @@ def check_node_input_channels(fn: Callable) -> bool:
             (0, 0, 8),
             {"in_channels": 1},
             expected=_model_in_channels(0, 0, 8, in_channels=1),
+            compare=exact,
             hint="use the in_channels argument for X^{0,0}, not a hard-coded 3",
         ),
     ]
     return run_checks("Exercise 9.1 (node_input_channels)", fn, cases)
-
-
-def _same_nodes(expected: set, got: object) -> "tuple[bool, str]":
-    try:
-        nodes = {(int(i), int(j)) for i, j in got}  # any iterable of (i, j) pairs
-    except (TypeError, ValueError):
-        return False, f"expected a set of (i, j) pairs, got {describe(got)}"
-    if nodes == expected:
-        return True, ""
-    missing, extra = sorted(expected - nodes), sorted(nodes - expected)
-    return False, "; ".join(
-        ([f"missing nodes {missing}"] if missing else []) + ([f"nodes that are not computed {extra}"] if extra else [])
-    )
 
 
 def _computed_nodes(depth: int, level: int) -> set:
@@ -98,29 +92,30 @@ def check_pruned_nodes(fn: Callable) -> bool:
             "depth 3 pruned at level 1: a U-Net of depth 1",
             (3, 1),
             expected=_computed_nodes(3, 1),
-            compare=_same_nodes,
+            compare=exact,
             hint="head L reads X^{0,L}; trace back what X^{0,L} needs: nodes X^{i,j} with i + j <= L "
-            "(the triangle up to the L-th anti-diagonal), encoder nodes X^{0,0} ... X^{L,0} included",
+            "(the triangle up to the L-th anti-diagonal), encoder nodes X^{0,0} ... X^{L,0} included; "
+            "return a set of (i, j) tuples of ints",
         ),
         Case(
             "depth 4 pruned at level 2",
             (4, 2),
             expected=_computed_nodes(4, 2),
-            compare=_same_nodes,
+            compare=exact,
             hint="keep (i, j) with i + j <= level, and no node with i + j > level: those feed only deeper heads",
         ),
         Case(
             "depth 3 pruned at level 3: nothing is pruned",
             (3, 3),
             expected=_computed_nodes(3, 3),
-            compare=_same_nodes,
+            compare=exact,
             hint="at level = depth every one of the (D + 1)(D + 2) / 2 nodes is computed",
         ),
         Case(
             "depth 5 pruned at level 3 (the depth must not matter)",
             (5, 3),
             expected=_computed_nodes(5, 3),
-            compare=_same_nodes,
+            compare=exact,
             hint="the kept nodes depend on the level only: i + j <= level (the depth only bounds the level)",
         ),
     ]

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from segbook.exercises._core import Case, allclose, run_checks
+from segbook.exercises._values import exact
 from segbook.models import CoupledUNets
 
 __all__ = ["check_coupled_block_inputs", "check_coupled_in_channels", "check_residual_stack"]
@@ -42,12 +43,15 @@ def check_coupled_block_inputs(fn: Callable) -> bool:
             "E_0^0, the first block of all, reads the stem only",
             ("E", 0, 0, 1, 3),
             expected=_block_inputs("E", 0, 0, 1, 3),
-            hint="U-Net 0 has no U-Net before it: its first block reads the stem's features, ('stem', 0, 0)",
+            compare=exact,
+            hint="U-Net 0 has no U-Net before it: its first block reads the stem's features, ('stem', 0, 0); "
+            "return a set of (kind, n, level) tuples",
         ),
         Case(
             "E_1^0 (order 1): the previous U-Net's output and the previous U-Net's E^0",
             ("E", 1, 0, 1, 3),
             expected=_block_inputs("E", 1, 0, 1, 3),
+            compare=exact,
             hint="the first block of U-Net n > 0 reads U-Net n - 1's output features D_{n-1}^0 (the U-Nets are in "
             "series), plus the coupled E_m^0",
         ),
@@ -55,6 +59,7 @@ def check_coupled_block_inputs(fn: Callable) -> bool:
             "E_2^2 (order 1, depth 3): the pooled E_2^1 and E_1^2",
             ("E", 2, 2, 1, 3),
             expected=_block_inputs("E", 2, 2, 1, 3),
+            compare=exact,
             hint="an encoder block below the top reads its own U-Net's block one level up, ('E', n, level - 1), "
             "and the same-level encoder blocks of the coupled U-Nets; " + hint_order,
         ),
@@ -62,6 +67,7 @@ def check_coupled_block_inputs(fn: Callable) -> bool:
             "D_3^1 with order 2 (depth 3): its U-Net's up-sampled and skipped maps, D_1^1 and D_2^1",
             ("D", 3, 1, 2, 3),
             expected=_block_inputs("D", 3, 1, 2, 3),
+            compare=exact,
             hint="a decoder block reads the block below it, its own U-Net's skip ('E', n, level), and the "
             "same-level DECODER blocks of the coupled U-Nets; " + hint_order,
         ),
@@ -69,18 +75,21 @@ def check_coupled_block_inputs(fn: Callable) -> bool:
             "D_3^1 with order 1: only U-Net 2 is coupled",
             ("D", 3, 1, 1, 3),
             expected=_block_inputs("D", 3, 1, 1, 3),
+            compare=exact,
             hint=hint_order,
         ),
         Case(
             "D_1^1 at depth 2: the block below is the bottom, E_1^2",
             ("D", 1, 1, 1, 2),
             expected=_block_inputs("D", 1, 1, 1, 2),
+            compare=exact,
             hint="the decoder's deepest block D_n^{depth-1} up-samples the bottom, written ('E', n, depth)",
         ),
         Case(
             "E_4^3, order 3, depth 3 (the bottom block)",
             ("E", 4, 3, 3, 3),
             expected=_block_inputs("E", 4, 3, 3, 3),
+            compare=exact,
             hint="the bottom is the encoder block at level depth: it reads ('E', n, depth - 1) and the coupled "
             "U-Nets' bottoms; " + hint_order,
         ),
@@ -108,7 +117,7 @@ def check_coupled_in_channels(fn: Callable) -> bool:
         hint = (
             "a block concatenates `width` channels per input: encoder blocks have 1 own input (the pooled "
             "map, or the previous output), decoder blocks 2 (the up-sampled map and U-Net's own skip), plus "
-            "one per coupled U-Net, and U-Net n has min(n, order) of them"
+            "one per coupled U-Net, and U-Net n has min(n, order) of them; return a Python int"
         )
         if n < order:
             hint = "U-Net n can only be coupled to the U-Nets that exist before it: min(n, order) of them; " + hint
@@ -117,6 +126,7 @@ def check_coupled_in_channels(fn: Callable) -> bool:
                 f"{words} (width {width})",
                 (kind, n, order, width),
                 expected=_model_in_channels(kind, n, order, width, stacks),
+                compare=exact,
                 hint=hint,
             )
         )

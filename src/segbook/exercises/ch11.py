@@ -14,6 +14,7 @@ from torch import nn
 
 from segbook.compare import pareto_front
 from segbook.exercises._core import Case, run_checks
+from segbook.exercises._values import exact
 from segbook.ops import count_flops
 
 __all__ = ["check_pareto_front", "check_conv2d_flops"]
@@ -29,19 +30,23 @@ def check_pareto_front(fn: Callable) -> bool:
             "four models, worked by hand: 1 is beaten by 0, 3 by 2",
             ([1, 2, 3, 4], [0.5, 0.4, 0.7, 0.7]),
             expected=[0, 2],
+            compare=exact,
             hint="a point is dominated when another costs no more AND scores no less, and is strictly better in "
-            "at least one of the two: model 3 scores the same as model 2 but costs more, so it is dominated",
+            "at least one of the two: model 3 scores the same as model 2 but costs more, so it is dominated; "
+            "return a list of int indices",
         ),
         Case(
             "costs not in order: return the front sorted by cost",
             ([3, 1, 2], [0.9, 0.1, 0.5]),
             expected=[1, 2, 0],
+            compare=exact,
             hint="sort the indices you keep by their cost (cheapest first), not by position",
         ),
         Case(
             "two identical models: neither dominates the other",
             ([1, 1, 2], [0.5, 0.5, 0.4]),
             expected=[0, 1],
+            compare=exact,
             hint="a point never dominates an equal point (it is strictly better in neither): keep both; a sweep "
             "that keeps only a strictly higher score than the best so far drops the second one",
         ),
@@ -49,12 +54,14 @@ def check_pareto_front(fn: Callable) -> bool:
             "same cost, one scores higher",
             ([2, 2, 5], [0.3, 0.6, 0.6]),
             expected=[1],
+            compare=exact,
             hint="at equal cost the higher score dominates; at equal score the lower cost dominates",
         ),
         Case(
             "twelve random models with ties",
             (costs, scores),
             expected=pareto_front(costs, scores),
+            compare=exact,
             hint="check every pair: i is out if some j has costs[j] <= costs[i] and scores[j] >= scores[i] with "
             "one of the two strict",
         ),
@@ -75,6 +82,7 @@ def check_conv2d_flops(fn: Callable) -> bool:
             (3, 8, 3, 10, 10),
             {"padding": 1},
             expected=43200,
+            compare=exact,
             hint="FLOPs = 2 · C_in · C_out · k² · H_out · W_out: two (a multiply and an add) per "
             "multiply-accumulate, k² weights per input channel, one output pixel at a time",
         ),
@@ -83,18 +91,21 @@ def check_conv2d_flops(fn: Callable) -> bool:
             (16, 32, 3, 32, 32),
             {"stride": 2, "padding": 1},
             expected=_conv_flops(16, 32, 3, 32, 32, 2, 1),
+            compare=exact,
             hint="count the OUTPUT pixels: H_out = (H + 2·padding - k) // stride + 1 (16 here, not 32)",
         ),
         Case(
             "no padding shrinks the map: 5x5 on 12x12, 4 → 4 channels",
             (4, 4, 5, 12, 12),
             expected=_conv_flops(4, 4, 5, 12, 12),
+            compare=exact,
             hint="without padding a k x k kernel fits H - k + 1 times: H_out = (12 + 0 - 5) // 1 + 1 = 8",
         ),
         Case(
             "a 1x1 convolution on a non-square 6x9 map, 8 → 5 channels",
             (8, 5, 1, 6, 9),
             expected=_conv_flops(8, 5, 1, 6, 9),
+            compare=exact,
             hint="use the height for H_out and the width for W_out; a 1x1 kernel costs 2 · C_in · C_out per pixel",
         ),
         Case(
@@ -102,7 +113,7 @@ def check_conv2d_flops(fn: Callable) -> bool:
             (3, 8, 3, 10, 10),
             {"padding": 1},
             expected=43200,
-            compare=lambda e, g: (type(g) is int and g == e, f"expected the int {e}, got {g!r} ({type(g).__name__})"),
+            compare=exact,
             hint="use integer arithmetic (// for the output size) and return an int, not a float or a tensor",
         ),
     ]
