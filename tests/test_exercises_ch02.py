@@ -190,3 +190,11 @@ def returns_the_linear(linear, in_shape):
 )
 def test_linear_to_conv_check_rejects_wrong_answers(wrong, case_words):
     assert_rejected(ch02.check_linear_to_conv, wrong, "Exercise 2.3 (linear_to_conv)", case_words)
+
+
+def test_linear_to_conv_failure_says_what_is_expected_not_none():
+    with pytest.raises(ExerciseError) as info:
+        ch02.check_linear_to_conv(conv_square_kernel)
+    message = str(info.value)
+    assert "expected: None" not in message, message
+    assert "expected: an nn.Conv2d(" in message and "that computes the Linear layer" in message, message

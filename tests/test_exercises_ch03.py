@@ -1,9 +1,11 @@
 """Chapter 3's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
 
+import inspect
+
 import pytest
 from exercise_helpers import assert_rejected, notebook_solutions, returning, standard_exercise_tests
 
-from segbook.exercises import ch03
+from segbook.exercises import ExerciseError, ch03
 
 SOLUTIONS = notebook_solutions("03_fully_convolutional.ipynb", 3)
 CHECKS = [
@@ -44,10 +46,10 @@ def size_forgets_plus_one(size, kernel_size, stride=1, padding=0, dilation=1):
 @pytest.mark.parametrize(
     "wrong, case_words",
     [
-        (size_true_division, "floor division"),
+        (size_true_division, "a true division /"),
         (size_one_sided_padding, "the slide's recap"),
         (size_ignores_dilation, "dilated kernel"),
-        (size_rounds_up, "divide by the stride"),
+        (size_rounds_up, "keep one in two"),
         (size_forgets_plus_one, "keeps 4"),
     ],
 )
@@ -158,3 +160,22 @@ def test_receptive_field_check_rejects_wrong_answers(wrong, case_words):
 )
 def test_results_of_another_type_than_the_statement_says_are_rejected(check, name, label, convert, words):
     assert_rejected(check, returning(SOLUTIONS[name], convert), label, *words)
+
+
+def flops_float_constant(c_in, c_out, kernel_size, out_h, out_w):
+    return 2.0 * c_in * c_out * kernel_size**2 * out_h * out_w  # right value, no division anywhere
+
+
+def test_conv2d_flops_float_without_a_division_is_not_told_to_use_floor_division():
+    assert_rejected(
+        ch03.check_conv2d_flops, flops_float_constant, "Exercise 3.2 (conv2d_flops)", "expected an int", "2.0"
+    )
+    with pytest.raises(ExerciseError) as info:
+        ch03.check_conv2d_flops(flops_float_constant)
+    assert "use //" not in str(info.value) and "instead of /" not in str(info.value)
+
+
+def test_conv_output_size_hints_do_not_give_the_formula():
+    source = inspect.getsource(ch03.check_conv_output_size)
+    for formula in ["// stride + 1", "// s + 1", "// 2 + 1", "dilation * (kernel_size - 1) - 1"]:
+        assert formula not in source, formula

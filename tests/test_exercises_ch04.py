@@ -164,7 +164,7 @@ def size_float(size, kernel_size, stride=1, padding=0, output_padding=0):
         (size_pads_once, ["the slide: 3x3 kernel", "EACH side"]),
         (size_no_output_padding, ["output_padding 1", "+ output_padding"]),
         (size_never_raises, ["smaller than the stride", "ValueError"]),
-        (size_float, ["expected an int", "//"]),
+        (size_float, ["expected an int", "a true division /"]),
     ],
 )
 def test_transposed_size_check_rejects_wrong_answers(wrong, words):

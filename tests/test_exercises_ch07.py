@@ -1,5 +1,7 @@
 """Chapter 7's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
 
+import inspect
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -125,9 +127,9 @@ def score_layer_swapped(in_channels, num_classes):
 @pytest.mark.parametrize(
     "wrong, words",
     [
-        (score_layer_3x3, ["kernel_size", "1x1 convolution"]),
-        (score_layer_random_bias, ["output on random features is all zero", "AND its bias"]),
-        (score_layer_frozen, ["trainable", "do not freeze it"]),
+        (score_layer_3x3, ["kernel_size", "which kernel size"]),
+        (score_layer_random_bias, ["output on random features is all zero", "BOTH of its parameters"]),
+        (score_layer_frozen, ["trainable", "not where it stays"]),
         (score_layer_swapped, ["in_channels, out_channels", "expected 96, got 5"]),
     ],
 )
@@ -147,3 +149,9 @@ def test_zero_score_layer_check_rejects_wrong_answers(wrong, words):
 )
 def test_results_of_another_type_than_the_statement_says_are_rejected(check, name, label, convert, words):
     assert_rejected(check, returning(SOLUTIONS[name], convert), label, *words)
+
+
+def test_zero_score_layer_hints_do_not_give_the_code():
+    source = inspect.getsource(ch07.check_zero_score_layer)
+    for code in ["nn.Conv2d(in_channels, num_classes", "kernel_size=1", "nn.init.zeros_", ".zero_()"]:
+        assert code not in source, code

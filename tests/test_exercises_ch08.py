@@ -6,7 +6,7 @@ import torch
 from exercise_helpers import assert_rejected, notebook_solutions, returning, standard_exercise_tests
 from scipy import ndimage
 
-from segbook.exercises import ch08
+from segbook.exercises import ExerciseError, ch08
 
 SOLUTIONS = notebook_solutions("08_unet.ipynb", 8, np=np, ndimage=ndimage)
 CHECKS = [
@@ -135,6 +135,26 @@ def weights_on_cells_too(distances, ids, w0=10.0, sigma=5.0):
 def weights_lone_cell_crashes(distances, ids, w0=10.0, sigma=5.0):
     d1, d2 = distances.topk(2, dim=0, largest=False).values
     return 1 + w0 * torch.exp(-((d1 + d2) ** 2) / (2 * sigma**2)) * (ids == 0)
+
+
+def weights_first_two_cells(distances, ids, w0=10.0, sigma=5.0):
+    if distances.shape[0] < 2:
+        return torch.ones(ids.shape)
+    d1, d2 = distances[0], distances[1]  # the first two cells, not the two nearest
+    return 1 + w0 * torch.exp(-((d1 + d2) ** 2) / (2 * sigma**2)) * (ids == 0)
+
+
+def test_border_weight_map_blames_the_choice_of_distances_not_the_denominator():
+    assert_rejected(
+        ch08.check_border_weight_map,
+        weights_first_two_cells,
+        "Exercise 8.3 (border_weight_map)",
+        "the two nearest cells differ",
+        "distances[0] and distances[1] are only right for K = 2",
+    )
+    with pytest.raises(ExerciseError) as info:
+        ch08.check_border_weight_map(weights_first_two_cells)
+    assert "denominator" not in str(info.value)
 
 
 @pytest.mark.parametrize(

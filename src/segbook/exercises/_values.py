@@ -283,13 +283,18 @@ def exact_int(expected: object, got: object) -> "tuple[bool, str]":
     Not a float that happens to be whole (sizes index tensors), not a tensor, not a bool.
 
     Example:
-        >>> exact_int(4, 4.0)
-        (False, 'expected an int, got the float 4.0: use floor division // instead of /')
+        >>> exact_int(4, 4.0)[1][:45]
+        'expected an int, got the float 4.0: one float'
+        >>> exact_int(4, 4)
+        (True, '')
     """
     if isinstance(got, torch.Tensor):
         return False, f"expected a Python int, got a tensor {describe(got)}; use int(...) or .item()"
     if isinstance(got, float):
-        return False, f"expected an int, got the float {got!r}: use floor division // instead of /"
+        return False, (
+            f"expected an int, got the float {got!r}: one float in the arithmetic (a true division /, a constant "
+            "such as 2.0, math.pow) makes the result a float; keep every step in integers"
+        )
     if type(got) is not int:  # exactly int: a bool or a numpy integer is not a size
         return False, f"expected an int, got {type(got).__name__} {describe(got)}"
     return default_compare(expected, got)
@@ -307,8 +312,10 @@ def exact(expected: object, got: object) -> "tuple[bool, str]":
     statement says is what is checked.
 
     Example:
-        >>> exact((2, 3), (2.0, 3))
-        (False, 'at [0]: expected an int, got the float 2.0: use floor division // instead of /')
+        >>> exact((2, 3), (2.0, 3))[1][:42]
+        'at [0]: expected an int, got the float 2.0'
+        >>> exact([(0, 1)], [(0, 1)])
+        (True, '')
         >>> exact({(0, 1)}, [(0, 1)])
         (False, 'expected a set, got a list [(0, 1)]: the statement asks for a set')
     """

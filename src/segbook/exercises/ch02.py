@@ -114,6 +114,16 @@ def check_shared_fraction(fn: Callable) -> bool:
     return run_checks("Exercise 2.2 (shared_fraction)", fn, cases)
 
 
+class _Wanted:
+    """What a case expects, in words, for results checked by their behaviour (shown as ``expected:``)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def _conv_equivalent(linear: nn.Linear, in_shape: tuple, probe: torch.Tensor, wide: torch.Tensor) -> Callable:
     """A compare function: ``got`` must be an nn.Conv2d computing ``linear`` on ``probe`` and sliding on ``wide``."""
     c, h, w = in_shape
@@ -188,7 +198,10 @@ def check_linear_to_conv(fn: Callable) -> bool:
             Case(
                 description,
                 (linear, in_shape),
-                expected=None,
+                expected=_Wanted(
+                    f"an nn.Conv2d({in_shape[0]}, {out}, kernel_size={in_shape[1:]}, bias={bias}) that computes "
+                    "the Linear layer"
+                ),
                 compare=_conv_equivalent(linear, in_shape, probe, wide),
                 hint=hint,
             )

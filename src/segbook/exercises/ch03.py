@@ -28,7 +28,7 @@ def check_conv_output_size(fn: Callable) -> bool:
             (4, 3, 1, 1),
             expected=_conv_output_size(4, 3, 1, 1),
             compare=exact_int,
-            hint="out = (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1; padding is added "
+            hint="count the positions where the whole kernel fits inside the padded input; the padding is added "
             "on both sides",
         ),
         Case(
@@ -36,7 +36,8 @@ def check_conv_output_size(fn: Callable) -> bool:
             (4, 3, 2, 1),
             expected=_conv_output_size(4, 3, 2, 1),
             compare=exact_int,
-            hint="divide by the stride, then add 1: (4 + 2 - 2 - 1) // 2 + 1 = 2",
+            hint="with stride 2 the kernel only visits every other position, starting with the first one: count "
+            "the positions where it fits with stride 1, then keep one in two (rounding so that the first counts)",
         ),
         Case(
             "no padding: a valid 3x3 convolution on 10 gives 8",
@@ -73,7 +74,8 @@ def check_conv_output_size(fn: Callable) -> bool:
             dict(stride=3, padding=2, dilation=2),
             expected=_conv_output_size(50, 5, stride=3, padding=2, dilation=2),
             compare=exact_int,
-            hint="(size + 2p - d(k - 1) - 1) // s + 1",
+            hint="each argument alone passes: check that you use the dilated kernel's span together with the "
+            "padding before dividing by the stride",
         ),
     ]
     return run_checks("Exercise 3.1 (conv_output_size)", fn, cases)

@@ -187,9 +187,9 @@ def check_zero_score_layer(fn: Callable) -> bool:
             (96, 5),
             expected=expected(96, 5),
             compare=_layer_compare(96),
-            hint="return nn.Conv2d(in_channels, num_classes, kernel_size=1) (a 1x1 convolution: one class score "
-            "per position, from that position's features only), then set its weight AND its bias to zero "
-            "with nn.init.zeros_; do not freeze it: zero is where it starts, not where it stays",
+            hint="the problem line names the property that differs. The layer scores each position from that "
+            "position's features only (which kernel size is that?); zero BOTH of its parameters, and keep them "
+            "trainable: zero is where the layer starts, not where it stays",
         ),
         Case(
             "score_pool3: 64 channels in, 21 classes out (PASCAL VOC)",

@@ -171,6 +171,14 @@ def check_border_weight_map(fn: Callable) -> bool:
             "cell 2, d1 = 1 but d2 = 5",
         ),
         Case(
+            "three cells with membranes: the two nearest cells differ from pixel to pixel",
+            (_distances(cluster), cluster),
+            expected=_expected_weights(cluster),
+            compare=_CLOSE,
+            hint="with K = 3 cells d1 and d2 are the two smallest of the K distances at each pixel, which cells "
+            "they belong to changes across the image; distances[0] and distances[1] are only right for K = 2",
+        ),
+        Case(
             "three cells with membranes, w0 = 5 and sigma = 2",
             (_distances(cluster), cluster),
             {"w0": 5.0, "sigma": 2.0},
