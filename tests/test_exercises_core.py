@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -342,3 +343,38 @@ def test_describe_shows_shape_dtype_and_a_short_preview_of_large_tensors():
     assert re.fullmatch(
         r"array\(shape=\(2,\), dtype=float64, values=\[0\.5, 0\.25\]\)", describe(np.array([0.5, 0.25]))
     )
+
+
+# --------------------------------------------------------------------------- segbook's own function as the answer
+
+
+def _own_function_cases():
+    import segbook.data
+    import segbook.losses
+    import segbook.metrics
+    from segbook.exercises import ch01, ch05
+
+    @functools.wraps(segbook.data.one_hot)
+    def wrapped(*args, **kwargs):
+        return segbook.data.one_hot(*args, **kwargs)
+
+    return [
+        (ch01.check_one_hot, segbook.data.one_hot, "segbook.data"),
+        (ch01.check_one_hot, wrapped, "one_hot"),
+        (ch01.check_iou_from_confusion, segbook.metrics.iou_per_class, "iou_per_class"),
+        (ch05.check_cross_entropy_lse, functools.partial(segbook.losses.cross_entropy), "cross_entropy"),
+        (ch05.check_bce_with_logits, segbook.losses.BinaryCrossEntropyLoss(), "BinaryCrossEntropyLoss"),
+        (ch05.check_cross_entropy_lse, segbook.losses.CrossEntropyLoss().forward, "CrossEntropyLoss.forward"),
+    ]
+
+
+@pytest.mark.parametrize("check, own, name", _own_function_cases())
+def test_passing_segbooks_own_implementation_is_refused(check, own, name):
+    with pytest.raises(ExerciseError) as info:
+        check(own)
+    message = str(info.value)
+    assert "you passed segbook's own" in message and name in message and "write your own" in message, message
+
+
+def test_a_students_function_that_calls_torch_is_not_mistaken_for_segbooks(capsys):
+    assert run_checks(LABEL, functools.partial(double), [Case("two", (2,), expected=4)]) is True

@@ -154,6 +154,36 @@ def _not_attempted(exc: NotImplementedError, fn: Callable) -> bool:
     return tb is not None and tb.tb_frame.f_code is code
 
 
+def _package_function(fn: object) -> Optional[str]:
+    """The dotted name of the segbook function (or class) behind ``fn``, if it is one from outside the exercises.
+
+    Looks through bound methods (``__func__``), ``functools.partial`` (``func``) and decorators that set
+    ``__wrapped__`` (``functools.wraps``); a callable object counts by its class.
+    """
+    todo, seen = [fn], set()
+    while todo:
+        f = todo.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        todo += [getattr(f, attr) for attr in ("__wrapped__", "__func__", "func") if hasattr(f, attr)]
+        if inspect.ismethod(f) and _in_segbook(type(f.__self__)):  # a method of one of segbook's objects
+            return f"{_dotted(type(f.__self__))}.{f.__name__}"
+        owner = f if inspect.isroutine(f) or inspect.isclass(f) else type(f)
+        if _in_segbook(owner):
+            return _dotted(owner)
+    return None
+
+
+def _in_segbook(owner: object) -> bool:
+    module = getattr(owner, "__module__", None) or ""
+    return (module == "segbook" or module.startswith("segbook.")) and not module.startswith("segbook.exercises")
+
+
+def _dotted(owner: object) -> str:
+    return f"{owner.__module__}.{getattr(owner, '__qualname__', getattr(owner, '__name__', '?'))}"
+
+
 def _failure(exercise: str, index: int, total: int, case: Case, call: str, lines: "list[str]") -> str:
     text = [f'{exercise}: case {index} of {total} failed: "{case.description}"', f"  call:     {call}"]
     text += [f"  {line}" for line in lines]
@@ -180,7 +210,8 @@ def run_checks(exercise: str, fn: Callable, cases: Sequence[Case]) -> bool:
 
     Raises:
         ExerciseError: on the first failing case, with the case, expected vs got, and the hint.
-            An exception raised by ``fn`` is chained to it.
+            An exception raised by ``fn`` is chained to it. Also when ``fn`` is (or wraps, or is a bound method
+            or partial of) segbook's own implementation from outside ``segbook.exercises``.
 
     Example:
         >>> run_checks("Exercise 0.1 (double)", lambda x: 2 * x, [Case("two", (2,), expected=4)])
@@ -196,6 +227,12 @@ def run_checks(exercise: str, fn: Callable, cases: Sequence[Case]) -> bool:
     for case in cases:
         if not isinstance(case, Case):
             raise TypeError(f"cases must contain only Case objects, got {type_name(case)} {describe(case)}")
+    own = _package_function(fn)
+    if own is not None:
+        raise ExerciseError(
+            f"{exercise}: you passed segbook's own {own}; write your own function (the check compares it "
+            f"with segbook's, so passing segbook's proves nothing) and pass that instead"
+        )
 
     total = len(cases)
     for index, case in enumerate(cases, start=1):
