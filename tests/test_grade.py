@@ -159,6 +159,7 @@ def test_feedback_keeps_the_checks_message(graded):
     assert "| Exercise 11.1 (pareto_front) | failed |" in text
     assert "Exercise 11.1 (pareto_front): case 1 of 5 failed" in text and "hint:" in text
     assert "Passed 0 of 2 exercises." in text
+    assert "no cell labelled `# Exercise 11.2` or defining `conv2d_flops`" in text
     assert "Exercise 11.2 (conv2d_flops): all 5 cases passed." in feedback_of(feedback, "correct")
     assert "not attempted yet" in feedback_of(feedback, "unattempted")
 

@@ -227,7 +227,8 @@ def grade(
             if cells is None:
                 sub.results[exercise.id] = Result("unreadable", sub.note)
             elif source is None:
-                sub.results[exercise.id] = Result("missing", f"no cell with `# {exercise.label}` or `{exercise.name}`")
+                where = f"no cell labelled `# Exercise {exercise.id}` or defining `{exercise.name}`"
+                sub.results[exercise.id] = Result("missing", where)
             else:
                 needed = needed_imports(source, imports.get(exercise.chapter, []) + cells)
                 tasks.append((sub, exercise, source, needed))
