@@ -275,14 +275,24 @@ def write_feedback(sub: Submission, folder: Path) -> Path:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line entry point of ``segbook-grade``: 0 when grading ran (whatever the grades), 2 on usage errors."""
-    parser = argparse.ArgumentParser(prog="segbook-grade", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="segbook-grade",
+        description="Grade students' notebooks with the book's own checks, each exercise cell in a fresh process "
+        "with a time limit. Student code runs unsandboxed, as with nbgrader.",
+    )
     parser.add_argument("submissions", nargs="*", type=Path, metavar="SUBMISSION", help="students' notebooks")
-    parser.add_argument("--out", type=Path, required=True, help="the CSV of grades to write")
-    parser.add_argument("--feedback", type=Path, help="a folder for one Markdown feedback file per student")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per exercise (default: 60)")
-    parser.add_argument("--chapter", help="grade every submission as this chapter (default: recognised)")
-    parser.add_argument("--jobs", type=int, default=2, help="exercises run at the same time (default: 2)")
-    parser.add_argument("--book", type=Path, default=BOOK_CHAPTERS, help="the book's chapter notebooks")
+    parser.add_argument("--out", type=Path, required=True, metavar="CSV", help="the CSV of grades to write")
+    parser.add_argument(
+        "--feedback", type=Path, metavar="DIR", help="a folder for one Markdown feedback file per student"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, metavar="SECONDS", help="seconds per exercise (default: 60)"
+    )
+    parser.add_argument("--chapter", metavar="N", help="grade every submission as this chapter (default: recognised)")
+    parser.add_argument("--jobs", type=int, default=2, metavar="N", help="exercises run at the same time (default: 2)")
+    parser.add_argument(
+        "--book", type=Path, default=BOOK_CHAPTERS, metavar="DIR", help="the book's chapter notebooks, for imports"
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
