@@ -213,7 +213,10 @@ def test_malformed_code_markers_fail_naming_notebook_and_cell(tmp_path, capsys, 
 @pytest.mark.parametrize(
     "cells, message",
     [
-        ([new_markdown_cell(":::{solution} ex\nnever closed\n")], "cell 0: a solution directive is not closed"),
+        (
+            [new_markdown_cell(":::{solution} ex\nnever closed\n")],
+            "cell 0 (markdown, first line ':::{solution} ex'): a solution directive is not closed",
+        ),
         ([new_markdown_cell("```{solution-start} ex\n```\n"), new_code_cell("x = 1")], "has no '{solution-end}'"),
         ([new_markdown_cell("```{solution-end}\n```\n")], "'{solution-end}' without a '{solution-start}'"),
     ],
@@ -284,3 +287,32 @@ def test_real_chapters_student_versions_run_top_to_bottom_without_solutions(tmp_
             nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO / "chapters")}}
         )
         client.execute()  # raises CellExecutionError, naming the cell, if the student version fails
+
+
+@pytest.mark.parametrize(
+    "cell, line",
+    [
+        (new_code_cell("# Exercise 1.1 (f)\n###BEGIN SOLUTION\nsecret_a = 1\n###END SOLUTION\n"), "###BEGIN SOLUTION"),
+        (new_code_cell("# Exercise 1.1 (f)\n## BEGIN SOLUTION\nsecret_a = 1\n## END SOLUTION\n"), "## BEGIN SOLUTION"),
+        (
+            new_code_cell("# Exercise 1.1 (f)\n### begin solution\nsecret_a = 1\n"),
+            "### begin solution",
+        ),
+        (new_code_cell("# Exercise 1.1 (f)\n#### BEGIN SOLUTION\nsecret_a = 1\n"), "#### BEGIN SOLUTION"),
+        (new_code_cell("# Exercise 1.1 (f)\n### BEGIN_SOLUTION\nsecret_a = 1\n"), "### BEGIN_SOLUTION"),
+        (nbformat.v4.new_raw_cell("```{solution} ex-double\nsecret_a\n```\n"), "```{solution} ex-double"),
+        (nbformat.v4.new_raw_cell("### BEGIN SOLUTION\nsecret_a = 1\n"), "### BEGIN SOLUTION"),
+        (new_markdown_cell("Try it.\n```{Solution} ex-double\nsecret_a\n```\n"), "```{Solution} ex-double"),
+        (new_markdown_cell("Try it.\n:::{ solution } ex-double\nsecret_a\n:::\n"), ":::{ solution } ex-double"),
+        (new_markdown_cell("<details>\n<summary>solution</summary>\nsecret_a\n</details>\n"), "<summary>solution"),
+    ],
+)
+def test_near_miss_markers_are_refused_naming_notebook_cell_and_line(tmp_path, capsys, cell, line):
+    path = tmp_path / "near.ipynb"
+    nbformat.write(new_notebook(cells=[new_markdown_cell("intro"), cell]), path)
+    assert main([str(path), "-o", str(tmp_path / "out")]) != 0
+    err = capsys.readouterr().err
+    first = next(text for text in cell.source.splitlines() if text.strip())
+    assert f"{path}, cell 1 ({cell.cell_type}, first line {first!r})" in err, err
+    assert line in err and "looks like a solution marker" in err, err
+    assert not SECRET.search(err.split("looks like")[1]) and not (tmp_path / "out").exists()

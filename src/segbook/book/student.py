@@ -38,6 +38,8 @@ from typing import Optional, Sequence
 
 import nbformat
 
+from segbook.book.solution_markers import near_miss
+
 __all__ = [
     "StudentNotebookError",
     "StripReport",
@@ -273,7 +275,8 @@ def make_student_notebook(
     markdown = _MarkdownStripper()
     kept = []
     for index, cell in enumerate(student.cells):
-        where = f"{name}, cell {index}"
+        first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+        where = f"{name}, cell {index} ({cell.cell_type}, first line {first[:60]!r})"
         if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []) or (
             markdown.gated and cell.cell_type != "markdown"
         ):
@@ -294,6 +297,12 @@ def make_student_notebook(
                 cell.metadata.get("jupyter", {}).pop("source_hidden", None)
             cell.outputs = []
             cell.execution_count = None
+        leak = near_miss(cell.cell_type, cell.source)
+        if leak is not None:
+            raise StudentNotebookError(
+                f"{where}: line {leak[0]} {leak[1]!r} looks like a solution marker but is not exactly '{BEGIN}' / "
+                f"'{END}' (code) or a {{solution}} directive (markdown): fix it, or the solution would leak"
+            )
         cell.get("metadata", {}).pop("execution", None)  # timings recorded by the last run
         kept.append(cell)
     if markdown.gated:
