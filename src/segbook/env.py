@@ -25,7 +25,7 @@ import torch
 from segbook import DISTRIBUTION, HOMEPAGE
 from segbook.conventions import check_int
 
-__all__ = ["pick_device", "seed_everything", "environment", "print_environment", "user_agent"]
+__all__ = ["pick_device", "seed_everything", "environment", "print_environment", "user_agent", "bars_hidden"]
 
 _DEVICE_TYPES = ("cuda", "mps", "cpu")
 
@@ -162,6 +162,21 @@ def _version(distribution: str) -> str:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+def bars_hidden() -> bool:
+    """Whether the environment variable ``TQDM_DISABLE`` asks to hide progress bars (any value but empty, ``0``
+    or ``false``); the site build and the tests set it.
+
+    :func:`segbook.training.fit` and the downloads read it here, at each call, rather than leave it to tqdm:
+    tqdm >= 4.66 reads ``TQDM_*`` variables once, when it is imported, and its Jupyter bar (what ``tqdm.auto``
+    picks in a notebook) overrides ``TQDM_DISABLE`` anyway.
+
+    Example:
+        >>> isinstance(bars_hidden(), bool)
+        True
+    """
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
 
 
 def user_agent() -> str:

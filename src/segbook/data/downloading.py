@@ -48,7 +48,7 @@ from segbook.conventions import check_bool, check_float
 from segbook.data._common import PathLike
 from segbook.data.archives import safe_extract
 from segbook.data.errors import ChecksumError, DatasetUnavailable, DownloadError, UnsafeArchiveError
-from segbook.env import user_agent
+from segbook.env import bars_hidden, user_agent
 
 __all__ = [
     "DATA_ENV_VAR",
@@ -183,9 +183,8 @@ def fetch_url(url: str, out: BinaryIO, *, timeout: float = 60.0) -> None:
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URLs are our constants)
         length = str(response.headers.get("Content-Length", "")).strip()
         name = url.rstrip("/").rsplit("/", 1)[-1]
-        hide = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
         total = int(length) if length.isdigit() else None
-        with tqdm(total=total, desc=name, unit="B", unit_scale=True, disable=hide) as bar:
+        with tqdm(total=total, desc=name, unit="B", unit_scale=True, disable=bars_hidden()) as bar:
             for chunk in iter(lambda: response.read(1 << 20), b""):
                 out.write(chunk)
                 bar.update(len(chunk))

@@ -7,7 +7,6 @@ what the chapters vary is the model and the loss.
 from __future__ import annotations
 
 import math
-import os
 import time
 from typing import Any, Callable, Optional, Union
 
@@ -17,7 +16,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from tqdm.auto import tqdm
 
 from segbook.conventions import IGNORE_INDEX, check_bool, check_choice, check_float, check_positive_int
-from segbook.env import pick_device, seed_everything
+from segbook.env import bars_hidden, pick_device, seed_everything
 from segbook.metrics import SegmentationMetrics
 from segbook.training._batches import AUX_WEIGHT, Batches, batch_loss, check_batches, logits_to_score, unpack
 from segbook.training.evaluation import evaluate
@@ -183,7 +182,7 @@ def fit(
     total = per_epoch if epochs is None or per_epoch is None else epochs * per_epoch
     shown = "train" if val_data is None else "val"
     postfix: dict[str, str] = {}
-    with tqdm(total=total, desc="fit", unit="batch", disable=not _show_progress(progress)) as bar:
+    with tqdm(total=total, desc="fit", unit="batch", disable=not progress or bars_hidden()) as bar:
         while not history.stop_reason:
             epoch, epoch_start = len(history) + 1, time.perf_counter()
             if epochs is None and per_epoch is not None and epoch > 1:
@@ -286,15 +285,6 @@ def _train_one_epoch(
     if count == 0:
         raise ValueError("train_data yielded no batches")
     return total / count, _safe_miou(metrics)
-
-
-def _show_progress(progress: bool) -> bool:
-    """``progress``, unless the environment variable ``TQDM_DISABLE`` says to hide bars.
-
-    Read here, at each call, rather than left to tqdm: tqdm >= 4.66 reads ``TQDM_*`` variables once, when it is
-    imported, and its Jupyter bar (what ``tqdm.auto`` picks in a notebook) overrides ``TQDM_DISABLE`` anyway.
-    """
-    return progress and os.environ.get("TQDM_DISABLE", "").strip().lower() in ("", "0", "false")
 
 
 def _length(data: Batches) -> Optional[int]:
