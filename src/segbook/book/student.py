@@ -5,7 +5,7 @@ An instructor runs ``segbook-student`` (or ``python -m segbook.book.student``) a
 * in code cells, each region from ``### BEGIN SOLUTION`` to ``### END SOLUTION`` becomes one line,
   ``raise NotImplementedError("Exercise 1.2 (one_hot): write your solution here")``, at the
   indentation of the BEGIN marker; the label comes from a ``# Exercise 1.2 (one_hot)`` comment
-  earlier in the same cell;
+  earlier in the same cell (a top-level region, a question's answer, becomes ``answer_3_4 = None``);
 * cells tagged ``solution`` are dropped, and cells that held a solution lose the tags that hide
   them on the website (``hide-input`` and friends) so the student sees the whole cell;
 * MyST ``{solution}`` directives are removed from markdown cells (backtick and colon fences, and
@@ -40,15 +40,8 @@ import nbformat
 
 from segbook.book.solution_markers import near_miss
 
-__all__ = [
-    "StudentNotebookError",
-    "StripReport",
-    "strip_code_cell",
-    "strip_markdown",
-    "make_student_notebook",
-    "write_student_notebooks",
-    "main",
-]
+__all__ = ["StudentNotebookError", "StripReport", "strip_code_cell", "strip_markdown", "make_student_notebook"]
+__all__ += ["write_student_notebooks", "main"]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -88,7 +81,7 @@ def strip_code_cell(source: str, where: str = "cell") -> "tuple[str, list[str]]"
 
     Returns:
         ``(new_source, labels)``: the source with each region replaced by a ``raise
-        NotImplementedError`` line, and the exercise label of each region, in order.
+        NotImplementedError`` line (``<name> = None`` at the top level), and each region's label, in order.
 
     Raises:
         StudentNotebookError: a BEGIN marker with no ``# Exercise <id> (<name>)`` label before it,
@@ -121,7 +114,9 @@ def strip_code_cell(source: str, where: str = "cell") -> "tuple[str, list[str]]"
                 )
             indent = line[: len(line) - len(line.lstrip())]
             newline = "\n" if line.endswith("\n") else ""
-            out.append(f'{indent}raise NotImplementedError("{label}: write your solution here"){newline}')
+            name = label[label.index("(") + 1 : -1]  # top level: a question's answer, None so "Run all" goes on
+            placeholder = f'raise NotImplementedError("{label}: write your solution here")' if indent else None
+            out.append(f"{indent}{placeholder or f'{name} = None  # {label}: write your answer here'}{newline}")
             labels.append(label)
             open_line = number
         elif marker == END:
