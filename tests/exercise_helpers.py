@@ -32,18 +32,27 @@ def placeholder(*args, **kwargs):
     raise NotImplementedError("Exercise: write your solution here")
 
 
+def is_question(name: str) -> bool:
+    """A short question's answer is a value named ``answer_<chapter>_<k>``; every other exercise is a function."""
+    return name.startswith("answer_")
+
+
 def standard_exercise_tests(checks: Sequence[Tuple[Callable, str]], solutions: dict):
-    """The two tests every chapter's checks must pass, parametrized over ``checks`` ((check, function name))."""
+    """The two tests every chapter's checks must pass, parametrized over ``checks`` ((check, function name)).
+
+    A question (``answer_...``) starts as ``None`` in the student notebook; a function as :func:`placeholder`.
+    """
 
     @pytest.mark.parametrize("check, name", checks)
     def test_check_accepts_the_notebook_solution(check, name, capsys):
-        assert name in solutions, f"the notebook defines no exercise function {name!r}"
+        assert name in solutions, f"the notebook defines no exercise function or answer {name!r}"
         assert check(solutions[name]) is True
-        assert "cases passed" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert ("correct. Why:" if is_question(name) else "passed") in out, out
 
-    @pytest.mark.parametrize("check", [c for c, _ in checks])
-    def test_unattempted_exercise_is_reported_not_raised(check, capsys):
-        assert check(placeholder) is False
+    @pytest.mark.parametrize("check, name", checks)
+    def test_unattempted_exercise_is_reported_not_raised(check, name, capsys):
+        assert check(None if is_question(name) else placeholder) is False
         assert "not attempted yet" in capsys.readouterr().out
 
     return test_check_accepts_the_notebook_solution, test_unattempted_exercise_is_reported_not_raised
