@@ -125,6 +125,39 @@ def test_interrupted_download_cleans_temporary_file_and_reraises(network, tmp_pa
     assert leftovers(tmp_path) == []
 
 
+def _age(path: Path, seconds: float) -> Path:
+    stamp = path.stat().st_mtime - seconds
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def test_a_killed_downloads_leftovers_are_removed_by_the_next_attempt(network, tmp_path):
+    # a process killed mid-download (kill -9, out of memory) cannot delete its temporary file or staging folder
+    stale, running, other = (tmp_path / name for name in (".a.bin.k1ll3d.part", ".a.bin.ru9n1n.part", ".b.bin.k.part"))
+    for path in (stale, running, other):
+        path.write_bytes(b"half a download")
+    _age(stale, 3600)
+    _age(other, 3600)
+    (tmp_path / ".x.k1ll3d.partial").mkdir()
+    (tmp_path / ".x.k1ll3d.partial" / "half.txt").write_bytes(b"half")
+    _age(tmp_path / ".x.k1ll3d.partial", 3600)
+    data = make_tar([("a.txt", b"alpha")])
+    url = network.serve("https://mirror.test/a.bin", data)
+    download_and_extract(Resource("a.bin", urls=(url,), md5=md5(data)), tmp_path, subdir="x")
+    assert not stale.exists() and not (tmp_path / ".x.k1ll3d.partial").exists()
+    assert running.exists() and other.exists()  # a download in progress, and another resource's file, are kept
+
+
+@pytest.mark.parametrize("name", ["..", ".", "", "a/b", "a\\b"])
+def test_file_and_folder_names_that_leave_the_cache_are_refused(network, tmp_path, name):
+    with pytest.raises(ValueError, match="filename must be a plain file name"):
+        Resource(name, urls=("https://mirror.test/a.bin",), md5="0" * 32)
+    resource = Resource("a.bin", urls=("https://mirror.test/a.bin",), md5="0" * 32)
+    with pytest.raises(ValueError, match="subdir must be a plain file name"):
+        download_and_extract(resource, tmp_path / "cache", subdir=name)
+    assert network.calls == []
+
+
 def test_next_mirror_is_tried_after_a_bad_one(network, tmp_path):
     bad = network.serve("https://bad.test/a.bin", b"wrong bytes")
     good = network.serve("https://good.test/a.bin", b"payload")

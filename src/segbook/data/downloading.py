@@ -8,7 +8,7 @@ Four rules, each a failure of the usual "download, extract, hope" code (d2l's am
 2. **Nothing half-written is ever used.** A download goes to a temporary name in the cache directory, is verified,
    then renamed with ``os.replace`` (atomic on one file system). Extraction goes to a temporary directory that is
    renamed into place only once everything in it has been checked. Interrupted or failed attempts leave no file
-   under the final name.
+   under the final name; what a killed process left is removed by the next attempt (:mod:`.leftovers`).
 3. **Archives are extracted safely** (:func:`segbook.data.archives.safe_extract`): every member is checked first,
    and anything that would land outside the target or is not a plain file, directory or internal link is refused
    with :class:`UnsafeArchiveError`.
@@ -48,26 +48,12 @@ from segbook.conventions import check_bool, check_float
 from segbook.data._common import PathLike
 from segbook.data.archives import safe_extract
 from segbook.data.errors import ChecksumError, DatasetUnavailable, DownloadError, UnsafeArchiveError
+from segbook.data.leftovers import remove_leftovers
 from segbook.env import bars_hidden, user_agent
 
-__all__ = [
-    "DATA_ENV_VAR",
-    "MANIFEST_NAME",
-    "Resource",
-    "DownloadError",
-    "DatasetUnavailable",
-    "ChecksumError",
-    "UnsafeArchiveError",
-    "data_home",
-    "file_digest",
-    "verify_file",
-    "fetch_url",
-    "download",
-    "safe_extract",
-    "download_and_extract",
-    "load_manifest",
-    "verified_path",
-]
+__all__ = ["DATA_ENV_VAR", "MANIFEST_NAME", "Resource", "DownloadError", "DatasetUnavailable"]
+__all__ += ["ChecksumError", "UnsafeArchiveError", "data_home", "file_digest", "verify_file"]
+__all__ += ["fetch_url", "download", "safe_extract", "download_and_extract", "load_manifest", "verified_path"]
 
 #: Environment variable naming the cache directory.
 DATA_ENV_VAR = "SEGBOOK_DATA"
@@ -102,8 +88,7 @@ class Resource:
     source: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.filename, str) or not self.filename or "/" in self.filename or "\\" in self.filename:
-            raise ValueError(f"filename must be a plain file name, got {self.filename!r}")
+        _check_plain_name(self.filename, "filename")
         if not isinstance(self.urls, tuple) or not self.urls or not all(isinstance(u, str) for u in self.urls):
             raise TypeError(f"urls must be a non-empty tuple of strings, got {self.urls!r}")
         _check_hex(self.md5, "md5")
@@ -121,6 +106,11 @@ class Resource:
         if self.md5 is not None:
             return ("md5", self.md5)
         return None
+
+
+def _check_plain_name(name: object, what: str) -> None:
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ValueError(f"{what} must be a plain file name (no folder, not '.' or '..'), got {name!r}")
 
 
 def _check_hex(value: Optional[str], algorithm: str) -> None:
@@ -197,6 +187,7 @@ def _fetch_verified_temp(resource: Resource, directory: Path) -> Path:
     """
     problems: List[str] = []
     mismatch = False
+    remove_leftovers(directory, f".{resource.filename}.", ".part")  # what a killed attempt left
     for url in resource.urls:
         fd, name = tempfile.mkstemp(prefix=f".{resource.filename}.", suffix=".part", dir=directory)
         tmp = Path(name)
@@ -315,6 +306,7 @@ def download_and_extract(
         raise TypeError(f"resource must be a Resource, got {type(resource).__name__}")
     allow_download = check_bool(allow_download, "allow_download")
     keep_archive = check_bool(keep_archive, "keep_archive")
+    _check_plain_name(subdir, "subdir")
     if resource.checksum is None and not resource.members:
         raise ValueError(
             f"{resource.filename} records no checksum, neither its own nor its members': segbook "
@@ -338,6 +330,7 @@ def download_and_extract(
         )
     else:
         archive = temporary_archive = _fetch_verified_temp(resource, directory)
+    remove_leftovers(directory, f".{subdir}.", ".partial")
     staging = Path(tempfile.mkdtemp(prefix=f".{subdir}.", suffix=".partial", dir=directory))
     try:
         print(f"Extracting {archive.name} ...", flush=True)
