@@ -69,6 +69,24 @@ def test_bad_input_gets_a_clear_error(build, x, message):
         build()(x)
 
 
+EVERY_MODEL = {
+    **BUILDERS,
+    "fcn8s": lambda: FCN(5, widths=(4, 4, 4, 4, 4), head_width=4),
+    "unet": lambda: UNet(5, width=4, depth=2),
+    "unetpp": lambda: UNetPlusPlus(5, width=4, depth=2),
+    "stacked": lambda: StackedUNets(5, width=4, depth=2),
+    "coupled": lambda: CoupledUNets(5, width=4, depth=2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_MODEL))
+@pytest.mark.parametrize("size", [(0, 0), (0, 16), (16, 0)])
+def test_every_model_refuses_empty_images_with_a_clear_error(name, size):
+    # (PatchClassifier takes fixed 15 x 15 patches and says so.) A 0-pixel image used to reach torch's convolution ("Kernel size can't be greater than actual input size")
+    with pytest.raises(ValueError, match=r"empty images \(H, W\) = \(\d+, \d+\).*needs H >= 1 and W >= 1"):
+        EVERY_MODEL[name]()(torch.rand(1, 3, *size))
+
+
 # Every True/False option of the models. The string "False" is truthy, so a flag that only tested truthiness
 # would quietly switch the option *on*: each must refuse it, naming the option.
 FLAGS = [

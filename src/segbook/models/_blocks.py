@@ -36,10 +36,12 @@ def double_conv(c_in: int, c_out: int, *, padding: int = 1, batch_norm: bool = T
 
 
 def check_images(x: object, in_channels: int, *, multiple_of: int = 1, model: str = "the model") -> torch.Tensor:
-    """Check a model's input: a float (N, in_channels, H, W) tensor whose H and W are divisible by ``multiple_of``."""
+    """Check a model's input: a float (N, in_channels, H, W) tensor, H and W >= 1 and divisible by ``multiple_of``."""
     images = check_tensor(x, "x", ndim=4, dtype="float", shape_hint="(N, C_in, H, W)")
     if images.shape[1] != in_channels:
         raise ValueError(f"x has {images.shape[1]} channels but {model} expects in_channels={in_channels}")
+    if not images.shape[-2] or not images.shape[-1]:  # an empty batch (N = 0) is fine; an empty image is not
+        raise ValueError(f"x holds empty images (H, W) = {tuple(images.shape[-2:])}: {model} needs H >= 1 and W >= 1")
     if images.shape[-2] % multiple_of or images.shape[-1] % multiple_of:
         raise ValueError(f"{model} needs H and W divisible by {multiple_of}, got {tuple(images.shape[-2:])}")
     return images
