@@ -291,6 +291,22 @@ def test_nan_loss_stops_training_with_advice():
         )
 
 
+def test_a_non_finite_gradient_stops_training_before_the_weights_are_touched():
+    # sqrt at 0 has an infinite derivative: the loss is finite but the gradient is not
+    model = tiny_net()
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(FloatingPointError, match=r"gradient of \S+ became NaN or infinite at epoch 1, batch 1.*finite"):
+        fit(
+            model,
+            GOOD,
+            num_classes=NUM_CLASSES,
+            epochs=1,
+            progress=False,
+            loss_fn=lambda out, y: (out * 0).sqrt().sum(),
+        )
+    assert all(torch.equal(b, p) for b, p in zip(before, model.parameters()))
+
+
 def test_a_batch_with_no_counted_pixel_is_named_as_the_reason_for_a_nan_loss():
     # the default cross entropy of an all-ignored batch is 0/0: the advice is about the masks, not the learning rate
     images, masks = GOOD[0]

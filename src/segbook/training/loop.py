@@ -127,7 +127,8 @@ def fit(
     Raises:
         TypeError, ValueError: bad arguments or batches (the message says which).
         FloatingPointError: the loss became NaN or infinite (lower the learning rate; or a batch had no
-            counted pixel, which the message then says).
+            counted pixel, which the message then says), or a gradient did while the loss stayed finite (the
+            message names the parameter); checked before the optimizer's step, so the weights stay finite.
 
     Example:
         >>> x = torch.rand(4, 1, 8, 8); y = (x[:, 0] > 0.5).long()
@@ -274,6 +275,7 @@ def _train_one_epoch(
         if not math.isfinite(value):
             raise FloatingPointError(_non_finite_loss_message(value, epoch, step, masks, ignore_index))
         loss.backward()
+        _check_gradients(model, value, epoch, step)
         optimizer.step()
         if batch_scheduler is not None:
             batch_scheduler.step()
@@ -333,6 +335,19 @@ def _non_finite_loss_message(value: float, epoch: int, step: int, masks: torch.T
             "unlabelled border only) or check the masks and ignore_index"
         )
     return f"{where}; lower the learning rate or check the loss function"
+
+
+def _check_gradients(model: nn.Module, value: float, epoch: int, step: int) -> None:
+    """Stop before ``optimizer.step()`` spreads a NaN or infinite gradient into every weight (one sync per step)."""
+    named = [(n, p.grad) for n, p in model.named_parameters() if p.grad is not None]
+    if not named or bool(torch.stack([g.isfinite().all() for _, g in named]).all()):
+        return
+    name = next(n for n, g in named if not bool(g.isfinite().all()))
+    raise FloatingPointError(
+        f"the gradient of {name} became NaN or infinite at epoch {epoch}, batch {step + 1}, although the loss was "
+        f"finite ({value:.4g}): a NaN or infinite input value, or a loss whose derivative is infinite somewhere "
+        "(a square root or a power below 1 at 0, a log of 0); the weights were not updated"
+    )
 
 
 def _safe_miou(metrics: SegmentationMetrics) -> float:
