@@ -41,25 +41,25 @@ def _float64(args: tuple) -> tuple:
 
 def autograd_gradient(reference: Callable, args: tuple, wrt: int = 0) -> torch.Tensor:
     """The gradient of ``reference(*args)`` (a scalar) with respect to ``args[wrt]``, by autograd in float64."""
-    args = list(_float64(args))
-    args[wrt] = args[wrt].clone().requires_grad_()
-    (grad,) = torch.autograd.grad(reference(*args), args[wrt])
+    inputs = list(_float64(args))
+    inputs[wrt] = inputs[wrt].clone().requires_grad_()
+    (grad,) = torch.autograd.grad(reference(*inputs), inputs[wrt])
     return grad
 
 
 def numerical_gradient(reference: Callable, args: tuple, wrt: int = 0, step: float = _FD_STEP) -> torch.Tensor:
     """Central finite differences of ``reference(*args)`` with respect to ``args[wrt]``, every element, float64."""
-    args = list(_float64(args))
-    x = args[wrt].clone()
+    inputs = list(_float64(args))
+    x = inputs[wrt].clone()
     grad = torch.zeros_like(x)
     flat, out = x.view(-1), grad.view(-1)
     with torch.no_grad():
         for i in range(flat.numel()):
             keep = flat[i].item()
             flat[i] = keep + step
-            up = float(reference(*args[:wrt], x, *args[wrt + 1 :]))
+            up = float(reference(*inputs[:wrt], x, *inputs[wrt + 1 :]))
             flat[i] = keep - step
-            down = float(reference(*args[:wrt], x, *args[wrt + 1 :]))
+            down = float(reference(*inputs[:wrt], x, *inputs[wrt + 1 :]))
             flat[i] = keep
             out[i] = (up - down) / (2 * step)
     return grad

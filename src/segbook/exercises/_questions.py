@@ -40,6 +40,7 @@ def _not_attempted(exercise: str) -> bool:
 def _letters(exercise: str, answer: object, options: Mapping[str, str], several: bool) -> Letters:
     """The student's option letter (or set of letters), lower-cased; ExerciseError for anything else."""
     listed = ", ".join(repr(k) for k in options)
+    chosen: Letters
     if several:
         if isinstance(answer, str):
             answer = {answer}
