@@ -24,7 +24,7 @@ def test_check_segmentation_inputs_returns_what_a_loss_needs():
     logits, target = torch.zeros(2, 3, 4, 5), torch.randint(0, 3, (2, 4, 5))
     target[0, 0, 0] = 255
     out = check_segmentation_inputs(logits, target)
-    assert out.logits is logits and out.num_classes == 3 and out.binary is False
+    assert torch.equal(out.logits, logits) and out.num_classes == 3 and out.binary is False  # NaN rule: a copy
     assert out.valid.dtype == torch.bool and out.valid.sum() == 2 * 4 * 5 - 1
     assert out.target[0, 0, 0] == 0 and out.target.dtype == torch.int64
     binary = check_segmentation_inputs(torch.zeros(2, 1, 4, 5), torch.ones(2, 1, 4, 5, dtype=torch.bool))

@@ -33,11 +33,29 @@ error or a wrong number).
 **Ratios.** :func:`safe_divide` is the one division by a count that may be zero: it says what an empty
 denominator means (an undefined metric is NaN, an empty class in a loss scores 1) instead of hiding it.
 
+**Non-finite inputs (the NaN rule).** A NaN or ±inf input is never hidden, and never turned into a finite
+number with a NaN gradient. Where a result can carry it, it *propagates visibly*: every loss computes on
+:func:`propagate_non_finite` of its logits, so one non-finite logit anywhere in the batch, at a counted
+pixel or an ignored one, makes the loss NaN (every counted entry of ``reduction="none"`` too) and the training loop
+stops on it; this costs no device->host wait. Where a result cannot carry a NaN (a confusion matrix counts
+pixels in integers; an argmax of NaN logits would call them class 0; ``nanmean`` would drop a NaN score),
+the input is *refused* with a ``ValueError`` (:func:`check_finite`): ``confusion_matrix`` refuses
+non-finite logits when values are checked (``validate``), the scores refuse a confusion matrix that is not
+finite, ``soft_counts`` non-finite probabilities. Unchecked (``validate=False``, or a GPU tensor with the
+default ``None``), a metric counts what ``argmax`` returns.
+
+**Precision.** Sums over pixels are accumulated in float32 for float16/bfloat16 inputs
+(:func:`accumulation_dtype`): a float16 sum overflows at 65504.
+
+**Logits that look like probabilities.** A multi-class loss refuses logits whose every pixel lies in [0, 1]
+and sums to 1 (softmax outputs passed by mistake). Logits that really are like that, e.g. exactly one-hot
+``[[1., 0.], [0., 1.]]`` in a test, are passed with ``validate=False`` (no value check at all).
+
 **Evaluation mode.** :func:`evaluating` switches a model to ``eval()`` for a block and restores its mode.
 
 The package's modules: :mod:`~segbook.conventions.checks` (generic argument checks),
 :mod:`~segbook.conventions.segmentation` (ignore index, class indices, ``validate``, the loss input check),
-:mod:`~segbook.conventions.numerics` (:func:`safe_divide`), :mod:`~segbook.conventions.modules`
+:mod:`~segbook.conventions.numerics` (:func:`safe_divide`, the NaN rule, precision), :mod:`~segbook.conventions.modules`
 (:func:`evaluating`). Import every name from ``segbook.conventions``.
 """
 
@@ -55,7 +73,13 @@ from segbook.conventions.checks import (
     check_tensor,
 )
 from segbook.conventions.modules import evaluating
-from segbook.conventions.numerics import safe_divide
+from segbook.conventions.numerics import (
+    accumulation_dtype,
+    check_finite,
+    check_unit_interval,
+    propagate_non_finite,
+    safe_divide,
+)
 from segbook.conventions.segmentation import (
     IGNORE_INDEX,
     SegmentationInputs,
@@ -68,6 +92,10 @@ from segbook.conventions.segmentation import (
 __all__ = [
     "IGNORE_INDEX",
     "safe_divide",
+    "accumulation_dtype",
+    "propagate_non_finite",
+    "check_finite",
+    "check_unit_interval",
     "evaluating",
     "check_pair",
     "check_bool",

@@ -13,6 +13,7 @@ from typing import Optional, Union
 import torch
 
 from segbook.conventions.checks import check_bool, check_int, check_tensor
+from segbook.conventions.numerics import propagate_non_finite
 
 __all__ = [
     "IGNORE_INDEX",
@@ -189,7 +190,8 @@ def _refuse_probabilities(logits: torch.Tensor) -> None:
     if torch.allclose(sums, torch.ones_like(sums), atol=1e-4):
         raise ValueError(
             "logits look like probabilities (every pixel's C values are in [0, 1] and sum to 1): "
-            "pass the network's raw outputs, before softmax; the loss applies softmax itself"
+            "pass the network's raw outputs, before softmax; the loss applies softmax itself (logits that "
+            "really are like this, e.g. exactly one-hot, pass with validate=False, which skips value checks)"
         )
 
 
@@ -212,7 +214,11 @@ def check_segmentation_inputs(
     **Which checks read values.** Types, shapes, devices and the ignore index are metadata: always checked,
     free. The class range (one ``aminmax`` of the target) and "these logits look like softmax outputs"
     (one pixel, then the whole tensor only if that pixel sums to 1) read values; they run when
-    :func:`values_checked` says so (``validate=None``: on the CPU only).
+    :func:`values_checked` says so (``validate=None``: on the CPU only). Logits that are exactly one-hot
+    (or otherwise in [0, 1] summing to 1) are real logits sometimes: pass them with ``validate=False``.
+
+    **Non-finite logits.** The returned ``logits`` are :func:`~segbook.conventions.propagate_non_finite` of
+    the given ones: a NaN or ±inf anywhere (a counted or an ignored pixel) makes every loss NaN.
 
     Args:
         logits, target: the loss's inputs.
@@ -259,7 +265,7 @@ def _multiclass_inputs(
             f"expected target of shape {(n, h, w)} (N, H, W)"
         )
     ignore = check_ignore_index(ignore_index, c)
-    inputs = SegmentationInputs(logits, target.long(), c, False, ignore)
+    inputs = SegmentationInputs(propagate_non_finite(logits), target.long(), c, False, ignore)
     if values_checked(validate, target):  # on the target with 0 at ignored pixels (mask, where): no boolean index
         check_class_indices(inputs.target, "target", c, ignore, counted_by=f"logits have {c} channels")
         _refuse_probabilities(logits)
@@ -287,7 +293,7 @@ def _binary_inputs(
             f"expected target of shape {tuple(z.shape)} (N, H, W)"
         )
     ignore = check_ignore_index(ignore_index, 2)
-    inputs = SegmentationInputs(z, t.long(), 2, True, ignore)
+    inputs = SegmentationInputs(propagate_non_finite(z), t.long(), 2, True, ignore)
     if values_checked(validate, t) and t.numel():  # on the labels (the BCE's target) times the mask: 0/1
         weight = inputs.weight
         low, high = (int(v) for v in torch.aminmax(inputs.labels if weight is None else inputs.labels * weight))

@@ -12,7 +12,14 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from segbook.conventions import SegmentationInputs, check_choice, check_float, safe_divide, values_checked
+from segbook.conventions import (
+    SegmentationInputs,
+    accumulation_dtype,
+    check_choice,
+    check_float,
+    safe_divide,
+    values_checked,
+)
 
 __all__ = [
     "REDUCTIONS",
@@ -50,12 +57,12 @@ def reduce_pixels(
         loss = torch.where(mask, loss, 0.0)
     if reduction == "none":
         return loss
-    total = loss.sum()
+    total = loss.sum(dtype=accumulation_dtype(loss))  # float16 losses add up in float32 (no overflow)
     if reduction == "sum":
-        return total
+        return total.to(loss.dtype)
     if denominator is None:
-        return total / inputs.count()  # no counted pixel: 0 / 1
-    return safe_divide(total, denominator.to(total.dtype), empty=0.0)
+        return (total / inputs.count()).to(loss.dtype)  # no counted pixel: 0 / 1
+    return safe_divide(total, denominator.to(total.dtype), empty=0.0).to(loss.dtype)
 
 
 def reduce_pairs(values: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -66,7 +73,9 @@ def reduce_pairs(values: torch.Tensor, reduction: str) -> torch.Tensor:
     """
     if reduction == "none":
         return values
-    return values.sum() if reduction == "sum" or values.numel() == 0 else values.mean()
+    acc = accumulation_dtype(values)  # float16 values add up in float32
+    total = values.sum(dtype=acc) if reduction == "sum" or values.numel() == 0 else values.mean(dtype=acc)
+    return total.to(values.dtype)
 
 
 def class_vector(values: object, name: str, num_classes: Optional[int] = None) -> torch.Tensor:

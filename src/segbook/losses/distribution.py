@@ -16,6 +16,7 @@ from torch.nn import functional as F
 from segbook.conventions import (
     IGNORE_INDEX,
     SegmentationInputs,
+    accumulation_dtype,
     check_float,
     check_probability,
     check_segmentation_inputs,
@@ -99,14 +100,17 @@ def binary_cross_entropy_kernel(inputs: SegmentationInputs, beta: float, reducti
     """
     z = inputs.logits
     pos_weight = None if beta == 1.0 else torch.full((), beta, dtype=z.dtype, device=z.device)
+    acc = accumulation_dtype(z)  # float16: the map, added up in float32 (a float16 sum overflows at 65504)
     loss = F.binary_cross_entropy_with_logits(
         z,
         inputs.labels,
         weight=inputs.weight,
         pos_weight=pos_weight,
-        reduction="none" if reduction == "none" else "sum",
+        reduction="none" if reduction == "none" or acc is not None else "sum",
     )  # 0 at ignored pixels; or the sum
-    return loss / inputs.count() if reduction == "mean" else loss
+    if acc is not None and reduction != "none":
+        loss = loss.sum(dtype=acc)
+    return (loss / inputs.count() if reduction == "mean" else loss).to(z.dtype)
 
 
 def binary_cross_entropy_map(
@@ -194,6 +198,16 @@ def cross_entropy_kernel(inputs: SegmentationInputs, w: Optional[torch.Tensor], 
     (``ignore_index``, in the same pass); the mean divides by the counted pixels (or their weights) so that a
     batch with no counted pixel gives 0, not 0/0."""
     logits, target, ignore = inputs.logits, inputs.given_target, inputs.ignore_index
+    acc = accumulation_dtype(logits)
+    if acc is not None and reduction != "none":  # float16: the map, added up in float32, as are the counts
+        total = F.cross_entropy(logits, target, weight=w, ignore_index=ignore, reduction="none").sum(dtype=acc)
+        if reduction == "mean":
+            if w is None:
+                total = total / inputs.count()
+            else:  # sum_i w_{t_i} over the counted pixels, clamped as below (a sum of 0 comes with a total of 0)
+                den = torch.where(inputs.valid, w.to(acc)[inputs.target], 0).sum()
+                total = total / den.clamp(min=torch.finfo(acc).tiny)
+        return total.to(logits.dtype)
     if reduction == "mean" and w is not None:
         # The weighted mean divides by the counted pixels' weights sum_i w_{t_i}, which ATen's NLL pass (the
         # op behind F.cross_entropy) adds up anyway and returns beside the sum (reduction 2): no extra gather.

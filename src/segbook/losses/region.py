@@ -14,11 +14,14 @@ import torch
 from segbook.conventions import (
     IGNORE_INDEX,
     SegmentationInputs,
+    accumulation_dtype,
     check_bool,
     check_float,
     check_segmentation_inputs,
     check_tensor,
+    check_unit_interval,
     safe_divide,
+    values_checked,
 )
 from segbook.losses._common import Number, as_count, check_reduction, counts_result, reduce_pairs
 
@@ -87,7 +90,11 @@ def iou_score(
 
 
 def soft_counts(
-    probs: torch.Tensor, target: torch.Tensor, valid: Optional[torch.Tensor] = None
+    probs: torch.Tensor,
+    target: torch.Tensor,
+    valid: Optional[torch.Tensor] = None,
+    *,
+    validate: Optional[bool] = None,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Soft TP, FP, FN per image and class: sums over pixels of :math:`\\hat p g`, :math:`\\hat p (1-g)`,
     :math:`(1-\\hat p) g`.
@@ -99,6 +106,9 @@ def soft_counts(
         probs: ``(N, K, H, W)`` probabilities.
         target: ``(N, K, H, W)`` one-hot (0/1) float target.
         valid: optional ``(N, 1, H, W)`` or ``(N, H, W)`` bool mask of counted pixels.
+        validate: read values to check them (``probs`` finite in [0, 1], ``target`` 0/1): ``None`` on CPU
+            tensors only (no GPU sync), ``True`` always, ``False`` never. Sums of float16 inputs are
+            accumulated in float32 (the counts come back in float32).
 
     Returns:
         ``(tp, fp, fn)``, each ``(N, K)``.
@@ -114,6 +124,17 @@ def soft_counts(
         raise ValueError(
             f"probs and target must have the same shape, got {tuple(probs.shape)} and {tuple(target.shape)}"
         )
+    if probs.device != target.device:
+        raise ValueError(f"probs and target must be on the same device, got {probs.device} and {target.device}")
+    if valid is not None:
+        n, _, h, w = probs.shape
+        check_tensor(valid, "valid", ndim=(3, 4), dtype="bool", shape_hint="(N, H, W) or (N, 1, H, W)")
+        if tuple(valid.shape) not in ((n, h, w), (n, 1, h, w)) or valid.device != probs.device:
+            raise ValueError(f"valid must be (N, H, W) = {(n, h, w)} on {probs.device}, got {tuple(valid.shape)}")
+    if values_checked(validate, probs):
+        check_unit_interval(probs, "probs")
+        if bool(((target != 0) & (target != 1)).any()):
+            raise ValueError("target must be one-hot: every value 0 or 1")
     if valid is not None:
         mask = (valid if valid.ndim == 4 else valid[:, None]).to(probs.dtype)
         probs, target = probs * mask, target * mask
@@ -122,9 +143,10 @@ def soft_counts(
 
 def soft_counts_kernel(probs: torch.Tensor, target: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Soft TP, FP, FN (N, K) of checked, masked ``probs`` and one-hot ``target`` (N, K, H, W); no checks."""
-    tp = (probs * target).sum((2, 3))  # sum p g
-    fp = probs.sum((2, 3)) - tp  # sum p (1 - g) = |Y| - TP
-    fn = target.sum((2, 3)) - tp  # sum (1 - p) g = |X| - TP
+    acc = accumulation_dtype(probs)  # float16 sums in float32: 65504 is a 256 x 256 image
+    tp = (probs * target).sum((2, 3), dtype=acc)  # sum p g
+    fp = probs.sum((2, 3), dtype=acc) - tp  # sum p (1 - g) = |Y| - TP
+    fn = target.sum((2, 3), dtype=acc) - tp  # sum (1 - p) g = |X| - TP
     return tp, fp, fn
 
 

@@ -32,6 +32,7 @@ import torch
 from segbook.conventions import (
     IGNORE_INDEX,
     check_class_indices,
+    check_finite,
     check_ignore_index,
     check_positive_int,
     check_tensor,
@@ -136,7 +137,8 @@ def confusion_matrix(
         ignore_index: the target value of unlabelled pixels (VOC's border is 255), or ``None``.
             It must not be a class index.
         validate: check that every counted class index lies in ``[0, C)``: ``None`` (the default) on CPU
-            tensors only, so nothing waits for a GPU; ``True`` on any device; ``False`` never.
+            tensors only, so nothing waits for a GPU; ``True`` on any device; ``False`` never. Checked
+            logits must be finite (the NaN rule of :mod:`segbook.conventions`: a count cannot be NaN).
 
     Returns:
         An int64 tensor ``(C, C)`` on ``target``'s device; rows = true class, columns = predicted.
@@ -158,6 +160,8 @@ def confusion_matrix(
     classes = predicted_classes(pred, target, num_classes)
     from_logits = classes is not pred  # an argmax: in range by construction
     check = values_checked(validate, target)
+    if check and from_logits:  # the NaN rule: argmax would call a NaN pixel class 0, and a count cannot be NaN
+        check_finite(pred, "pred (logits)", advice=": argmax would count a NaN pixel as class 0")
     t, p = target.long().reshape(-1), classes.long().reshape(-1)  # (P,); long: uint8 codes would overflow
     # Values checked: one aminmax of the target also says whether any pixel is ignored (the ignore index is
     # not a class). When none is, as in most batches, no mask is needed at all.
@@ -201,6 +205,7 @@ def _as_matrix(cm: torch.Tensor) -> torch.Tensor:
     if cm.dtype == torch.bool or cm.dtype.is_complex:
         raise TypeError(f"confusion matrix must hold counts (integers or floats), got {cm.dtype}")
     cm = cm.to(torch.float64)
+    check_finite(cm, "confusion matrix", advice=" (counts): nanmean would drop a NaN score")
     if bool((cm < 0).any()):
         raise ValueError("confusion matrix must hold counts >= 0, got a negative entry")
     return cm
