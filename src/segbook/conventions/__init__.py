@@ -55,8 +55,9 @@ and sums to 1 (softmax outputs passed by mistake). Logits that really are like t
 
 The package's modules: :mod:`~segbook.conventions.checks` (generic argument checks),
 :mod:`~segbook.conventions.segmentation` (ignore index, class indices, ``validate``, the loss input check),
-:mod:`~segbook.conventions.numerics` (:func:`safe_divide`, the NaN rule, precision), :mod:`~segbook.conventions.modules`
-(:func:`evaluating`). Import every name from ``segbook.conventions``.
+:mod:`~segbook.conventions.numerics` (:func:`safe_divide`, the NaN rule, precision),
+:mod:`~segbook.conventions.multilabel` (one sigmoid channel per class, :func:`check_multilabel_inputs`),
+:mod:`~segbook.conventions.modules` (:func:`evaluating`). Import every name from ``segbook.conventions``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ from segbook.conventions.checks import (
     check_tensor,
 )
 from segbook.conventions.modules import evaluating
+from segbook.conventions.multilabel import MultilabelInputs, check_multilabel_inputs
 from segbook.conventions.numerics import (
     accumulation_dtype,
     check_finite,
@@ -111,4 +113,6 @@ __all__ = [
     "values_checked",
     "SegmentationInputs",
     "check_segmentation_inputs",
+    "MultilabelInputs",
+    "check_multilabel_inputs",
 ]

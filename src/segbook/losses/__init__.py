@@ -13,6 +13,10 @@ this package, one module per family:
 * **boundary loss** (Kervadec et al., :mod:`~segbook.losses.boundary`): :func:`signed_distance_map`,
   :func:`boundary_loss`, :func:`dice_boundary_loss` and the paper's weight schedule :func:`rebalance_weight`.
 
+**Multi-label** (:mod:`~segbook.losses.multilabel`, :mod:`~segbook.losses.multilabel_modules`): a pixel in
+several classes or none, one sigmoid per class (:func:`multilabel_dice_loss`, :func:`multilabel_tversky_loss`,
+:func:`multilabel_focal_loss`), with MONAI's ``smooth_nr``/``smooth_dr`` and ``activation`` options.
+
 Beside them: the U-Net paper's border weight map (chapter 8, :mod:`~segbook.losses.weight_map`), deep
 supervision (chapters 9-10, :mod:`~segbook.losses.deep_supervision`) and every loss as an ``nn.Module``
 (:mod:`~segbook.losses.modules`).
@@ -61,6 +65,10 @@ from segbook.losses.distribution import *  # noqa: F401,F403
 from segbook.losses.distribution import __all__ as _distribution
 from segbook.losses.modules import *  # noqa: F401,F403
 from segbook.losses.modules import __all__ as _modules
+from segbook.losses.multilabel import *  # noqa: F401,F403
+from segbook.losses.multilabel import __all__ as _multilabel
+from segbook.losses.multilabel_modules import *  # noqa: F401,F403
+from segbook.losses.multilabel_modules import __all__ as _multilabel_modules
 from segbook.losses.region import *  # noqa: F401,F403
 from segbook.losses.region import __all__ as _region
 from segbook.losses.weight_map import *  # noqa: F401,F403
@@ -75,4 +83,6 @@ __all__ = [
     *_deep_supervision,
     *_modules,
     *_weight_map,
+    *_multilabel,
+    *_multilabel_modules,
 ]
