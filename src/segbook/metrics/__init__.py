@@ -39,7 +39,9 @@ class that is predicted but absent from the target as recall 0 instead of leavin
 off it; :mod:`~segbook.metrics.running`: :class:`SegmentationMetrics`, the data-set metrics accumulated batch
 by batch; :mod:`~segbook.metrics.boundary` (chapter 6): :func:`boundary_f1`, how well contours match;
 :mod:`~segbook.metrics.instances` (chapter 8): :func:`instance_separation`, touching objects kept apart;
-:mod:`~segbook.metrics.thresholds` (chapter 8): :func:`threshold_sweep`, the pixel error at every decision threshold.
+:mod:`~segbook.metrics.thresholds` (chapter 8): :func:`threshold_sweep`, the pixel error at every decision threshold;
+:mod:`~segbook.metrics.averaging`: per-image averaging (:func:`scores_per_image`, :func:`mean_per_image`; the
+pooled FCN definition stays the default) and multi-label scores (:func:`multilabel_scores`).
 
 **Which checks read values.** Shapes, dtypes and devices are always checked. The class range of ``pred``
 and ``target`` follows ``validate`` (of :func:`confusion_matrix` and :class:`SegmentationMetrics`), as in
@@ -60,6 +62,7 @@ Example:
 
 from __future__ import annotations
 
+from segbook.metrics.averaging import mean_per_image, multilabel_scores, scores_per_image
 from segbook.metrics.boundary import boundary_f1
 from segbook.metrics.confusion import (
     confusion_matrix,
@@ -92,4 +95,7 @@ __all__ = [
     "boundary_f1",
     "instance_separation",
     "threshold_sweep",
+    "scores_per_image",
+    "mean_per_image",
+    "multilabel_scores",
 ]
