@@ -291,6 +291,20 @@ def test_nan_loss_stops_training_with_advice():
         )
 
 
+def test_a_model_whose_output_turns_nan_stops_with_the_loss_advice():
+    # the metrics refuse NaN logits; fit checks the output first, so the message is about training
+    class Diverged(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, NUM_CLASSES, 1)
+
+        def forward(self, x):
+            return self.conv(x) * float("nan")
+
+    with pytest.raises(FloatingPointError, match="output became NaN or infinite at epoch 1, batch 1; lower the learn"):
+        fit(Diverged(), GOOD, num_classes=NUM_CLASSES, epochs=1, progress=False)
+
+
 def test_a_non_finite_gradient_stops_training_before_the_weights_are_touched():
     # sqrt at 0 has an infinite derivative: the loss is finite but the gradient is not
     model = tiny_net()

@@ -269,7 +269,13 @@ def _train_one_epoch(
         images, masks, weights = unpack(batch, device, "train_data")
         optimizer.zero_grad(set_to_none=True)
         output = model(images)
-        metrics.update(logits_to_score(output, masks, num_classes), masks)  # checks the mask values on the CPU
+        score = logits_to_score(output, masks, num_classes)  # checks the output's shape
+        if not bool(score.isfinite().all()):  # the metrics would refuse it without saying what to do
+            raise FloatingPointError(
+                f"the model's output became NaN or infinite at epoch {epoch}, batch {step + 1}; lower the "
+                "learning rate, or check the images for NaN or infinite values"
+            )
+        metrics.update(score, masks)  # checks the mask values on the CPU
         loss = batch_loss(loss_fn, output, masks, ignore_index, weights, aux_weight=aux_weight)
         value = loss.item()
         if not math.isfinite(value):
