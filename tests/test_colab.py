@@ -75,6 +75,20 @@ def test_setup_cell_lines_fit_the_88_column_code_style(book):
     assert max(len(line) for line in setup.splitlines()) <= 88
 
 
+def test_the_stamp_comment_is_one_line_of_the_setup_cell_that_a_handout_rewrites_within_88_columns(book):
+    """segbook.book.handout_cells finds the setup cell's STAMP_COMMENT line and puts HANDOUT_COMMENT in its place."""
+    from segbook.book.colab import STAMP_COMMENT
+    from segbook.book.handout_cells import HANDOUT_COMMENT, student_setup
+
+    for extras in ([], ["practice"]):
+        nbformat.write(new_notebook(cells=[], metadata={"segbook": {"extras": extras}}), book[1])
+        setup = expected_cells(book[1], book[0])[1]
+        assert setup.splitlines().count(STAMP_COMMENT) == 1
+        handout = student_setup(setup)
+        assert handout.splitlines().count(HANDOUT_COMMENT) == 1 and STAMP_COMMENT not in handout
+        assert max(len(line) for line in handout.splitlines()) <= 88
+
+
 def test_stamping_twice_gives_byte_identical_files(book):
     config, notebook = book
     stamp([notebook], config)

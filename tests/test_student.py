@@ -316,3 +316,127 @@ def test_near_miss_markers_are_refused_naming_notebook_cell_and_line(tmp_path, c
     assert f"{path}, cell 1 ({cell.cell_type}, first line {first!r})" in err, err
     assert line in err and "looks like a solution marker" in err, err
     assert not SECRET.search(err.split("looks like")[1]) and not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- handouts: badge, note, setup cell
+
+EDITION_BADGE = (
+    "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+    "(https://colab.research.google.com/github/o/r/blob/colab/chapters/09_demo.ipynb)"
+)
+STUDENT_URL = "https://colab.research.google.com/github/o/r/blob/colab/student/09_demo.ipynb"
+PAGE_LINK = "[Chapter 9](https://o.github.io/r/chapters/09_demo.html)"
+
+
+def _edition(badge: str = EDITION_BADGE, note: str = "", setup: str = "") -> nbformat.NotebookNode:
+    """A Colab-edition notebook as segbook-stamp and segbook-colab-edition write it: badge, note, setup, exercise."""
+    from segbook.book.colab import Repository, setup_source
+    from segbook.book.colab_edition import EDITION_NOTE, GLUE_NOTE
+
+    note = note or "*" + EDITION_NOTE.format(page=PAGE_LINK) + f"* *{GLUE_NOTE}*"
+    setup = setup or setup_source(Repository("https://github.com/o/r", "o", "r", "main", Path(".")))
+    cells = [
+        new_markdown_cell(badge, metadata={"tags": ["colab-badge", "remove-cell"]}),
+        new_markdown_cell(note, metadata={"tags": ["colab-edition-note"]}),
+        new_code_cell(setup, metadata={"tags": ["colab-setup", "hide-cell"]}),
+        new_code_cell(FUNCTION_BODY, metadata={"tags": ["hide-input"]}),
+    ]
+    return new_notebook(cells=cells)
+
+
+def test_the_handouts_badge_note_and_setup_cell_name_the_student_version(tmp_path, capsys):
+    from segbook.book.colab import STAMP_COMMENT
+    from segbook.book.handout_cells import HANDOUT_COMMENT
+
+    source = _edition()
+    nbformat.write(source, tmp_path / "09_demo.ipynb")
+    assert main([str(tmp_path / "09_demo.ipynb"), "-o", str(tmp_path / "student")]) == 0
+    badge, note, setup = nbformat.read(tmp_path / "student" / "09_demo.ipynb", as_version=4).cells[:3]
+    assert badge.source == EDITION_BADGE.replace(
+        "https://colab.research.google.com/github/o/r/blob/colab/chapters/09_demo.ipynb", STUDENT_URL
+    )
+    assert note.source.startswith(f"*This is the student version of {PAGE_LINK}, a page of the book's website")
+    assert "NotImplementedError" in note.source and note.source.endswith("your run may differ in the last digits.*")
+    assert HANDOUT_COMMENT in setup.source.splitlines() and STAMP_COMMENT not in setup.source
+    # only the comment differs: the same package is installed, from the same repository and branch
+    assert setup.source.replace(HANDOUT_COMMENT, STAMP_COMMENT) == source.cells[2].source
+
+
+def test_a_student_version_converted_again_is_unchanged():
+    once = make_student_notebook(_edition(), "demo")[0]
+    assert make_student_notebook(once, "again")[0] == once
+
+
+@pytest.mark.parametrize(
+    "cells, where, message",
+    [
+        ({"badge": "[![Open In Colab](x)](y)"}, "cell 0 (tag 'colab-badge')", "exactly one link to a notebook"),
+        (
+            {"badge": EDITION_BADGE + " " + EDITION_BADGE},
+            "cell 0 (tag 'colab-badge')",
+            "found 2",
+        ),
+        ({"note": "*Some other note.*"}, "cell 1 (tag 'colab-edition-note')", "not the note segbook-colab-edition"),
+        ({"setup": "import segbook"}, "cell 2 (tag 'colab-setup')", "not the setup cell segbook-stamp writes"),
+    ],
+)
+def test_a_badge_note_or_setup_cell_not_as_stamped_is_an_error_naming_the_cell(tmp_path, capsys, cells, where, message):
+    path = tmp_path / "odd.ipynb"
+    nbformat.write(_edition(**cells), path)
+    assert main([str(path), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}, {where}" in err and message in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("https://colab.research.google.com/github/o/r/blob/colab/chapters/07_fcn.ipynb", "colab/student/07_fcn.ipynb"),
+        ("https://colab.research.google.com/github/o/r.x/blob/dev/docs/a/b.ipynb", "dev/student/b.ipynb"),
+        ("https://colab.research.google.com/github/o/r/blob/colab/student/07_fcn.ipynb", "colab/student/07_fcn.ipynb"),
+    ],
+)
+def test_student_colab_url_keeps_repository_and_branch(url, expected):
+    from segbook.book.handout_cells import student_colab_url
+
+    assert student_colab_url(url) == url.split("/blob/")[0] + "/blob/" + expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://mybinder.org/v2/gh/o/r/main?urlpath=tree/chapters/a.ipynb",
+        "https://colab.research.google.com/github/o/r/blob/colab/chapters/a.md",
+        "https://colab.research.google.com/drive/1abc",
+    ],
+)
+def test_student_colab_url_refuses_what_colab_does_not_open_from_github(url):
+    from segbook.book.handout_cells import HandoutError, student_colab_url
+
+    with pytest.raises(HandoutError, match="does not open a notebook from GitHub"):
+        student_colab_url(url)
+
+
+def test_handout_cells_leave_a_notebook_without_them_alone():
+    from segbook.book.handout_cells import stamp_handout
+
+    nb = _chapter()
+    before = json.dumps(nb, sort_keys=True)
+    stamp_handout(nb, "plain")
+    assert json.dumps(nb, sort_keys=True) == before
+
+
+def test_every_chapters_handout_opens_its_student_version_in_colab():
+    """Fast (JSON only): every chapter's student version opens itself, from the repository of _config.yml."""
+    from segbook.book.colab import read_repository
+    from segbook.book.handout_cells import HANDOUT_COMMENT
+
+    repo = read_repository(REPO / "_config.yml")
+    chapters = sorted((REPO / "chapters").glob("*.ipynb"))
+    assert chapters
+    for chapter in chapters:
+        nb = make_student_notebook(nbformat.read(chapter, as_version=4), str(chapter))[0]
+        url = f"https://colab.research.google.com/github/{repo.owner}/{repo.name}/blob/{repo.colab_branch}/student/"
+        assert nb.cells[0].source.endswith(f"({url}{chapter.name})"), chapter.name
+        assert HANDOUT_COMMENT in nb.cells[1].source.splitlines(), chapter.name

@@ -49,6 +49,7 @@ __all__ = [
     "EXTRA_MODULES",
     "check_extras",
     "setup_source",
+    "STAMP_COMMENT",
     "notebook_extras",
     "expected_cells",
     "stamp_notebook",
@@ -59,6 +60,8 @@ __all__ = [
 ]
 
 BADGE_TAGS = ["colab-badge", "remove-cell"]
+#: The setup cell's line that says who wrote it (a handout says so in its own words: segbook.book.handout_cells).
+STAMP_COMMENT = "# Stamped by `segbook-stamp` from _config.yml: edit the config, not this cell."
 SETUP_TAGS = ["colab-setup", "hide-cell"]
 _GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?$")
 PathLike = Union[str, Path]
@@ -201,7 +204,7 @@ def setup_source(repo: Repository, extras: Sequence[str] = ()) -> str:
         needed = 'NEEDED = ("segbook",)'
     return f"""# Setup for Google Colab (and any fresh environment): install this book's package,
 {what}
-# Stamped by `segbook-stamp` from _config.yml: edit the config, not this cell.
+{STAMP_COMMENT}
 import importlib
 import importlib.util
 import subprocess

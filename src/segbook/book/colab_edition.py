@@ -50,6 +50,7 @@ __all__ = [
     "ColabEditionError",
     "LEFTOVER_MYST",
     "GLUE_NOTE",
+    "EDITION_NOTE",
     "CLAIM_NOTE",
     "soften_asserts",
     "Site",
@@ -68,6 +69,14 @@ __all__ = [
 
 #: The note that opens every Colab-edition notebook that quotes numbers of the book's run.
 GLUE_NOTE = "Numbers in *italics* in the text are those of the book's own run; your run may differ in the last digits."
+
+
+#: The first sentence of the note that opens every Colab-edition notebook; ``{page}`` is a Markdown link to the page.
+#: (The student versions say it their own way: :data:`segbook.book.handout_cells.STUDENT_NOTE`.)
+EDITION_NOTE = (
+    "This is the Colab edition of {page}, a page of the book's website: the same notebook, with the website's "
+    "markup turned into plain Markdown."
+)
 
 
 #: What a build guard of the book says in the Colab edition when its claim does not hold in the reader's run.
@@ -140,10 +149,7 @@ def make_colab_notebook(
                 cell.source = soften_asserts(cell.source)
         cell.get("metadata", {}).pop("execution", None)
         cells.append(cell)
-    note = (
-        f"*This is the Colab edition of [{page.title or page.name}]({site.link(page.name)}), a page of the "
-        f"book's website: the same notebook, with the website's markup turned into plain Markdown.*"
-    )
+    note = "*" + EDITION_NOTE.format(page=f"[{page.title or page.name}]({site.link(page.name)})") + "*"
     if ctx.used_glue:
         note += f" *{GLUE_NOTE.replace('*italics*', 'italics')}*"
     note_cell = nbformat.v4.new_markdown_cell(note, metadata={"tags": ["colab-edition-note"]})

@@ -13,7 +13,8 @@ An instructor runs ``segbook-student`` (or ``python -m segbook.book.student``) a
   ``{exercise}`` directives stay;
 * in the Colab edition (``segbook-colab-edition``, MyST already turned into plain Markdown), the
   collapsed ``<details>`` block of each solution (``<summary>Solution...``) is removed;
-* outputs, execution counts and saved widget state are cleared.
+* outputs, execution counts and saved widget state are cleared; the Colab badge, the edition's note and the
+  setup cell name the student version (:mod:`segbook.book.handout_cells`).
 
 By default the handouts are made from the Colab edition, ``_build/colab/chapters/*.ipynb``, when it
 exists (after ``make book``), so they show no MyST either; otherwise from ``chapters/*.ipynb``.
@@ -38,6 +39,7 @@ from typing import Optional, Sequence
 
 import nbformat
 
+from segbook.book.handout_cells import HandoutError, stamp_handout
 from segbook.book.solution_markers import near_miss
 
 __all__ = ["StudentNotebookError", "StripReport", "strip_code_cell", "strip_markdown", "make_student_notebook"]
@@ -257,6 +259,7 @@ def make_student_notebook(
 
     Raises:
         StudentNotebookError: malformed solution markers, naming the notebook and the cell index.
+        HandoutError: a badge, note or setup cell not as the book stamps it (segbook.book.handout_cells).
 
     Example:
         >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title")])
@@ -305,6 +308,7 @@ def make_student_notebook(
             f"{markdown.gate_opened_at}: '{{solution-start}}' has no '{{solution-end}}' after it in the notebook"
         )
     student.cells = kept
+    stamp_handout(student, name)
     student.metadata.pop("widgets", None)
     nbformat.validate(student)
     return student, report
@@ -376,7 +380,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         results = write_student_notebooks(args.sources or _default_sources(args.from_sources), args.output)
-    except StudentNotebookError as exc:
+    except (StudentNotebookError, HandoutError) as exc:
         print(f"segbook-student: error: {exc}", file=sys.stderr)
         return 1
     for dst, report in results:
