@@ -1,5 +1,5 @@
 # segbook: the two commands that do everything are `make book` and `make test`.
-.PHONY: book test unit lint fast student stamp colab bench bench-data env clean
+.PHONY: book test unit lint fast student handouts stamp colab bench bench-data env clean
 
 ## book: create .venv if needed, execute every notebook and build the website into _build/html
 book:
@@ -28,9 +28,15 @@ fast: lint
 	.venv/bin/python -m pytest -n 2 --dist loadfile -p no:cacheprovider tests --ignore=tests/test_site.py \
 		-k "not real_chapters"
 
-## student: write student notebooks (solutions removed, outputs cleared) into student/
+## student: write student notebooks (solutions removed, outputs cleared) into student/, from the Colab edition when
+## make book wrote it; their Colab badges open the published student versions (branch colab, folder student/)
 student: env
 	.venv/bin/python -m segbook.book.student --output student
+
+## handouts: what make book publishes (needs the built site and _build/colab): the student notebooks into
+## _build/colab/student (for the Colab branch) and _build/html/student, with segbook-student-notebooks.zip
+handouts: env
+	.venv/bin/python -m segbook.book.handouts
 
 ## colab: write the Colab edition (MyST as plain Markdown, the last build's glued numbers) into _build/colab
 ## (make book runs it; needs a built site for the glued values)

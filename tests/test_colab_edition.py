@@ -30,6 +30,11 @@ REPO = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("SEGBOOK_BUILD", REPO / "_build"))
 SITE = "https://hust-soict.github.io/segbook/"
 GLOSSARY = SITE + "chapters/glossary.html"
+# The badge segbook-stamp writes into the source chapter (it opens the Colab edition).
+SOURCE_BADGE = (
+    "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+    "(https://colab.research.google.com/github/hust-soict/segbook/blob/colab/chapters/02_fcn.ipynb)"
+)
 REFERENCES = SITE + "chapters/references.html"
 
 BIB = r"""
@@ -95,7 +100,7 @@ def book(tmp_path):
         "# The first chapter\n\n(sec-first)=\n## Pixels\n", encoding="utf-8"
     )
     cells = [
-        new_markdown_cell("[![Open In Colab](x)](y)", metadata={"tags": ["colab-badge", "remove-cell"]}),
+        new_markdown_cell(SOURCE_BADGE, metadata={"tags": ["colab-badge", "remove-cell"]}),
         new_code_cell("print(1)"),
         new_markdown_cell("# FCN\n\nThe mIoU is {glue:text}`miou:.3f`."),
         new_code_cell("glue('miou', 0.81234, display=False)"),
@@ -527,3 +532,163 @@ def test_make_student_reads_the_colab_edition_when_it_exists(book, edition, monk
     assert student_main(["--from-sources", "-o", "from-sources"]) == 0
     sources = nbformat.read(book / "from-sources" / "02_fcn.ipynb", as_version=4)
     assert any("```{exercise} Sizes" in c.source for c in sources.cells)
+    for nb in (handout, sources):  # either way, the badge opens the student version
+        assert nb.cells[0].source.endswith(f"({STUDENT_COLAB})")
+
+
+# --------------------------------------------------------------------------- the handouts: published and linked
+
+STUDENT_COLAB = "https://colab.research.google.com/github/hust-soict/segbook/blob/colab/student/02_fcn.ipynb"
+
+
+@pytest.fixture
+def site(book, edition):
+    """The built website of the tiny book (only what publishing the handouts needs: its index.html)."""
+    (book / "_build" / "html").mkdir(parents=True)
+    (book / "_build" / "html" / "index.html").write_text("<html></html>", encoding="utf-8")
+    return book / "_build" / "html"
+
+
+def _publish(book):
+    from segbook.book.handouts import publish_handouts
+
+    return publish_handouts(book / "_build" / "colab", book / "_build" / "html", book / "_config.yml")
+
+
+def test_the_handouts_go_to_the_colab_branch_folder_and_to_the_site_with_an_archive(book, site):
+    import zipfile
+
+    done = _publish(book)
+    assert done.notebooks == [book / "_build" / "colab" / "student" / "02_fcn.ipynb"]
+    assert done.downloads == [site / "student" / "02_fcn.ipynb"]
+    assert done.archive == site / "student" / "segbook-student-notebooks.zip"
+    handout = nbformat.read(done.notebooks[0], as_version=4)
+    assert handout.cells[0].source.endswith(f"({STUDENT_COLAB})")  # it opens itself in Colab
+    assert handout.cells[1].source.startswith("*This is the student version of [FCN](")  # the edition's note, rewritten
+    assert not any("<details>" in c.source or "Pad to **32**" in c.source for c in handout.cells)
+    assert done.downloads[0].read_bytes() == done.notebooks[0].read_bytes()
+    with zipfile.ZipFile(done.archive) as bundle:
+        assert bundle.namelist() == ["segbook-student-notebooks/README.md", "segbook-student-notebooks/02_fcn.ipynb"]
+        assert bundle.read("segbook-student-notebooks/02_fcn.ipynb") == done.notebooks[0].read_bytes()
+        readme = bundle.read("segbook-student-notebooks/README.md").decode()
+    assert f"[02_fcn.ipynb]({STUDENT_COLAB})" in readme and "https://hust-soict.github.io/segbook/" in readme
+    assert (book / "_build" / "colab" / "student" / "README.md").read_text(encoding="utf-8") == readme
+
+
+def test_the_archive_is_the_same_bytes_when_published_again(book, site):
+    import zipfile
+
+    first = _publish(book).archive.read_bytes()
+    assert _publish(book).archive.read_bytes() == first
+    with zipfile.ZipFile(site / "student" / "segbook-student-notebooks.zip") as bundle:  # not today's date
+        assert {info.date_time for info in bundle.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_a_handout_of_a_chapter_that_is_gone_is_removed(book, site):
+    for folder in (book / "_build" / "colab" / "student", site / "student"):
+        folder.mkdir(parents=True)
+        (folder / "99_old.ipynb").write_text("{}", encoding="utf-8")
+    _publish(book)
+    assert not (site / "student" / "99_old.ipynb").exists()
+    assert not (book / "_build" / "colab" / "student" / "99_old.ipynb").exists()
+    assert (site / "student" / "02_fcn.ipynb").is_file()
+
+
+def test_a_malformed_chapter_publishes_nothing(book, site):
+    from segbook.book.student import StudentNotebookError
+
+    path = book / "_build" / "colab" / "chapters" / "03_bad.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("# Exercise 3.1 (f)\n###BEGIN SOLUTION\nx = 1\n")]), path)
+    with pytest.raises(StudentNotebookError, match="03_bad.ipynb, cell 0"):
+        _publish(book)
+    assert not (site / "student").exists() and not (book / "_build" / "colab" / "student").exists()
+
+
+def test_publishing_needs_the_edition_and_the_built_site(book, edition, capsys):
+    from segbook.book.handouts import main as handouts_main
+
+    assert handouts_main(["--config", str(book / "_config.yml")]) == 1
+    assert "no built website" in capsys.readouterr().err
+    (book / "_build" / "html").mkdir()
+    (book / "_build" / "html" / "index.html").write_text("", encoding="utf-8")
+    assert handouts_main(["--config", str(book / "_config.yml"), "--edition", str(book / "nowhere")]) == 1
+    assert "no Colab edition" in capsys.readouterr().err
+    assert handouts_main(["--config", str(book / "_config.yml")]) == 0
+    assert "1 student notebook(s)" in capsys.readouterr().out
+    assert (book / "_build" / "html" / "student" / "segbook-student-notebooks.zip").is_file()
+
+
+def test_two_notebooks_of_the_same_name_cannot_share_the_archive(tmp_path):
+    from segbook.book.handout_cells import HandoutError
+    from segbook.book.handouts import write_archive
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "01.ipynb").write_text("{}", encoding="utf-8")
+    with pytest.raises(HandoutError, match="same name"):
+        write_archive([tmp_path / "a" / "01.ipynb", tmp_path / "b" / "01.ipynb"], "", tmp_path / "x.zip")
+    assert not (tmp_path / "x.zip").exists()
+
+
+def _page_context(body: str, suffix: str = ".ipynb") -> dict:
+    launch = {
+        "label": "launch-buttons",
+        "buttons": [
+            {
+                "text": "Colab",
+                "url": "https://colab.research.google.com/github/hust-soict/segbook/blob/main/chapters/02_fcn.ipynb",
+            }
+        ],
+    }
+    download = {"label": "download-buttons", "buttons": []}
+    return {
+        "body": body,
+        "page_source_suffix": suffix,
+        "pathto": lambda path, _: "../" + path,
+        "header_buttons": [launch, download],
+    }
+
+
+class _App:
+    def __init__(self, srcdir):
+        self.srcdir = str(srcdir)
+
+
+def test_a_notebook_page_links_its_student_notebook_under_its_title_and_in_the_header_menus(book):
+    from segbook.book.sphinx_colab import edit_page_context
+
+    body = '<section><h1>FCN<a href="#">#</a></h1>\n<p class="slide-heading" lang="vi">Mạng</p>\n<p>Text</p></section>'
+    context = _page_context(body)
+    edit_page_context(_App(book), "chapters/02_fcn", "page.html", context, None)
+    head, line, rest = context["body"].partition('<p class="segbook-handout">')
+    assert head.endswith('<p class="slide-heading" lang="vi">Mạng</p>\n') and rest.endswith("<p>Text</p></section>")
+    assert f'href="{STUDENT_COLAB}"' in rest.split("</p>")[0]
+    assert 'href="../student/02_fcn.ipynb" download' in rest.split("</p>")[0]
+    assert 'href="../student/segbook-student-notebooks.zip" download' in rest.split("</p>")[0]
+    launch, download = context["header_buttons"]
+    assert [b["url"] for b in launch["buttons"]] == [
+        "https://colab.research.google.com/github/hust-soict/segbook/blob/colab/chapters/02_fcn.ipynb",
+        STUDENT_COLAB,
+    ]
+    assert [b["url"] for b in download["buttons"]] == [
+        "../student/02_fcn.ipynb",
+        "../student/segbook-student-notebooks.zip",
+    ]
+
+
+def test_the_handout_line_goes_right_under_a_title_without_a_slide_heading(book):
+    from segbook.book.sphinx_colab import edit_page_context
+
+    context = _page_context("<h1>T</h1><p>Text</p>")
+    edit_page_context(_App(book), "chapters/02_fcn", "page.html", context, None)
+    assert context["body"].startswith('<h1>T</h1>\n<p class="segbook-handout">')
+    assert context["body"].endswith("</p><p>Text</p>")
+
+
+def test_a_page_that_is_not_a_notebook_links_no_student_notebook(book):
+    from segbook.book.sphinx_colab import edit_page_context
+
+    context = _page_context("<h1>Glossary</h1>", suffix=".md")
+    edit_page_context(_App(book), "chapters/glossary", "page.html", context, None)
+    assert context["body"] == "<h1>Glossary</h1>"
+    assert len(context["header_buttons"][0]["buttons"]) == 1 and context["header_buttons"][1]["buttons"] == []

@@ -10,7 +10,8 @@ The site's root leads to the first page. Per page (one test case each, named aft
 - its math is typeset by MathJax (no raw ``\\(``, no TeX error);
 - its images (figures from notebook outputs included) are decoded;
 - its widgets are drawn by the vendored widget manager from the state stored in the page.
-Then: notebook pages have a Colab launch link computed from ``_config.yml``, solutions are hidden until clicked,
+Then: notebook pages have a Colab launch link computed from ``_config.yml`` and link their student notebook (in
+Colab, as a download, and the archive of them all, which the site holds), solutions are hidden until clicked,
 ``hide-input`` cells show their output but not their code, and the chapters that must show math, figures,
 widgets and solutions do; the glossary and the references list their entries, and every chapter's {term} and
 {cite} links land on an entry. In the theme's dark mode, notebook figures sit on a light background.
@@ -25,11 +26,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html
 import http.server
+import json
 import os
 import re
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -800,6 +804,117 @@ def test_the_first_chapter_is_a_notebook_page() -> None:
     assert "chapters/01_segmentation_task" in NOTEBOOK_PAGES, (
         f"chapters/01_segmentation_task.ipynb is not in {BOOK_DIR / '_toc.yml'} or does not exist"
     )
+
+
+# The student notebooks (handouts): where the site and the Colab edition's branch publish them (make book runs
+# segbook.book.handouts), and the archive of them all.
+HANDOUT_DIR = "student"
+HANDOUT_ARCHIVE = f"{HANDOUT_DIR}/segbook-student-notebooks.zip"
+
+
+def expected_student_colab_url(config_path: Path, docname: str) -> str:
+    """Return the Colab URL of the student notebook of notebook page ``docname``, from ``_config.yml``.
+
+    The handouts are published flat, ``student/<notebook>.ipynb``, on the branch ``segbook.colab_branch`` (default
+    ``colab``) beside the Colab edition: ``https://colab.research.google.com/github/<owner>/<repo>/blob/
+    <colab_branch>/student/<name>.ipynb``, whatever the page's folder.
+    """
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?", config["repository"]["url"])
+    if match is None:
+        raise ValueError(f"repository.url in {config_path} is not https://github.com/<owner>/<repo>")
+    branch = (config.get("segbook") or {}).get("colab_branch") or "colab"
+    name = docname.rsplit("/", 1)[-1]
+    return f"https://colab.research.google.com/github/{match[1]}/{match[2]}/blob/{branch}/{HANDOUT_DIR}/{name}.ipynb"
+
+
+def test_expected_student_colab_url_follows_the_config(tmp_path: Path) -> None:
+    """Owner, repository and the edition's branch come from _config.yml; the handout sits in student/, flat."""
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://github.com/someone/course.git\n  branch: dev\n", encoding="utf-8")
+    assert expected_student_colab_url(config, "chapters/x") == (
+        "https://colab.research.google.com/github/someone/course/blob/colab/student/x.ipynb"
+    )
+    config.write_text(
+        "repository:\n  url: https://github.com/someone/course\nsegbook:\n  colab_branch: handouts\n", encoding="utf-8"
+    )
+    assert expected_student_colab_url(config, "a/b/y") == (
+        "https://colab.research.google.com/github/someone/course/blob/handouts/student/y.ipynb"
+    )
+
+
+def _preview_without_handouts() -> bool:
+    """A site built by tools/preview.sh, which does not run make book's handout step: no student/ folder at all.
+
+    The repository's own build (``make book``, CI) is never one: there a missing folder fails the tests below.
+    """
+    return not (SITE_DIR / HANDOUT_DIR).is_dir() and SITE_DIR != (BOOK_DIR / "_build" / "html").resolve()
+
+
+PREVIEW_HANDOUTS_HINT = (
+    "this preview has no student notebooks; to check them too, run in the repository: "
+    "`.venv/bin/python -m segbook.book.colab_edition --config PREVIEW/_config.yml` then "
+    "`.venv/bin/python -m segbook.book.handouts --config PREVIEW/_config.yml`"
+)
+
+
+def _built_page(page: str) -> str:
+    path = SITE_DIR / f"{page}.html"
+    if not path.is_file():
+        pytest.fail(f"{page} is listed in _toc.yml but {path} does not exist: {BUILD_HINT}", pytrace=False)
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_notebook_page_links_its_student_notebook_and_the_archive(page: str) -> None:
+    """Under its title, the page links its student notebook in Colab, as a download, and the archive of every
+    student notebook; the header's menus hold the same links; the files are in the site, and the notebook is the
+    student version (no solution left, its badge opens itself)."""
+    html_text = _built_page(page)
+    line = re.search(r'<p class="segbook-handout">(.*?)</p>', html_text, re.S)
+    assert line is not None, f"{page}: no 'Student notebook' line (p.segbook-handout) under the title"
+    hrefs = [html.unescape(href) for href in re.findall(r'href="([^"]*)"', line.group(1))]
+    colab = expected_student_colab_url(BOOK_DIR / "_config.yml", page)
+    name = page.rsplit("/", 1)[-1] + ".ipynb"
+    problems = [] if colab in hrefs else [f"no link to {colab} (links: {hrefs})"]
+    local = {os.path.normpath((SITE_DIR / page).parent / href) for href in hrefs if not urlsplit(href).scheme}
+    preview = _preview_without_handouts()
+    for target in (SITE_DIR / HANDOUT_DIR / name, SITE_DIR / HANDOUT_ARCHIVE):
+        if str(target) not in local:
+            problems.append(f"no link to {target.relative_to(SITE_DIR)} (links: {hrefs})")
+        elif not target.is_file() and not preview:
+            problems.append(f"{target.relative_to(SITE_DIR)} is linked but not in the site (make book runs handouts)")
+    for href in hrefs:
+        if html_text.count(f'href="{html.escape(href)}"') < 2:
+            problems.append(f"{href} is not in the header's menus too")
+    assert not problems, _listing(f"{page}: the student notebook's links", problems)
+    if preview:
+        pytest.skip(f"{page}: the links are right, the files not checked: {PREVIEW_HANDOUTS_HINT}")
+    handout = json.loads((SITE_DIR / HANDOUT_DIR / name).read_text(encoding="utf-8"))
+    sources = ["".join(cell["source"]) for cell in handout["cells"]]
+    assert not any("### BEGIN SOLUTION" in source or "<summary>Solution" in source for source in sources), (
+        f"{HANDOUT_DIR}/{name} still holds a solution"
+    )
+    assert sources[0].endswith(f"({colab})"), f"{HANDOUT_DIR}/{name}: its badge does not open it: {sources[0]!r}"
+
+
+def test_the_archive_holds_the_student_notebook_of_every_notebook_page() -> None:
+    """The archive the chapter pages link holds a README and, byte for byte, each page's student notebook."""
+    archive = SITE_DIR / HANDOUT_ARCHIVE
+    if _preview_without_handouts():
+        pytest.skip(PREVIEW_HANDOUTS_HINT)
+    if not archive.is_file():
+        pytest.fail(f"no {HANDOUT_ARCHIVE} in {SITE_DIR}: {BUILD_HINT}", pytrace=False)
+    with zipfile.ZipFile(archive) as bundle:
+        members = {name.split("/", 1)[-1]: name for name in bundle.namelist()}
+        missing = [page for page in NOTEBOOK_PAGES if page.rsplit("/", 1)[-1] + ".ipynb" not in members]
+        assert not missing, _listing(f"{HANDOUT_ARCHIVE} lacks the student notebook of", missing)
+        assert "README.md" in members, f"{HANDOUT_ARCHIVE} has no README.md: {sorted(members)}"
+        for page in NOTEBOOK_PAGES:
+            name = page.rsplit("/", 1)[-1] + ".ipynb"
+            assert bundle.read(members[name]) == (SITE_DIR / HANDOUT_DIR / name).read_bytes(), (
+                f"{HANDOUT_ARCHIVE}'s {name} differs from the download {HANDOUT_DIR}/{name}"
+            )
 
 
 @pytest.mark.parametrize("page", [page for page, features in REQUIRED_FEATURES.items() if "solution" in features])

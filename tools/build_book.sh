@@ -6,6 +6,10 @@
 #      them all before failing;
 #   4. segbook-colab-edition writes the Colab edition of the notebooks into _build/colab (MyST turned into
 #      plain Markdown, the prose's glued numbers taken from this build's executed notebooks).
+#   5. segbook.book.handouts writes the student notebooks (the Colab edition without the solutions, their badges
+#      opening the student versions): into _build/colab/student (published with the edition on its branch, where
+#      Colab opens them) and into _build/html/student (a download per chapter and segbook-student-notebooks.zip,
+#      which every chapter page links).
 # Reruns are incremental: Sphinx re-reads (and so re-executes) only the pages whose source changed. Everything
 # is rebuilt when the package segbook changed (notebook outputs depend on it), after a failed build (Sphinx
 # would not repeat the warnings of pages it does not re-read), or when you pass --all.
@@ -50,11 +54,16 @@ echo "$src_sha" > "$src_stamp"
 # The Colab edition (MyST turned into plain Markdown, glued values from this run): _build/colab/chapters/*.ipynb.
 # Pure JSON, a second or two; the Pages workflow publishes it to the branch segbook.colab_branch.
 python -m segbook.book.colab_edition --config _config.yml
+# The handouts, from that edition: _build/colab/student/*.ipynb (the Pages workflow pushes them with the edition)
+# and _build/html/student/ (each chapter's student notebook and the archive of all of them, linked from every chapter
+# page by segbook.book.sphinx_colab).
+python -m segbook.book.handouts --config _config.yml
 
 cat <<EOF
 [book] built in $(( $(date +%s) - start )) s.
 [book] The website is in $book/_build/html (start page: _build/html/index.html); the Colab edition of the
-[book] notebooks in $book/_build/colab.
+[book] notebooks in $book/_build/colab, and their student versions in $book/_build/colab/student and, with the
+[book] archive segbook-student-notebooks.zip, in $book/_build/html/student.
 [book] To look at it, serve it and open http://localhost:8000 in a browser:
 [book]     python3 -m http.server -d _build/html 8000
 [book] Then check it in a headless browser: .venv/bin/python -m pytest tests/test_site.py
