@@ -1,5 +1,7 @@
 """Chapter 2's exercise checks accept the notebook's own solutions and reject plausible wrong answers."""
 
+import copy
+
 import pytest
 import torch
 from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
@@ -7,12 +9,16 @@ from torch import nn
 from torch.nn import functional as F
 
 from segbook.exercises import ExerciseError, ch02
+from segbook.models import PatchClassifier
+from segbook.ops import convolutionalize, count_flops, pad_for_patches, sliding_window_predict
 
 SOLUTIONS = notebook_solutions("02_sliding_window.ipynb", 2, nn=nn)
 CHECKS = [
     (ch02.check_extract_patches, "extract_patches"),
     (ch02.check_shared_fraction, "shared_fraction"),
     (ch02.check_linear_to_conv, "linear_to_conv"),
+    (ch02.check_answer_2_4, "answer_2_4"),
+    (ch02.check_answer_2_5, "answer_2_5"),
 ]
 
 
@@ -198,3 +204,119 @@ def test_linear_to_conv_failure_says_what_is_expected_not_none():
     message = str(info.value)
     assert "expected: None" not in message, message
     assert "expected: an nn.Conv2d(" in message and "that computes the Linear layer" in message, message
+
+
+# --- Exercise 2.4 ------------------------------------------------------------------------------------------------
+
+
+def test_repeated_work_answer_is_the_measured_first_layer_flop_ratio():
+    """The expected ratio is what FlopCounterMode measures on the chapter's classifier and its conversion."""
+    torch.manual_seed(0)
+    classifier = PatchClassifier(5, patch_size=15, hidden=32).eval()
+    image = torch.rand(1, 3, 64, 64)
+    window = count_flops(classifier[0], torch.zeros(1, 3, 15, 15)) * 64 * 64
+    dense = count_flops(convolutionalize(classifier).body[0], pad_for_patches(image, 15))
+    assert ch02.check_answer_2_4(window / dense) is True
+
+
+@pytest.mark.parametrize("answer", [120, 119.8, 64 * 64 * 13**2 / 76**2])
+def test_repeated_work_accepts_the_ratio_to_three_digits(answer):
+    assert ch02.check_answer_2_4(answer) is True
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        (169, "inside the image is computed"),  # the interior count, border of the dense map forgotten
+        (64 * 64 * 169 / 78**2, "the first convolution is valid"),  # the padded image's size, not the map's
+        (64 * 64 * 169 / 62**2, "not over the bare image"),  # no padding in the dense network
+        (64 * 64 * 225 / 76**2, "not the patch's pixels"),  # P^2 per patch
+        (64 * 64 * 225 / 78**2, "not pixels"),
+        (225, "copied into"),
+        (4096, "forward passes"),
+        (64 * 64 * 169, "count alone; divide"),
+        (76 * 76, "convolutionalized network's count alone"),
+        (76**2 / (64 * 64 * 169), "upside down"),
+        (100.0, "count each side on its own"),  # no known slip: the general hint
+    ],
+)
+def test_repeated_work_rejects_each_slip_with_its_hint(answer, words):
+    with pytest.raises(ExerciseError) as info:
+        ch02.check_answer_2_4(answer)
+    message = str(info.value)
+    assert "Exercise 2.4 (answer_2_4)" in message and "Hint" in message and words in message, message
+
+
+def test_repeated_work_refuses_a_tensor():
+    with pytest.raises(ExerciseError, match=r"\.item\(\)"):
+        ch02.check_answer_2_4(torch.tensor(119.84))
+
+
+# --- Exercise 2.5 ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        ("a", "how many positions does each compute"),
+        ("c", "still has a stride of 2"),
+        ("d", "no stride left anywhere"),
+    ],
+)
+def test_atrous_question_rejects_each_wrong_option(answer, words):
+    with pytest.raises(ExerciseError) as info:
+        ch02.check_answer_2_5(answer)
+    message = str(info.value)
+    assert "Exercise 2.5 (answer_2_5)" in message and "Hint" in message and words in message, message
+
+
+def test_atrous_question_accepts_the_letter_in_upper_case():
+    assert ch02.check_answer_2_5(" B ") is True
+
+
+@pytest.mark.parametrize("answer", [{"b"}, 2, "e"])
+def test_atrous_question_refuses_other_kinds_of_answer(answer):
+    with pytest.raises(ExerciseError):
+        ch02.check_answer_2_5(answer)
+
+
+def _undilated(fcn, keep_stride):
+    """The two shortcuts of Exercise 2.5: A keeps the pooling's stride (keep_stride), B drops it; no dilation."""
+    body = copy.deepcopy(fcn.body)
+    for layer in body:
+        if isinstance(layer, nn.MaxPool2d):
+            layer.stride, layer.dilation = (2 if keep_stride else 1), 1
+        elif isinstance(layer, nn.Conv2d):
+            layer.dilation = (1, 1)
+    return body
+
+
+def test_atrous_question_explanation_holds_for_the_pooled_classifier():
+    """A: the classifier's logits at even rows and columns only; B: a value everywhere, not the classifier's."""
+    torch.manual_seed(0)
+    pooled = PatchClassifier(5, patch_size=15, pool=True).eval()
+    images = torch.rand(2, 3, 32, 32)
+    fcn = convolutionalize(pooled)
+    padded = pad_for_patches(images, 15)
+    with torch.no_grad():
+        window = sliding_window_predict(pooled, images, 15)
+        assert (fcn(images) - window).abs().max() < 1e-5  # with the dilations: exact everywhere
+        a = _undilated(fcn, keep_stride=True)(padded)
+        b = _undilated(fcn, keep_stride=False)(padded)
+    assert a.shape[-1] < 32 // 2 + 2  # about a quarter of the positions
+    assert (a[..., :16, :16] - window[..., ::2, ::2]).abs().max() < 1e-5
+    assert b.shape[-1] >= 32  # every pixel has a value ...
+    assert (b[..., :32, :32] - window).abs().max() > 1e-3  # ... but not the sliding window's
+
+
+@pytest.mark.parametrize(
+    "check, name",
+    [
+        (ch02.check_answer_2_4, "answer_2_4"),
+        (ch02.check_answer_2_5, "answer_2_5"),
+    ],
+)
+def test_question_explanations_fit_the_notebooks_88_columns(check, name, capsys):
+    assert check(SOLUTIONS[name]) is True
+    out = capsys.readouterr().out
+    assert "correct. Why:" in out and max(len(line) for line in out.splitlines()) <= 88, out

@@ -2,11 +2,13 @@
 
 Each ``check_*`` runs the student's function on several cases, edge cases included, and explains the first
 failure. The expected values come from the package's own implementations (``segbook.data.one_hot``,
-``segbook.metrics.iou_per_class``) or are written out by hand.
+``segbook.metrics.iou_per_class``, ``segbook.metrics.confusion_matrix``) or are written out by hand. Exercise 1.5
+is a short question (:func:`segbook.exercises.check_choice`): what the ignore index does to the scores.
 """
 
 from __future__ import annotations
 
+import textwrap
 from typing import Callable
 
 import torch
@@ -14,9 +16,17 @@ import torch
 from segbook.conventions import IGNORE_INDEX
 from segbook.data import one_hot as _one_hot
 from segbook.exercises._core import Case, run_checks
+from segbook.exercises._questions import check_choice
+from segbook.metrics import confusion_matrix as _confusion_matrix
 from segbook.metrics import iou_per_class as _iou_per_class
 
-__all__ = ["check_one_hot", "check_semantic_from_instances", "check_iou_from_confusion"]
+__all__ = [
+    "check_one_hot",
+    "check_semantic_from_instances",
+    "check_iou_from_confusion",
+    "check_confusion_matrix",
+    "check_answer_1_5",
+]
 
 
 def check_one_hot(fn: Callable) -> bool:
@@ -143,6 +153,97 @@ def check_iou_from_confusion(fn: Callable) -> bool:
     return run_checks("Exercise 1.3 (iou_from_confusion)", fn, cases)
 
 
+def check_confusion_matrix(fn: Callable) -> bool:
+    """Exercise 1.4: ``confusion_matrix(pred, target, num_classes)``: int64 (C, C), target 255 counted nowhere."""
+    # Worked by hand (rows = true class, columns = predicted): the pairs (0, 0), (0, 1), (1, 1) twice, (2, 0) and
+    # (2, 2). The matrix is not symmetric, so swapped rows and columns cannot pass; and the largest code,
+    # 2 * 3 + 2, occurs, so a bincount without minlength passes here and is caught by the case meant for it.
+    hand_target = torch.tensor([[0, 0, 1], [2, 1, 2]])
+    hand_pred = torch.tensor([[0, 1, 1], [0, 1, 2]])
+    hand = torch.tensor([[1, 1, 0], [0, 2, 0], [1, 0, 1]])
+    g = torch.Generator().manual_seed(14)
+    target = torch.randint(0, 4, (2, 4, 5), generator=g)
+    pred = torch.randint(0, 4, (2, 4, 5), generator=g)
+    banded = target.clone()
+    banded[:, 1, :] = IGNORE_INDEX  # a band of ignored pixels, with predictions of every class under it
+    banded[0, :, 0] = IGNORE_INDEX
+    few = torch.tensor([[0, 2, 2], [1, 0, 2]])  # C = 5: classes 3 and 4 occur nowhere
+    few_pred = torch.tensor([[0, 2, 1], [1, 1, 2]])
+    cases = [
+        Case(
+            "the hand-worked 2x3 map with 3 classes (rows: true class, columns: predicted)",
+            (hand_pred, hand_target, 3),
+            expected=hand,
+            hint="cm[i, j] counts the pixels whose TARGET is i and whose PREDICTION is j: rows are the truth; "
+            "return int64 counts",
+        ),
+        Case(
+            "a random (2, 4, 5) batch with 4 classes: every pixel is counted once",
+            (pred, target, 4),
+            expected=_confusion_matrix(pred, target, 4),
+            hint="count over all the pixels of all the images; the entries must add up to the number of pixels",
+        ),
+        Case(
+            f"pixels whose target is {IGNORE_INDEX} count nowhere, whatever was predicted there",
+            (pred, banded, 4),
+            expected=_confusion_matrix(pred, banded, 4),
+            hint=f"an ignored pixel (target {IGNORE_INDEX}) belongs to no row, so it adds to no column either; "
+            "counting it as background (class 0) puts it in row 0",
+        ),
+        Case(
+            "C = 5 but classes 3 and 4 occur nowhere: their rows and columns are zeros",
+            (few_pred, few, 5),
+            expected=_confusion_matrix(few_pred, few, 5),
+            hint="the matrix is num_classes x num_classes whatever classes occur; torch.bincount's result is only "
+            "as long as the largest code it sees unless you say how long it must be",
+        ),
+        Case(
+            "every pixel ignored: a 3x3 matrix of zeros",
+            (torch.tensor([[1, 2]]), torch.full((1, 2), IGNORE_INDEX), 3),
+            expected=torch.zeros(3, 3, dtype=torch.int64),
+            hint="with nothing counted the result is still (C, C) int64, all zeros",
+        ),
+    ]
+    return run_checks("Exercise 1.4 (confusion_matrix)", fn, cases)
+
+
+def check_answer_1_5(answer: object) -> bool:
+    """Exercise 1.5: ``answer_1_5``: which statements about the ignore index and the scores are true (a set)."""
+    label = "Exercise 1.5 (answer_1_5)"
+    return check_choice(
+        label,
+        answer,
+        options={
+            "a": f"changing the prediction at a pixel whose target is {IGNORE_INDEX} never changes any score",
+            "b": f"a class predicted only at pixels whose target is {IGNORE_INDEX}, and absent from the target, "
+            "gets IoU 0 and lowers the mIoU",
+            "c": f"replacing {IGNORE_INDEX} by 0 (background) before scoring can lower an object class's IoU, "
+            "not only the background's",
+            "d": "ignored pixels leave the rows of the confusion matrix (the truth) but still count in its "
+            "columns (the predictions)",
+        },
+        correct=frozenset({"a", "c"}),
+        why=_fitted(
+            label,
+            f"a pixel enters the confusion matrix as one (true, predicted) pair or not at all. A target of "
+            f"{IGNORE_INDEX} gives it no row, so it is in no column either (d is false) and what the model predicts "
+            "there changes no count and no score (a). A class predicted only there has an empty row and an empty "
+            "column: its IoU is 0/0, NaN, and the mean IoU leaves it out instead of counting a 0 (b is false). "
+            f"Replacing {IGNORE_INDEX} by 0 puts the band into row 0: where the model predicted the object, those "
+            "pixels become the object's false positives (and the background's false negatives), so the object's "
+            "IoU drops as well (c).",
+        ),
+        wrong={
+            "a": f"can a pixel whose target is {IGNORE_INDEX} enter any row, or any column, of the matrix?",
+            "b": "find where those pixels are counted in the confusion matrix, then recall what the mean IoU "
+            "does with a class whose IoU is 0/0",
+            "c": "once the band's target is 0, where are the pixels counted at which the model predicted the "
+            "object class?",
+            "d": "a pixel enters the matrix as one (row, column) pair, or not at all",
+        },
+    )
+
+
 def _float_compare(expected: torch.Tensor, got: object):
     """Accept any floating dtype; compare values with NaN equal to NaN."""
     if not isinstance(got, torch.Tensor):
@@ -154,3 +255,9 @@ def _float_compare(expected: torch.Tensor, got: object):
     if torch.allclose(got.to(torch.float64), expected, rtol=1e-5, atol=1e-6, equal_nan=True):
         return True, ""
     return False, f"values differ: expected {expected.tolist()}, got {got.tolist()}"
+
+
+def _fitted(label: str, why: str) -> str:
+    """``why`` in lines that fit the notebook's 88 columns after the question's "<label>: correct. Why: "."""
+    prefix = f"{label}: correct. Why: "
+    return textwrap.fill(prefix + why, 88)[len(prefix) :]

@@ -2,20 +2,30 @@
 
 Each ``check_*`` runs the student's function on several cases, simple ones first, and explains the first
 failure. Expected values come from the package (``segbook.ops.sliding_window.extract_patches`` and
-``linear_to_conv``) or are worked out by hand.
+``linear_to_conv``) or are worked out by hand. Exercises 2.4 and 2.5 are short questions
+(:func:`segbook.exercises.check_number`, :func:`segbook.exercises.check_choice`): how much work the sliding window
+repeats, and why strides become dilations.
 """
 
 from __future__ import annotations
 
+import textwrap
 from typing import Callable
 
 import torch
 from torch import nn
 
 from segbook.exercises._core import Case, default_compare, describe, run_checks
+from segbook.exercises._questions import check_choice, check_number
 from segbook.ops import extract_patches as _extract_patches
 
-__all__ = ["check_extract_patches", "check_shared_fraction", "check_linear_to_conv"]
+__all__ = [
+    "check_extract_patches",
+    "check_shared_fraction",
+    "check_linear_to_conv",
+    "check_answer_2_4",
+    "check_answer_2_5",
+]
 
 
 def check_extract_patches(fn: Callable) -> bool:
@@ -208,3 +218,99 @@ def check_linear_to_conv(fn: Callable) -> bool:
         )
     with torch.random.fork_rng(devices=[]):  # building layers draws random weights: keep the notebook's stream
         return run_checks("Exercise 2.3 (linear_to_conv)", fn, cases)
+
+
+# Exercise 2.4, for a 64x64 image and the chapter's classifier (P = 15, three valid 3x3 convolutions):
+_SIDE, _P = 64, 15
+_PATCHES = _SIDE * _SIDE  # one forward pass per pixel
+_PER_PATCH = (_P - 2) ** 2  # the first valid 3x3 convolution's map on one patch: 13 x 13
+_DENSE = (_SIDE + 2 * (_P // 2) - 2) ** 2  # its map on the image padded by r = 7 (78 x 78): 76 x 76
+_PADDED = (_SIDE + 2 * (_P // 2)) ** 2  # the padded image itself, 78 x 78
+
+
+def check_answer_2_4(answer: object) -> bool:
+    """Exercise 2.4: ``answer_2_4``: first-layer positions, sliding window / convolutionalized, 64x64, P = 15."""
+    label = "Exercise 2.4 (answer_2_4)"
+    window = _PATCHES * _PER_PATCH
+    return check_number(
+        label,
+        answer,
+        expected=window / _DENSE,
+        rel_tol=5e-3,
+        why=_fitted(
+            label,
+            f"the sliding window runs the first convolution on {_SIDE} x {_SIDE} = {_PATCHES:,} patches, and on "
+            f"each {_P}x{_P} patch a valid 3x3 convolution gives {_P - 2} x {_P - 2} = {_PER_PATCH} positions: "
+            f"{window:,} in all. The convolutionalized network pads the image by r = {_P // 2} once "
+            f"({_SIDE + _P - 1} x {_SIDE + _P - 1}) and its first convolution gives {_SIDE + _P - 3} x "
+            f"{_SIDE + _P - 3} = {_DENSE:,} positions. The ratio, {window / _DENSE:.1f}, is a little below "
+            f"{_PER_PATCH}, how often one feature inside the image is computed, because the dense map also covers "
+            f"the border of padding; it approaches {_PER_PATCH} as the image grows. Deeper layers repeat less "
+            f"({_P - 4}^2, then {_P - 6}^2 times), and only the head's work is needed once per pixel.",
+        ),
+        hint="count each side on its own: positions per patch times the number of patches, and the size of the "
+        "first convolution's map when it runs once over the padded image",
+        near={
+            float(_PER_PATCH): "that is how often one feature inside the image is computed; the convolutionalized "
+            "network's first map is larger than the image: it runs over the padded image, border included",
+            _PATCHES * _PER_PATCH / _PADDED: "the first convolution is valid: its map is smaller than the padded "
+            "image it reads",
+            _PATCHES * _PER_PATCH / (_SIDE - 2) ** 2: "the convolutionalized network runs over the image padded "
+            "by r on every side, not over the bare image",
+            _PATCHES * _P**2 / _DENSE: "on a patch, count the first convolution's outputs, not the patch's pixels",
+            _PATCHES * _P**2 / _PADDED: "count the first convolution's outputs, not pixels: a valid 3x3 convolution "
+            "shrinks the map, on a patch and on the padded image",
+            float(_P**2): "that is how many patches each pixel is copied into; the question counts the first "
+            "convolution's output positions",
+            float(_PATCHES): "that is the number of forward passes; the question counts the first convolution's "
+            "output positions",
+            float(window): "that is the sliding window's count alone; divide it by the convolutionalized network's",
+            float(_DENSE): "that is the convolutionalized network's count alone; the question asks for the "
+            "sliding window's count divided by it",
+            _DENSE / window: "the ratio is upside down: the sliding window's count divided by the "
+            "convolutionalized network's",
+        },
+    )
+
+
+def check_answer_2_5(answer: object) -> bool:
+    """Exercise 2.5: ``answer_2_5``: what keeping the stride, or dropping it without dilation, gives (a letter)."""
+    label = "Exercise 2.5 (answer_2_5)"
+    return check_choice(
+        label,
+        answer,
+        options={
+            "a": "both give the sliding window's logits at every pixel; dilation only makes the network faster",
+            "b": "A gives the sliding window's logits, but only at every second row and column; B gives a value "
+            "at every pixel, but not the sliding window's",
+            "c": "A gives a value at every pixel, but not the sliding window's; B gives the sliding window's "
+            "logits at every second row and column",
+            "d": "both give the sliding window's logits at every second row and column; only the dilated network "
+            "gives every pixel",
+        },
+        correct="b",
+        why=_fitted(
+            label,
+            "in the patch, the layers after the pooling combine pooled positions that lie 2 input pixels apart. "
+            "A keeps the stride 2, so its later kernels combine exactly those positions and its values are the "
+            "classifier's; but the pooling computes only every second position, so A answers only for the pixels at "
+            "even rows and columns, a quarter of them. B computes every position, but its undilated kernels combine "
+            "neighbouring positions, 1 pixel apart, which the patch never combined: each of its values is a "
+            "different function of the image, with a smaller receptive field. Stride 1 with dilation 2 in every "
+            "later layer gives both: every position, each reading what its patch read.",
+        ),
+        wrong={
+            "a": "follow one kernel after the pooling: in the patch it combines positions 2 input pixels apart. "
+            "Which positions does it combine in A, and in B, and how many positions does each compute?",
+            "c": "look again at which network still has a stride of 2 somewhere: that is the one that computes "
+            "fewer positions",
+            "d": "B has no stride left anywhere: a network of stride-1 layers computes a position for every "
+            "pixel; the question is what those values are",
+        },
+    )
+
+
+def _fitted(label: str, why: str) -> str:
+    """``why`` in lines that fit the notebook's 88 columns after the question's "<label>: correct. Why: "."""
+    prefix = f"{label}: correct. Why: "
+    return textwrap.fill(prefix + why, 88)[len(prefix) :]

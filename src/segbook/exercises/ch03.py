@@ -2,22 +2,26 @@
 
 Expected values come from the package: ``segbook.ops.shapes.conv_output_size``, ``segbook.ops.receptive_field.
 receptive_field`` and ``count_flops`` (PyTorch's ``FlopCounterMode`` on a real convolution), or from the slides.
+Exercise 3.4 is a short question (:func:`segbook.exercises.check_choice`): a network that downsamples against its
+dilated (*à trous*) version, compared by receptive field, output grid, weights and cost.
 """
 
 from __future__ import annotations
 
+import textwrap
 from typing import Callable, List, Tuple
 
 import torch
 from torch import nn
 
 from segbook.exercises._core import Case, run_checks
+from segbook.exercises._questions import check_choice
 from segbook.exercises._values import exact, exact_int
 from segbook.ops import conv_output_size as _conv_output_size
 from segbook.ops import count_flops as _count_flops
 from segbook.ops import receptive_field as _receptive_field
 
-__all__ = ["check_conv_output_size", "check_receptive_field_size", "check_conv2d_flops"]
+__all__ = ["check_conv_output_size", "check_receptive_field_size", "check_conv2d_flops", "check_answer_3_4"]
 
 
 def check_conv_output_size(fn: Callable) -> bool:
@@ -161,3 +165,51 @@ def check_conv2d_flops(fn: Callable) -> bool:
         flops = _count_flops(layer, torch.zeros(1, c_in, out_h + k - 1, out_w + k - 1))  # valid: out = in - k + 1
         cases.append(Case(description, (c_in, c_out, k, out_h, out_w), expected=flops, compare=exact_int, hint=hint))
     return run_checks("Exercise 3.2 (conv2d_flops)", fn, cases)
+
+
+def check_answer_3_4(answer: object) -> bool:
+    """Exercise 3.4: ``answer_3_4``: a downsampling network A against its dilated version B (a set of letters)."""
+    label = "Exercise 3.4 (answer_3_4)"
+    return check_choice(
+        label,
+        answer,
+        options={
+            "a": "A and B have receptive fields of the same size",
+            "b": "B sees more of the image than A, because dilation spreads its kernels' taps",
+            "c": "on a 64x64 image, A's output is 16x16, one value per 4x4 block; B's is 64x64, one value per pixel",
+            "d": "B has more weights to learn than A",
+            "e": "with the same weights, B's value at pixel (4u, 4v) equals A's value at (u, v)",
+            "f": "on a 64x64 image, B's last convolution costs as many FLOPs as A's",
+        },
+        correct=frozenset({"a", "c", "e"}),
+        why=_fitted(
+            label,
+            "layer by layer, (r, j) goes (3, 1), (5, 2), (9, 2), (13, 4), (21, 4) for A and (3, 1), (5, 1), (9, 1), "
+            "(13, 1), (21, 1) for B: each of A's strides spreads every later kernel over twice as many input pixels, "
+            "exactly what B's dilations do, so both see 21 pixels (a; b is false). Dilation re-spaces a kernel's taps "
+            "and adds none, so the weights are the same (d is false). A's two strides leave one output per 4x4 "
+            "block, 16x16; B has no stride and keeps 64x64 (c). At (4u, 4v) B's kernels read exactly the inputs A's "
+            "kernels read for (u, v), so B computes every value A does plus those in between (e): chapter 2's "
+            "conversion. The price: B's later layers run at full resolution; its last convolution computes 64^2 "
+            "positions instead of 16^2, 16 times the FLOPs (f is false). Dilation buys the field at full "
+            "resolution; downsampling buys it cheaply, at low resolution.",
+        ),
+        wrong={
+            "a": "work out r and j layer by layer for both: a stride multiplies the jump of every later layer; a "
+            "dilation multiplies the step of its own layer",
+            "b": "apply the recurrence to A too: after its strides, how many input pixels apart are the taps of "
+            "its later kernels?",
+            "c": "which of the two still has a stride? Each stride of 2 halves the side of every later map",
+            "d": "dilation spreads a kernel's taps apart; does it add any?",
+            "e": "compare which input pixels B's kernels read for the output at (4u, 4v) with those A's kernels "
+            "read for (u, v)",
+            "f": "a convolution's FLOPs grow with the number of positions it computes: on how large a map does "
+            "each network's last convolution run?",
+        },
+    )
+
+
+def _fitted(label: str, why: str) -> str:
+    """``why`` in lines that fit the notebook's 88 columns after the question's "<label>: correct. Why: "."""
+    prefix = f"{label}: correct. Why: "
+    return textwrap.fill(prefix + why, 88)[len(prefix) :]
