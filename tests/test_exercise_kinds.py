@@ -139,6 +139,15 @@ def test_choice_refuses_values_of_the_wrong_kind(answer, words):
         choice(answer)
 
 
+def test_the_explanation_is_filled_to_the_notebooks_88_columns(capsys):
+    long_why = "a reason that goes on " * 20
+    check_choice("Exercise 0.5 (answer_0_5)", "b", options=OPTIONS, correct="b", why=long_why, wrong=WRONG)
+    check_number("Exercise 0.7 (answer_0_7)", 22, expected=22, why=long_why, hint="H")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 4 and max(map(len, lines)) <= 88
+    assert " ".join(lines).count("goes on") == 40
+
+
 def test_choice_reports_none_as_not_attempted(capsys):
     assert choice(None) is False
     assert "not attempted yet" in capsys.readouterr().out

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Mapping, Optional, Union
 
 import torch
@@ -30,6 +31,11 @@ from segbook.exercises._values import describe, type_name
 __all__ = ["check_choice", "check_number"]
 
 Letters = Union[str, "frozenset[str]"]
+
+
+def _print_why(exercise: str, why: str) -> None:
+    """The explanation, filled to the notebook's 88 columns (a page shows an output line as it is)."""
+    print(textwrap.fill(f"{exercise}: correct. Why: {why}", 88, break_on_hyphens=False))
 
 
 def _not_attempted(exercise: str) -> bool:
@@ -101,7 +107,7 @@ def check_choice(
         return _not_attempted(exercise)
     chosen = _letters(exercise, answer, options, several)
     if chosen == right:
-        print(f"{exercise}: correct. Why: {why}")
+        _print_why(exercise, why)
         return True
     if several:
         assert isinstance(chosen, frozenset) and isinstance(right, frozenset)
@@ -163,7 +169,7 @@ def check_number(
         return a == b if integer else math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
 
     if close(answer, expected):
-        print(f"{exercise}: correct. Why: {why}")
+        _print_why(exercise, why)
         return True
     for value, slip in (near or {}).items():
         if close(answer, value):
