@@ -8,7 +8,6 @@ is a short question (:func:`segbook.exercises.check_choice`): what the ignore in
 
 from __future__ import annotations
 
-import textwrap
 from typing import Callable
 
 import torch
@@ -223,15 +222,14 @@ def check_answer_1_5(answer: object) -> bool:
             "columns (the predictions)",
         },
         correct=frozenset({"a", "c"}),
-        why=_fitted(
-            label,
+        why=(
             f"a pixel enters the confusion matrix as one (true, predicted) pair or not at all. A target of "
             f"{IGNORE_INDEX} gives it no row, so it is in no column either (d is false) and what the model predicts "
             "there changes no count and no score (a). A class predicted only there has an empty row and an empty "
             "column: its IoU is 0/0, NaN, and the mean IoU leaves it out instead of counting a 0 (b is false). "
             f"Replacing {IGNORE_INDEX} by 0 puts the band into row 0: where the model predicted the object, those "
             "pixels become the object's false positives (and the background's false negatives), so the object's "
-            "IoU drops as well (c).",
+            "IoU drops as well (c)."
         ),
         wrong={
             "a": f"can a pixel whose target is {IGNORE_INDEX} enter any row, or any column, of the matrix?",
@@ -255,9 +253,3 @@ def _float_compare(expected: torch.Tensor, got: object):
     if torch.allclose(got.to(torch.float64), expected, rtol=1e-5, atol=1e-6, equal_nan=True):
         return True, ""
     return False, f"values differ: expected {expected.tolist()}, got {got.tolist()}"
-
-
-def _fitted(label: str, why: str) -> str:
-    """``why`` in lines that fit the notebook's 88 columns after the question's "<label>: correct. Why: "."""
-    prefix = f"{label}: correct. Why: "
-    return textwrap.fill(prefix + why, 88)[len(prefix) :]

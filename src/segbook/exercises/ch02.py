@@ -9,7 +9,6 @@ repeats, and why strides become dilations.
 
 from __future__ import annotations
 
-import textwrap
 from typing import Callable
 
 import torch
@@ -237,8 +236,7 @@ def check_answer_2_4(answer: object) -> bool:
         answer,
         expected=window / _DENSE,
         rel_tol=5e-3,
-        why=_fitted(
-            label,
+        why=(
             f"the sliding window runs the first convolution on {_SIDE} x {_SIDE} = {_PATCHES:,} patches, and on "
             f"each {_P}x{_P} patch a valid 3x3 convolution gives {_P - 2} x {_P - 2} = {_PER_PATCH} positions: "
             f"{window:,} in all. The convolutionalized network pads the image by r = {_P // 2} once "
@@ -246,7 +244,7 @@ def check_answer_2_4(answer: object) -> bool:
             f"{_SIDE + _P - 3} = {_DENSE:,} positions. The ratio, {window / _DENSE:.1f}, is a little below "
             f"{_PER_PATCH}, how often one feature inside the image is computed, because the dense map also covers "
             f"the border of padding; it approaches {_PER_PATCH} as the image grows. Deeper layers repeat less "
-            f"({_P - 4}^2, then {_P - 6}^2 times), and only the head's work is needed once per pixel.",
+            f"({_P - 4}^2, then {_P - 6}^2 times), and only the head's work is needed once per pixel."
         ),
         hint="count each side on its own: positions per patch times the number of patches, and the size of the "
         "first convolution's map when it runs once over the padded image",
@@ -289,15 +287,14 @@ def check_answer_2_5(answer: object) -> bool:
             "gives every pixel",
         },
         correct="b",
-        why=_fitted(
-            label,
+        why=(
             "in the patch, the layers after the pooling combine pooled positions that lie 2 input pixels apart. "
             "A keeps the stride 2, so its later kernels combine exactly those positions and its values are the "
             "classifier's; but the pooling computes only every second position, so A answers only for the pixels at "
             "even rows and columns, a quarter of them. B computes every position, but its undilated kernels combine "
             "neighbouring positions, 1 pixel apart, which the patch never combined: each of its values is a "
             "different function of the image, with a smaller receptive field. Stride 1 with dilation 2 in every "
-            "later layer gives both: every position, each reading what its patch read.",
+            "later layer gives both: every position, each reading what its patch read."
         ),
         wrong={
             "a": "follow one kernel after the pooling: in the patch it combines positions 2 input pixels apart. "
@@ -308,9 +305,3 @@ def check_answer_2_5(answer: object) -> bool:
             "pixel; the question is what those values are",
         },
     )
-
-
-def _fitted(label: str, why: str) -> str:
-    """``why`` in lines that fit the notebook's 88 columns after the question's "<label>: correct. Why: "."""
-    prefix = f"{label}: correct. Why: "
-    return textwrap.fill(prefix + why, 88)[len(prefix) :]

@@ -8,7 +8,6 @@ dilated (*à trous*) version, compared by receptive field, output grid, weights 
 
 from __future__ import annotations
 
-import textwrap
 from typing import Callable, List, Tuple
 
 import torch
@@ -182,8 +181,7 @@ def check_answer_3_4(answer: object) -> bool:
             "f": "on a 64x64 image, B's last convolution costs as many FLOPs as A's",
         },
         correct=frozenset({"a", "c", "e"}),
-        why=_fitted(
-            label,
+        why=(
             "layer by layer, (r, j) goes (3, 1), (5, 2), (9, 2), (13, 4), (21, 4) for A and (3, 1), (5, 1), (9, 1), "
             "(13, 1), (21, 1) for B: each of A's strides spreads every later kernel over twice as many input pixels, "
             "exactly what B's dilations do, so both see 21 pixels (a; b is false). Dilation re-spaces a kernel's taps "
@@ -192,7 +190,7 @@ def check_answer_3_4(answer: object) -> bool:
             "kernels read for (u, v), so B computes every value A does plus those in between (e): chapter 2's "
             "conversion. The price: B's later layers run at full resolution; its last convolution computes 64^2 "
             "positions instead of 16^2, 16 times the FLOPs (f is false). Dilation buys the field at full "
-            "resolution; downsampling buys it cheaply, at low resolution.",
+            "resolution; downsampling buys it cheaply, at low resolution."
         ),
         wrong={
             "a": "work out r and j layer by layer for both: a stride multiplies the jump of every later layer; a "
@@ -207,9 +205,3 @@ def check_answer_3_4(answer: object) -> bool:
             "each network's last convolution run?",
         },
     )
-
-
-def _fitted(label: str, why: str) -> str:
-    """``why`` in lines that fit the notebook's 88 columns after the question's "<label>: correct. Why: "."""
-    prefix = f"{label}: correct. Why: "
-    return textwrap.fill(prefix + why, 88)[len(prefix) :]
