@@ -2,22 +2,23 @@
 
 Each ``check_*`` runs the student's function on several cases, edge cases included, and explains the first
 failure. Expected values come from :func:`segbook.compare.pareto_front` and PyTorch's FLOP counter
-(:func:`segbook.ops.receptive_field.count_flops`) or are worked out by hand.
+(:func:`segbook.ops.receptive_field.count_flops`) or are worked out by hand. The latency check times nothing
+real: its fake models advance a fake clock by durations the check chooses, so its cases are exact and never flaky.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
 from segbook.compare import pareto_front
 from segbook.exercises._core import Case, run_checks
-from segbook.exercises._values import exact
+from segbook.exercises._values import allclose, exact, exact_int
 from segbook.ops import count_flops
 
-__all__ = ["check_pareto_front", "check_conv2d_flops"]
+__all__ = ["check_pareto_front", "check_conv2d_flops", "check_latency_ms"]
 
 
 def check_pareto_front(fn: Callable) -> bool:
@@ -118,3 +119,139 @@ def check_conv2d_flops(fn: Callable) -> bool:
         ),
     ]
     return run_checks("Exercise 11.2 (conv2d_flops)", fn, cases)
+
+
+class _FakeClock:
+    """A clock (seconds, like ``time.perf_counter``) that moves only when a :class:`_TimedModel` runs.
+
+    Shared, not copied, when the check's arguments are deep-copied: the model and the ``clock`` argument must
+    read the same time.
+    """
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def __deepcopy__(self, memo: dict) -> "_FakeClock":
+        return self
+
+    def __repr__(self) -> str:
+        return "fake_clock"
+
+
+class _TimedModel(nn.Module):
+    """A model whose k-th call "takes" ``durations_ms[k]`` on the fake clock; it records how it was called."""
+
+    def __init__(self, clock: _FakeClock, durations_ms: Sequence[float], training: bool = True) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(()))  # so that a forward pass with autograd on records a graph
+        self.clock, self.durations_ms = clock, list(durations_ms)
+        self.calls: "list[tuple[bool, bool]]" = []  # (autograd on, training mode) at each call
+        self.train(training)
+
+    def __repr__(self) -> str:  # one short line in the check's messages
+        return "fake_model"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = min(len(self.calls), len(self.durations_ms) - 1)
+        self.calls.append((torch.is_grad_enabled(), self.training))
+        self.clock.now += self.durations_ms[k] / 1e3
+        return self.weight * x.mean(dim=1, keepdim=True)
+
+
+def _timed(durations_ms: Sequence[float], training: bool = True) -> "tuple[_TimedModel, torch.Tensor, _FakeClock]":
+    clock = _FakeClock()
+    return _TimedModel(clock, durations_ms, training), torch.zeros(1, 3, 8, 8), clock
+
+
+def check_latency_ms(fn: Callable) -> bool:
+    """Exercise 11.3: ``latency_ms(model, image, repeats=10, warmup=2, clock=time.perf_counter)`` → ms, a float."""
+    steady, steady_image, steady_clock = _timed([4.0])
+    # two slow warm-up calls, then ten calls of 3 ms but one that another program slowed down to 50 ms
+    hiccup, hiccup_image, hiccup_clock = _timed([30.0, 30.0, 3.0, 3.0, 3.0, 3.0, 50.0, 3.0])
+    hiccup.durations_ms += [3.0] * 5
+    # a model whose first four calls are slow (lazy initialisation, caches filling up)
+    lazy, lazy_image, lazy_clock = _timed([40.0, 40.0, 40.0, 40.0, 5.0])
+    counted, counted_image, counted_clock = _timed([2.0])
+    training, training_image, training_clock = _timed([2.0], training=True)
+    evaluating, evaluating_image, evaluating_clock = _timed([2.0], training=False)
+    close = allclose(1e-6, 1e-9)
+    cases = [
+        Case(
+            "every call takes 4 ms: the latency is 4.0 (milliseconds, a float)",
+            (steady, steady_image),
+            {"clock": steady_clock},
+            expected=4.0,
+            compare=close,
+            hint="time each forward pass with clock() before and after it (clock() counts seconds, as "
+            "time.perf_counter does) and return milliseconds as a Python float",
+        ),
+        Case(
+            "one timed call of ten is slowed down to 50 ms by another program: the median ignores it",
+            (hiccup, hiccup_image),
+            {"clock": hiccup_clock},
+            expected=3.0,
+            compare=close,
+            hint="a mean (or the total divided by the number of calls) is pulled up by one slow call; the "
+            "middle of the sorted times is not",
+        ),
+        Case(
+            "the first four calls are slow (40 ms each), warmup=4, repeats=3: the warm-up is not timed",
+            (lazy, lazy_image),
+            {"repeats": 3, "warmup": 4, "clock": lazy_clock},
+            expected=5.0,
+            compare=close,
+            hint="first call the model `warmup` times (the argument, not a number of your own) without timing "
+            "it: the first calls pay for one-off work; then time `repeats` calls",
+        ),
+        Case(
+            "warmup=1, repeats=5: the model is called warmup + repeats = 6 times, no more",
+            (counted, counted_image),
+            {"repeats": 5, "warmup": 1, "clock": counted_clock},
+            expected=6,
+            compare=exact_int,
+            derive=lambda result, args, kwargs: len(args[0].calls),
+            hint="use both arguments: `warmup` untimed calls, then `repeats` timed ones, each one forward pass "
+            "of `image`",
+        ),
+        Case(
+            "no call builds an autograd graph (calls made with autograd on, of the 12 by default)",
+            (counted, counted_image),
+            {"clock": counted_clock},
+            expected=0,
+            compare=exact_int,
+            derive=lambda result, args, kwargs: sum(grad for grad, _ in args[0].calls),
+            hint="a forward pass with autograd on also records everything backward would need, which inference "
+            "does not do: time the calls inside torch.no_grad()",
+        ),
+        Case(
+            "every call runs in evaluation mode (calls made in training mode, of the 12 by default)",
+            (training, training_image),
+            {"clock": training_clock},
+            expected=0,
+            compare=exact_int,
+            derive=lambda result, args, kwargs: sum(mode for _, mode in args[0].calls),
+            hint="in training mode dropout and batch norm behave (and cost) differently from deployment: switch "
+            "the model to evaluation mode while timing",
+        ),
+        Case(
+            "a model that was in training mode is in training mode again afterwards (model.training)",
+            (training, training_image),
+            {"clock": training_clock},
+            expected=True,
+            derive=lambda result, args, kwargs: args[0].training,
+            hint="measuring must not change the model: remember its mode (model.training) before switching to "
+            "evaluation mode and put it back at the end",
+        ),
+        Case(
+            "a model that was in evaluation mode stays in evaluation mode (model.training)",
+            (evaluating, evaluating_image),
+            {"clock": evaluating_clock},
+            expected=False,
+            derive=lambda result, args, kwargs: args[0].training,
+            hint="put back the mode the model HAD: it is not always training mode",
+        ),
+    ]
+    return run_checks("Exercise 11.3 (latency_ms)", fn, cases)
