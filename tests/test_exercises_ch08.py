@@ -13,6 +13,8 @@ CHECKS = [
     (ch08.check_centre_crop, "centre_crop"),
     (ch08.check_valid_output_size, "valid_output_size"),
     (ch08.check_border_weight_map, "border_weight_map"),
+    (ch08.check_class_balance_map, "class_balance_map"),
+    (ch08.check_answer_8_5, "answer_8_5"),
     (ch08.check_tile_starts, "tile_starts"),
 ]
 
@@ -173,6 +175,115 @@ def test_border_weight_map_check_rejects_wrong_answers(wrong, words):
 # --- Exercise 8.4 ------------------------------------------------------------------------------------------
 
 
+def _per_class_map(labels, per_class):
+    return per_class.float()[labels]
+
+
+def balance_over_all_classes(labels, num_classes):  # m = num_classes, not the classes present
+    counts = torch.bincount(labels.flatten(), minlength=num_classes).double()
+    return _per_class_map(labels, labels.numel() / (num_classes * counts))
+
+
+def balance_two_classes_always(labels, num_classes):  # m = 2 as in the cells, whatever the image holds
+    counts = torch.bincount(labels.flatten(), minlength=num_classes).double()
+    return _per_class_map(labels, labels.numel() / (2 * counts))
+
+
+def balance_inverse_counts(labels, num_classes):  # 1 / n_c: the right ratios, not averaging to 1
+    counts = torch.bincount(labels.flatten(), minlength=num_classes).double()
+    return _per_class_map(labels, 1 / counts)
+
+
+def balance_without_m(labels, num_classes):  # HW / n_c: each class carries the whole total
+    counts = torch.bincount(labels.flatten(), minlength=num_classes).double()
+    return _per_class_map(labels, labels.numel() / counts)
+
+
+def balance_by_frequency(labels, num_classes):  # n_c / HW: the common class weighs more, the opposite
+    counts = torch.bincount(labels.flatten(), minlength=num_classes).double()
+    return _per_class_map(labels, counts / labels.numel())
+
+
+def balance_through_one_hot(labels, num_classes):  # right weights, but 0 * inf = NaN for an absent class
+    counts = torch.bincount(labels.flatten(), minlength=num_classes).double()
+    present = (counts > 0).sum()
+    per_class = labels.numel() / (present * counts)  # inf for an absent class
+    one_hot = torch.nn.functional.one_hot(labels, num_classes).movedim(-1, 0).double()
+    return (one_hot * per_class[:, None, None]).sum(0).float()
+
+
+def balance_median_frequency(labels, num_classes):  # SegNet's median frequency balancing: another convention
+    counts = torch.bincount(labels.flatten(), minlength=num_classes).double()
+    frequency = counts / labels.numel()
+    present = frequency[counts > 0]
+    return _per_class_map(labels, torch.quantile(present, 0.5) / frequency)  # numpy.median
+
+
+def balance_in_float64(labels, num_classes):
+    return SOLUTIONS["class_balance_map"](labels, num_classes).double()
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (balance_over_all_classes, ["class 1 absent", "num_classes is how many classes exist"]),
+        (balance_two_classes_always, ["all background", "single class present every pixel weighs 1"]),
+        (balance_inverse_counts, ["worked by hand", "average to 1"]),
+        (balance_without_m, ["worked by hand", "same total weight"]),
+        (balance_by_frequency, ["worked by hand", "same total weight"]),
+        (balance_through_one_hot, ["class 1 absent", "0 * inf is NaN"]),
+        (balance_median_frequency, ["four classes", "a quarter of the total"]),
+        (balance_in_float64, ["worked by hand", "dtype differs", "float32"]),
+    ],
+)
+def test_class_balance_map_check_rejects_wrong_answers(wrong, words):
+    assert_rejected(ch08.check_class_balance_map, wrong, "Exercise 8.4 (class_balance_map)", *words)
+
+
+def test_class_balance_map_check_refuses_segbooks_own_weight_map():
+    from segbook.losses import unet_weight_map
+
+    with pytest.raises(ExerciseError, match="segbook's own"):
+        ch08.check_class_balance_map(unet_weight_map)
+
+
+# --- Exercise 8.5 ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (0.5, ["plain cross entropy"]),
+        (0.7, ["heavier class", "numerator"]),
+        (0.3 / 0.7, ["ratio of the two weights"]),
+        (0.2, ["work out the cell and background weights"]),
+    ],
+)
+def test_answer_8_5_check_rejects_wrong_answers(wrong, words):
+    with pytest.raises(ExerciseError) as info:
+        ch08.check_answer_8_5(wrong)
+    message = str(info.value)
+    assert "Exercise 8.5 (answer_8_5)" in message and "Hint:" in message, message
+    for word in words:
+        assert word in message, (word, message)
+
+
+@pytest.mark.parametrize("answer", [0.3, 3 / 10, 0.299, 1 / 1.4 / (1 / 1.4 + 1 / 0.6)])
+def test_answer_8_5_check_accepts_the_cell_fraction_within_rounding(answer, capsys):
+    assert ch08.check_answer_8_5(answer) is True
+    out = capsys.readouterr().out
+    assert "correct. Why:" in out and max(len(line) for line in out.splitlines()) <= 88, out
+
+
+@pytest.mark.parametrize("answer", ["0.3", torch.tensor(0.3), float("nan")])
+def test_answer_8_5_check_rejects_other_types(answer):
+    with pytest.raises(ExerciseError, match="Exercise 8.5"):
+        ch08.check_answer_8_5(answer)
+
+
+# --- Exercise 8.6 ------------------------------------------------------------------------------------------
+
+
 def starts_past_the_end(size, step):
     return list(range(0, size, step))
 
@@ -194,7 +305,7 @@ def starts_with_a_duplicate(size, step):
     ],
 )
 def test_tile_starts_check_rejects_wrong_answers(wrong, words):
-    assert_rejected(ch08.check_tile_starts, wrong, "Exercise 8.4 (tile_starts)", *words)
+    assert_rejected(ch08.check_tile_starts, wrong, "Exercise 8.6 (tile_starts)", *words)
 
 
 # --- types: what the statement says is checked ---------------------------------------------------------------
@@ -204,8 +315,8 @@ def test_tile_starts_check_rejects_wrong_answers(wrong, words):
     "check, name, label, convert, words",
     [
         (ch08.check_valid_output_size, "valid_output_size", "Exercise 8.2", lambda r: r / 1, ["expected an int"]),
-        (ch08.check_tile_starts, "tile_starts", "Exercise 8.4", lambda r: [s / 1 for s in r], ["expected an int"]),
-        (ch08.check_tile_starts, "tile_starts", "Exercise 8.4", tuple, ["asks for a list"]),
+        (ch08.check_tile_starts, "tile_starts", "Exercise 8.6", lambda r: [s / 1 for s in r], ["expected an int"]),
+        (ch08.check_tile_starts, "tile_starts", "Exercise 8.6", tuple, ["asks for a list"]),
     ],
 )
 def test_results_of_another_type_than_the_statement_says_are_rejected(check, name, label, convert, words):

@@ -1,21 +1,32 @@
 """Checks for the exercises of chapter 8 (U-Net).
 
 Each ``check_*`` runs the student's function on several cases, edge cases included, and explains the first
-failure. Expected values come from :mod:`segbook.models` (the U-Net itself) or are worked out by hand.
+failure. Expected values come from :mod:`segbook.models` (the U-Net itself), from
+:func:`segbook.losses.unet_weight_map` (the weight map and its class-balance term) or are worked out by hand.
+``check_answer_8_5`` is a short question: a number, with the reasoning printed once it is right.
 """
 
 from __future__ import annotations
 
+import textwrap
 from typing import Callable, Optional
 
 import torch
 
 from segbook.exercises._core import Case, allclose, run_checks
+from segbook.exercises._questions import check_number
 from segbook.exercises._values import exact
 from segbook.losses import unet_weight_map
 from segbook.models import UNet
 
-__all__ = ["check_centre_crop", "check_valid_output_size", "check_border_weight_map", "check_tile_starts"]
+__all__ = [
+    "check_centre_crop",
+    "check_valid_output_size",
+    "check_border_weight_map",
+    "check_class_balance_map",
+    "check_answer_8_5",
+    "check_tile_starts",
+]
 
 _CLOSE = allclose(rtol=1e-4, atol=1e-5)
 
@@ -198,8 +209,114 @@ def check_border_weight_map(fn: Callable) -> bool:
     return run_checks("Exercise 8.3 (border_weight_map)", fn, cases)
 
 
+def _balanced(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """The balanced w_c of any number of classes: HW / (m n_c), m the classes present (the reference of 8.4)."""
+    counts = torch.bincount(labels.flatten(), minlength=num_classes).double()
+    per_class = torch.where(counts > 0, labels.numel() / ((counts > 0).sum() * counts.clamp_min(1)), 0.0)
+    return per_class[labels].float()
+
+
+def check_class_balance_map(fn: Callable) -> bool:
+    """Exercise 8.4: ``class_balance_map(labels, num_classes)``: (H, W) classes → (H, W) float32 balanced w_c."""
+    by_hand = torch.tensor([[0, 0, 0, 1], [0, 0, 0, 1]])  # 6 background and 2 cell pixels
+    cells = torch.zeros(8, 10, dtype=torch.long)
+    cells[1:5, 1:4], cells[2:7, 5:9] = 1, 1  # two cells, 32 of the 80 pixels
+    three = torch.tensor([[0, 0, 0, 2], [0, 0, 0, 2], [0, 0, 0, 0], [0, 0, 0, 0]])  # class 1 absent
+    four = torch.tensor([[0] * 6, [0] * 6, [0, 0, 0, 0, 1, 1], [2, 2, 2, 3, 3, 3]])  # 14, 2, 3, 3 pixels
+    general = (
+        "every class present carries the same total weight (its weight times its pixel count), and the "
+        "weights average to 1 over the image; return a float32 (H, W) tensor"
+    )
+    only_present = (
+        "the total is shared among the classes PRESENT in the image; with a single class present every pixel "
+        "weighs 1, since the weights average to 1"
+    )
+    cases = [
+        Case(
+            "6 background and 2 cell pixels, worked by hand: background 2/3, cells 2",
+            (by_hand, 2),
+            expected=unet_weight_map(by_hand, w0=0.0),
+            compare=_CLOSE,
+            hint=general,
+        ),
+        Case(
+            "two cells covering 32 of the 80 pixels of an image (as losses.unet_weight_map(ids, w0=0) gives)",
+            (cells, 2),
+            expected=unet_weight_map(cells, w0=0.0),
+            compare=_CLOSE,
+            hint=general,
+        ),
+        Case(
+            "three classes, class 1 absent from the image",
+            (three, 3),
+            expected=_balanced(three, 3),
+            compare=_CLOSE,
+            hint="a class absent from the image has no pixels: it does not count among the classes that share the "
+            "total, and its weight (a division by a count of 0) must not leak into the map as inf or NaN "
+            "(0 * inf is NaN); num_classes is how many classes exist, not how many this image has",
+        ),
+        Case(
+            "all background: one class present, so every weight is 1",
+            (torch.zeros(3, 5, dtype=torch.long), 2),
+            expected=torch.ones(3, 5),
+            compare=_CLOSE,
+            hint=only_present,
+        ),
+        Case(
+            "all cell pixels: one class present again",
+            (torch.ones(2, 3, dtype=torch.long), 2),
+            expected=torch.ones(2, 3),
+            compare=_CLOSE,
+            hint=only_present,
+        ),
+        Case(
+            "four classes, all present, with 14, 2, 3 and 3 pixels",
+            (four, 4),
+            expected=_balanced(four, 4),
+            compare=_CLOSE,
+            hint=general + "; with four classes each one carries a quarter of the total",
+        ),
+    ]
+    return run_checks("Exercise 8.4 (class_balance_map)", fn, cases)
+
+
+def _fitted(label: str, why: str) -> str:
+    """``why`` in lines that fit the notebook's 88 columns after the question's "<label>: correct. Why: "."""
+    prefix = f"{label}: correct. Why: "
+    return textwrap.fill(prefix + why, 88)[len(prefix) :]
+
+
+def check_answer_8_5(answer: object) -> bool:
+    """Exercise 8.5: ``answer_8_5``: the cell fraction above which a network trained with w_c alone says cell."""
+    label = "Exercise 8.5 (answer_8_5)"
+    return check_number(
+        label,
+        answer,
+        expected=0.3,
+        rel_tol=0.01,
+        why=_fitted(
+            label,
+            "w_c gives the cells 1 / (2 * 0.3) = 1.67 and the background 1 / (2 * 0.7) = 0.71, so the argmax says "
+            "cell when p > w_bg / (w_bg + w_cell) = (1/0.7) / (1/0.7 + 1/0.3) = 0.3: the image's cell fraction "
+            "itself, whatever the fraction (and whatever the normalisation of w_c, which cancels). A balanced network "
+            "calls cell every group of pixels that is cell more often than the base rate, so at the argmax it calls "
+            "too many pixels cell; thresholding its cell probability at w_cell / (w_bg + w_cell) = 0.7 instead of 0.5 "
+            "undoes the shift.",
+        ),
+        hint="work out the cell and background weights of w_c for this image (exercise 8.4), then put them into "
+        "the threshold on p from the section on the decision threshold",
+        near={
+            0.5: "that is the threshold of the plain cross entropy; with w_c the two classes weigh differently",
+            0.7: "the cells are the heavier class, so they should need a smaller fraction to win, not a larger one: "
+            "check which weight goes in the numerator of the threshold",
+            0.3 / 0.7: "that is the ratio of the two weights, w_bg / w_cell, not the threshold: at the threshold "
+            "the cell pixels among them, weighted, count as much as the background pixels, weighted",
+        },
+    )
+
+
 def check_tile_starts(fn: Callable) -> bool:
-    """Exercise 8.4: ``tile_starts(size, step)``: int, int → list of the kept centres' starts (overlap-tile)."""
+    """Exercise 8.6: ``tile_starts(size, step)``: int, int → list of the kept centres' starts (overlap-tile)."""
     cases = [
         Case(
             "100 pixels covered by 36-pixel centres, worked by hand",
@@ -233,4 +350,4 @@ def check_tile_starts(fn: Callable) -> bool:
             "does not reach the end",
         ),
     ]
-    return run_checks("Exercise 8.4 (tile_starts)", fn, cases)
+    return run_checks("Exercise 8.6 (tile_starts)", fn, cases)
