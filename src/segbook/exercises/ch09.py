@@ -2,21 +2,31 @@
 
 Each ``check_*`` runs the student's function on several cases and explains the first failure. Expected values come
 from :class:`segbook.models.UNetPlusPlus` itself (the channels of its convolutions, the nodes its pruned forward
-computes) and from :func:`segbook.losses.deep_supervision_loss`.
+computes) and from :func:`segbook.losses.deep_supervision_loss`; the averaged heads are compared with the log of the
+mean probability computed in float64. ``check_answer_9_5`` is a short question: one option, with the reasoning
+printed once it is right.
 """
 
 from __future__ import annotations
 
+import textwrap
 from typing import Callable
 
 import torch
 
 from segbook.exercises._core import Case, allclose, run_checks
+from segbook.exercises._questions import check_choice
 from segbook.exercises._values import exact
 from segbook.losses import deep_supervision_loss
 from segbook.models import UNetPlusPlus
 
-__all__ = ["check_node_input_channels", "check_pruned_nodes", "check_deep_supervision_ce"]
+__all__ = [
+    "check_node_input_channels",
+    "check_deep_supervision_ce",
+    "check_pruned_nodes",
+    "check_average_heads",
+    "check_answer_9_5",
+]
 
 
 def _model_in_channels(i: int, j: int, width: int, in_channels: int = 3) -> int:
@@ -158,3 +168,103 @@ def check_deep_supervision_ce(fn: Callable) -> bool:
         ),
     ]
     return run_checks("Exercise 9.2 (deep_supervision_ce)", fn, cases)
+
+
+def _log_mean_probability(outputs: "list[torch.Tensor]") -> torch.Tensor:
+    """log(mean over heads of softmax), in float64 then float32: the accurate mode's logits (reference of 9.4)."""
+    probs = torch.stack([torch.softmax(o.double(), dim=1) for o in outputs]).mean(0)
+    return probs.log().float()
+
+
+def _finite_and_probability(result: object, args: tuple, kwargs: dict) -> "tuple[bool, torch.Tensor]":
+    """What case 4 of 9.4 compares: whether every value is finite, and the softmax of the result."""
+    if not isinstance(result, torch.Tensor) or not result.is_floating_point():
+        raise TypeError(f"expected a float tensor of logits, got {type(result).__name__}")
+    return bool(torch.isfinite(result).all()), torch.softmax(result.float(), dim=1)
+
+
+def check_average_heads(fn: Callable) -> bool:
+    """Exercise 9.4: ``average_heads(outputs)``: list of (N, C, H, W) logits → log of the heads' mean probability."""
+    g = torch.Generator().manual_seed(94)
+    one = [2 * torch.randn(2, 3, 4, 4, generator=g)]
+    three = [2 * torch.randn(2, 3, 4, 4, generator=g) for _ in range(3)]
+    pixel = [
+        torch.tensor([[[[0.0]], [[10.0]]]]),
+        torch.tensor([[[[2.0]], [[0.0]]]]),
+        torch.tensor([[[[2.0]], [[0.0]]]]),
+    ]
+    sure = [torch.full((1, 3, 2, 2), -100.0) for _ in range(2)]
+    sure[0][:, 0], sure[1][:, 1] = 100.0, 100.0  # certain of class 0, certain of class 1; both rule out class 2
+    half = torch.tensor([0.5, 0.5, 0.0])[None, :, None, None].expand(1, 3, 2, 2)
+    close = allclose(rtol=1e-4, atol=1e-5)
+    cases = [
+        Case(
+            "one head: the mean is that head's own probabilities",
+            (one,),
+            expected=_log_mean_probability(one),
+            compare=close,
+            hint="with one head the averaged probability is that head's softmax over the classes (dim 1); return "
+            "its log, log-probabilities, which are valid logits (not the probabilities, not the raw logits); "
+            "a (N, C, H, W) float tensor",
+        ),
+        Case(
+            "one pixel, worked by hand: a head with logits (0, 10) against two with (2, 0)",
+            (pixel,),
+            expected=_log_mean_probability(pixel),
+            compare=close,
+            hint="average the heads' PROBABILITIES, so that a head's vote at a pixel weighs at most 1: averaged "
+            "logits or log-probabilities let the one confident head outvote the other two (here they pick class "
+            "1, the probabilities class 0); and a mean divides the sum by the number of heads",
+        ),
+        Case(
+            "three heads with random logits, a batch of 2, 3 classes",
+            (three,),
+            expected=_log_mean_probability(three),
+            compare=close,
+            hint="the softmax runs over the classes (dim 1) of each head, the mean over the heads (not over the "
+            "batch or the classes)",
+        ),
+        Case(
+            "two heads certain of different classes (logits +-100): class 2 is ruled out by both",
+            (sure,),
+            expected=(True, half),
+            compare=close,
+            derive=_finite_and_probability,
+            hint="compared: (every value finite, the softmax of your result). Class 2's mean probability, "
+            "e^-200, underflows to 0 in float32 and log(0) = -inf, which makes a cross entropy infinite; "
+            "stay in log space across the heads, or keep the mean above 0 before taking its log",
+        ),
+    ]
+    return run_checks("Exercise 9.4 (average_heads)", fn, cases)
+
+
+def check_answer_9_5(answer: object) -> bool:
+    """Exercise 9.5: ``answer_9_5``: the FLOPs of the accurate mode (averaged heads) against head D alone."""
+    label = "Exercise 9.5 (answer_9_5)"
+    why = (
+        "head 3 reads X^{0,3}, and X^{0,3} reads X^{0,1} and X^{0,2} through the dense skips: the network pruned "
+        "at L = 3 computes every node of the grid, the top nodes of heads 1 and 2 included. Averaging adds two "
+        "1x1 convolutions on X^{0,1} and X^{0,2} and a mean. The nested U-Nets share their nodes, so the accurate "
+        "mode costs what the full network costs, and only pruning saves computation."
+    )
+    prefix = f"{label}: correct. Why: "
+    return check_choice(
+        label,
+        answer,
+        options={
+            "a": "about three times as many",
+            "b": "about the pruned networks' FLOPs at L = 1, 2 and 3 added up",
+            "c": "about the same",
+            "d": "fewer",
+        },
+        correct="c",
+        why=textwrap.fill(prefix + why, 88)[len(prefix) :],  # within the notebook's 88 columns
+        wrong={
+            "a": "the three nested U-Nets are not run one after the other: they share their nodes. Which nodes "
+            "does head 3 need (exercise 9.3), and which of them do heads 1 and 2 read?",
+            "b": "adding up the pruned networks counts the nodes they share several times, but a forward pass "
+            "computes each node once",
+            "d": "the average needs head 3 as well, and head 3 needs the whole grid: the shallow heads add to its "
+            "cost, they cannot replace it",
+        },
+    )
