@@ -4,13 +4,14 @@ import pytest
 import torch
 from exercise_helpers import assert_rejected, notebook_solutions, returning, standard_exercise_tests
 
-from segbook.exercises import ch10
-from segbook.models import CoupledUNets
+from segbook.exercises import ExerciseError, ch10
+from segbook.models import CoupledUNets, model_cost
 
 SOLUTIONS = notebook_solutions("10_stacked_coupled_unets.ipynb", 10)
 CHECKS = [
     (ch10.check_coupled_block_inputs, "coupled_block_inputs"),
     (ch10.check_coupled_in_channels, "coupled_in_channels"),
+    (ch10.check_answer_10_3, "answer_10_3"),
     (ch10.check_residual_stack, "residual_stack"),
 ]
 
@@ -81,6 +82,53 @@ def test_in_channels_check_rejects_wrong_answers(wrong, words):
 
 # --- Exercise 10.3 -----------------------------------------------------------------------------------------
 
+C, PIXELS = 16, 2 * (32**2 + 16**2 + 8**2) + 4**2  # U-Net 1's blocks at levels 0, 1, 2, 3, 2, 1, 0
+FLOPS = 2 * C * C * PIXELS
+
+
+def test_answer_10_3_is_what_model_cost_measures_on_the_models():
+    """The hand count (the notebook's answer) equals the difference model_cost measures between order 1 and 0."""
+    measured = [model_cost(CoupledUNets(2, width=16, depth=3, stacks=2, order=k), (3, 32, 32)).flops for k in (0, 1)]
+    assert measured[1] - measured[0] == FLOPS == SOLUTIONS["answer_10_3"] == 1_384_448
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (C * C * PIXELS, ["multiply-adds", "two FLOPs per multiply-add"]),  # MACs
+        (2 * FLOPS, ["U-Net 0 has no U-Net before it"]),  # both U-Nets coupled
+        (2 * C * C * 7 * 32**2, ["only the level-0 blocks work on 32x32"]),  # every block at full resolution
+        (2 * C * C * (PIXELS - 4**2), ["the bottom block", "2d + 1 blocks"]),  # 2d blocks
+        (9 * FLOPS, ["1x1 reduction only"]),  # as if the coupled map entered the 3x3 convolution
+        (7 * C * C, ["parameter count"]),  # the parameters
+        (2 * C * C * (2 * (32 + 16 + 8) + 4), ["pixels of each level's map, not the length of its side"]),
+        (FLOPS + 1, ["count the coupled inputs"]),  # anything else gets the general hint
+    ],
+)
+def test_answer_10_3_check_rejects_wrong_answers(wrong, words):
+    with pytest.raises(ExerciseError) as info:
+        ch10.check_answer_10_3(wrong)
+    message = str(info.value)
+    assert "Exercise 10.3 (answer_10_3)" in message and "Hint:" in message, message
+    for word in words:
+        assert word in message, (word, message)
+
+
+@pytest.mark.parametrize("answer", [float(FLOPS), torch.tensor(FLOPS), "1384448", 1.384448])
+def test_answer_10_3_check_rejects_what_is_not_an_int_count(answer):
+    with pytest.raises(ExerciseError, match="expected an int"):
+        ch10.check_answer_10_3(answer)
+
+
+def test_answer_10_3_explanation_fits_the_column(capsys):
+    assert ch10.check_answer_10_3(FLOPS) is True
+    out = capsys.readouterr().out
+    assert "correct. Why:" in out and "1,384,448" in out, out
+    assert max(len(line) for line in out.splitlines()) <= 88, out
+
+
+# --- Exercise 10.4 -----------------------------------------------------------------------------------------
+
 
 def stack_without_residual(x, modules, heads):
     outputs, h = [], x
@@ -123,7 +171,7 @@ def stack_last_head_only(x, modules, heads):
     ],
 )
 def test_residual_stack_check_rejects_wrong_answers(wrong, words):
-    assert_rejected(ch10.check_residual_stack, wrong, "Exercise 10.3 (residual_stack)", *words)
+    assert_rejected(ch10.check_residual_stack, wrong, "Exercise 10.4 (residual_stack)", *words)
 
 
 class _Body(torch.nn.Module):

@@ -2,21 +2,26 @@
 
 Each ``check_*`` runs the student's function on several cases and explains the first failure. The block inputs
 and channel counts are those of :class:`segbook.models.CoupledUNets` (the expected channels are read from a
-model built for the case); the residual stack is compared with a plain loop written here.
+model built for the case); the residual stack is compared with a plain loop written here. ``check_answer_10_3`` is a
+short question: a count of FLOPs, measured on the models with :func:`segbook.models.model_cost`, with the
+reasoning printed once it is right.
 """
 
 from __future__ import annotations
 
+import functools
+import textwrap
 from typing import Callable, List, Set, Tuple
 
 import torch
 from torch import nn
 
 from segbook.exercises._core import Case, allclose, run_checks
+from segbook.exercises._questions import check_number
 from segbook.exercises._values import exact
-from segbook.models import CoupledUNets
+from segbook.models import CoupledUNets, model_cost
 
-__all__ = ["check_coupled_block_inputs", "check_coupled_in_channels", "check_residual_stack"]
+__all__ = ["check_coupled_block_inputs", "check_coupled_in_channels", "check_answer_10_3", "check_residual_stack"]
 
 _CLOSE = allclose(rtol=1e-5, atol=1e-6)
 Block = Tuple[str, int, int]
@@ -149,7 +154,7 @@ def _scale(factor: float) -> nn.Module:
 
 
 def check_residual_stack(fn: Callable) -> bool:
-    """Exercise 10.3: ``residual_stack(x, modules, heads)`` → the list of head outputs, first module first."""
+    """Exercise 10.4: ``residual_stack(x, modules, heads)`` → the list of head outputs, first module first."""
     g = torch.Generator().manual_seed(10)
     x = torch.randn(2, 2, 4, 4, generator=g)
     halves = [_scale(0.5), _scale(0.5)]  # h + 0.5 h: 1.5 x, then 2.25 x
@@ -182,4 +187,50 @@ def check_residual_stack(fn: Callable) -> bool:
             hint="with one module the result is a list of one tensor, [head(x + module(x))]",
         ),
     ]
-    return run_checks("Exercise 10.3 (residual_stack)", fn, cases)
+    return run_checks("Exercise 10.4 (residual_stack)", fn, cases)
+
+
+@functools.lru_cache(maxsize=None)
+def _coupled_flops(order: int) -> int:
+    """FLOPs of the experiment's CU-Net (width 16, depth 3, two U-Nets) of this order on one 32x32 image."""
+    return int(model_cost(CoupledUNets(2, width=16, depth=3, stacks=2, order=order), (3, 32, 32)).flops)
+
+
+def check_answer_10_3(answer: object) -> bool:
+    """Exercise 10.3: ``answer_10_3``: the FLOPs the order-1 coupling adds to the experiment's CU-Net (an int)."""
+    label = "Exercise 10.3 (answer_10_3)"
+    coupled, uncoupled = _coupled_flops(1), _coupled_flops(0)
+    extra = coupled - uncoupled
+    c, pixels = 16, 2 * (32**2 + 16**2 + 8**2) + 4**2  # blocks at levels 0, 1, 2, 3 (bottom), 2, 1, 0
+    why = (
+        f"with order 1 only U-Net 1 has a coupled input, one per block: 2d + 1 = 7 blocks at levels 0, 1, 2, 3, "
+        f"2, 1, 0, that is {pixels:,} pixels. At each of them the 1x1 reduction reads c = {c} more channels for "
+        f"each of its {c} outputs: {c * c} multiply-adds, {2 * c * c} FLOPs, so {2 * c * c} x {pixels:,} = "
+        f"{extra:,} FLOPs, {extra / coupled:.1%} of the network's {coupled:,}. The two full-resolution blocks do "
+        f"{2 * 32**2 / pixels:.0%} of it: a coupled input costs the same c^2 weights at every level, but its "
+        f"computation grows with the level's number of pixels."
+    )
+    prefix = f"{label}: correct. Why: "
+    full_resolution = 2 * c * c * 7 * 32**2
+    return check_number(
+        label,
+        answer,
+        expected=extra,
+        integer=True,
+        why=textwrap.fill(prefix + why, 88)[len(prefix) :],  # within the notebook's 88 columns
+        hint="count the coupled inputs (which U-Nets have one, in which blocks), the pixels of the level each "
+        "block works at, and the multiply-adds of the 1x1 reduction per pixel and coupled input",
+        near={
+            extra // 2: "that counts multiply-adds; model_cost and the table count two FLOPs per multiply-add",
+            2 * extra: "U-Net 0 has no U-Net before it: with order 1 only U-Net 1's blocks have a coupled input",
+            full_resolution: "only the level-0 blocks work on 32x32 maps; each level down halves the side of the map",
+            extra - 2 * c * c * 4**2: "the bottom block (level 3, 4x4) has a coupled input too: every one of the "
+            "2d + 1 blocks has one",
+            9 * extra: "the coupled map enters the block's 1x1 reduction only; the 3x3 convolutions after it read "
+            "`width` channels whatever the order",
+            7 * c * c: "that is the parameter count of the coupling: each weight is used once per pixel of its "
+            "block's level",
+            2 * c * c * 2 * (32 + 16 + 8) + 2 * c * c * 4: "count the pixels of each level's map, not the "
+            "length of its side",
+        },
+    )
