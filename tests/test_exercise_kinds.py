@@ -211,6 +211,8 @@ def test_number_rejects_wrong_values_and_kinds(answer, integer, words):
 def test_number_reports_none_as_not_attempted(capsys):
     assert number(None) is False
     assert "not attempted yet" in capsys.readouterr().out
+    check_number("Exercise 10.13 (answer_10_13)", None, expected=1, why="W", hint="H")
+    assert len(capsys.readouterr().out.rstrip("\n")) <= 88  # a student notebook's line, as Colab shows it
 
 
 def test_student_generator_turns_a_question_answer_into_none():

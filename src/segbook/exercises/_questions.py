@@ -39,7 +39,7 @@ def _print_why(exercise: str, why: str) -> None:
 
 
 def _not_attempted(exercise: str) -> bool:
-    print(f"{exercise} is not attempted yet: replace None with your answer and run this cell again.")
+    print(f"{exercise} is not attempted yet: replace None with your answer.")
     return False
 
 
