@@ -8,7 +8,6 @@ failure. Expected values come from :mod:`segbook.models` (the U-Net itself), fro
 
 from __future__ import annotations
 
-import textwrap
 from typing import Callable, Optional
 
 import torch
@@ -280,12 +279,6 @@ def check_class_balance_map(fn: Callable) -> bool:
     return run_checks("Exercise 8.4 (class_balance_map)", fn, cases)
 
 
-def _fitted(label: str, why: str) -> str:
-    """``why`` in lines that fit the notebook's 88 columns after the question's "<label>: correct. Why: "."""
-    prefix = f"{label}: correct. Why: "
-    return textwrap.fill(prefix + why, 88)[len(prefix) :]
-
-
 def check_answer_8_5(answer: object) -> bool:
     """Exercise 8.5: ``answer_8_5``: the cell fraction above which a network trained with w_c alone says cell."""
     label = "Exercise 8.5 (answer_8_5)"
@@ -294,14 +287,13 @@ def check_answer_8_5(answer: object) -> bool:
         answer,
         expected=0.3,
         rel_tol=0.01,
-        why=_fitted(
-            label,
+        why=(
             "w_c gives the cells 1 / (2 * 0.3) = 1.67 and the background 1 / (2 * 0.7) = 0.71, so the argmax says "
             "cell when p > w_bg / (w_bg + w_cell) = (1/0.7) / (1/0.7 + 1/0.3) = 0.3: the image's cell fraction "
             "itself, whatever the fraction (and whatever the normalisation of w_c, which cancels). A balanced network "
             "calls cell every group of pixels that is cell more often than the base rate, so at the argmax it calls "
             "too many pixels cell; thresholding its cell probability at w_cell / (w_bg + w_cell) = 0.7 instead of 0.5 "
-            "undoes the shift.",
+            "undoes the shift."
         ),
         hint="work out the cell and background weights of w_c for this image (exercise 8.4), then put them into "
         "the threshold on p from the section on the decision threshold",

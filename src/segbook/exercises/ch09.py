@@ -9,7 +9,6 @@ printed once it is right.
 
 from __future__ import annotations
 
-import textwrap
 from typing import Callable
 
 import torch
@@ -247,7 +246,6 @@ def check_answer_9_5(answer: object) -> bool:
         "1x1 convolutions on X^{0,1} and X^{0,2} and a mean. The nested U-Nets share their nodes, so the accurate "
         "mode costs what the full network costs, and only pruning saves computation."
     )
-    prefix = f"{label}: correct. Why: "
     return check_choice(
         label,
         answer,
@@ -258,7 +256,7 @@ def check_answer_9_5(answer: object) -> bool:
             "d": "fewer",
         },
         correct="c",
-        why=textwrap.fill(prefix + why, 88)[len(prefix) :],  # within the notebook's 88 columns
+        why=why,
         wrong={
             "a": "the three nested U-Nets are not run one after the other: they share their nodes. Which nodes "
             "does head 3 need (exercise 9.3), and which of them do heads 1 and 2 read?",

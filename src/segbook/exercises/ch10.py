@@ -10,7 +10,6 @@ reasoning printed once it is right.
 from __future__ import annotations
 
 import functools
-import textwrap
 from typing import Callable, List, Set, Tuple
 
 import torch
@@ -210,14 +209,13 @@ def check_answer_10_3(answer: object) -> bool:
         f"{2 * 32**2 / pixels:.0%} of it: a coupled input costs the same c^2 weights at every level, but its "
         f"computation grows with the level's number of pixels."
     )
-    prefix = f"{label}: correct. Why: "
     full_resolution = 2 * c * c * 7 * 32**2
     return check_number(
         label,
         answer,
         expected=extra,
         integer=True,
-        why=textwrap.fill(prefix + why, 88)[len(prefix) :],  # within the notebook's 88 columns
+        why=why,
         hint="count the coupled inputs (which U-Nets have one, in which blocks), the pixels of the level each "
         "block works at, and the multiply-adds of the 1x1 reduction per pixel and coupled input",
         near={
