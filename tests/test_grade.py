@@ -22,6 +22,7 @@ from segbook.exercises.registry import RegistryError
 CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
 BOOK = CHAPTERS / "11_comparison.ipynb"
 LABEL = re.compile(r"^# (Exercise (\S+) \((\w+)\))$", re.M)
+CHAPTER_11 = ["11.1", "11.2", "11.3"]
 
 
 def book() -> nbformat.NotebookNode:
@@ -117,7 +118,8 @@ def test_an_infinite_loop_times_out(tmp_path):
     paths = submissions(tmp_path)
     code, rows, feedback = run_grading([paths["loop"]], tmp_path / "out", "3")
     assert code == 0
-    assert (rows["loop"]["11.1"], rows["loop"]["11.2"], rows["loop"]["passed"]) == ("timed out", "missing", "0")
+    assert (rows["loop"]["11.1"], rows["loop"]["11.2"], rows["loop"]["11.3"]) == ("timed out", "missing", "passed")
+    assert rows["loop"]["passed"] == "1"
     assert "time limit of 3 s" in feedback_of(feedback, "loop")
 
 
@@ -129,7 +131,7 @@ def test_grading_runs_and_writes_one_row_and_one_feedback_file_per_student(grade
     code, rows, feedback = graded
     assert code == 0
     assert set(rows) == {"correct", "wrong", "unattempted", "spam", "crash", "tampered", "moved", "unreadable"}
-    assert list(rows["correct"]) == ["student", "file", "11.1", "11.2", "passed", "of"]
+    assert list(rows["correct"]) == ["student", "file", *CHAPTER_11, "passed", "of"]
     assert sorted(p.stem for p in feedback.glob("*.md")) == sorted(rows)
     assert not any("Exercise" in r["student"] for r in rows.values())
 
@@ -137,19 +139,20 @@ def test_grading_runs_and_writes_one_row_and_one_feedback_file_per_student(grade
 @pytest.mark.parametrize(
     "student, expected, passed",
     [
-        ("correct", ("passed", "passed"), "2"),
-        ("wrong", ("failed", "missing"), "0"),
-        ("unattempted", ("not attempted", "not attempted"), "0"),
-        ("tampered", ("failed", "missing"), "0"),  # its check cell prints "all cases passed": not run
-        ("spam", ("error", "passed"), "1"),  # 50 MB of output each, still graded
-        ("crash", ("error", "error"), "0"),
-        ("moved", ("passed", "missing"), "1"),  # found by its def, at the end, without its comment
-        ("unreadable", ("unreadable", "unreadable"), "0"),
+        # 11.3, left as the book has it in every submission but the student version, passes
+        ("correct", ("passed", "passed", "passed"), "3"),
+        ("wrong", ("failed", "missing", "passed"), "1"),
+        ("unattempted", ("not attempted", "not attempted", "not attempted"), "0"),
+        ("tampered", ("failed", "missing", "passed"), "1"),  # its check cell prints "all cases passed": not run
+        ("spam", ("error", "passed", "passed"), "2"),  # 50 MB of output each, still graded
+        ("crash", ("error", "error", "passed"), "1"),
+        ("moved", ("passed", "missing", "passed"), "2"),  # found by its def, at the end, without its comment
+        ("unreadable", ("unreadable", "unreadable", "unreadable"), "0"),
     ],
 )
 def test_each_kind_of_submission_gets_its_status(graded, student, expected, passed):
     _, rows, _ = graded
-    assert (rows[student]["11.1"], rows[student]["11.2"]) == expected, rows[student]
+    assert tuple(rows[student][i] for i in CHAPTER_11) == expected, rows[student]
     assert rows[student]["passed"] == passed
 
 
@@ -158,7 +161,7 @@ def test_feedback_keeps_the_checks_message(graded):
     text = feedback_of(feedback, "wrong")
     assert "| Exercise 11.1 (pareto_front) | failed |" in text
     assert "Exercise 11.1 (pareto_front): case 1 of 5 failed" in text and "hint:" in text
-    assert "Passed 0 of 2 exercises." in text
+    assert "Passed 1 of 3 exercises." in text
     assert "no cell labelled `# Exercise 11.2` or defining `conv2d_flops`" in text
     assert "Exercise 11.2 (conv2d_flops): all 5 cases passed." in feedback_of(feedback, "correct")
     assert "not attempted yet" in feedback_of(feedback, "unattempted")
@@ -195,7 +198,7 @@ def test_a_notebook_with_no_exercise_is_missing_everything(tmp_path):
     path = tmp_path / "empty.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
     subs, ids = grade.grade([path], chapter="11", book=None)
-    assert ids == ["11.1", "11.2"]
+    assert ids == CHAPTER_11
     assert {r.status for r in subs[0].results.values()} == {"missing"}
 
 
@@ -250,9 +253,47 @@ def test_each_chapter_checks_its_exercises_with_the_registrys_check():
 
 
 def test_registry_lookups():
-    assert [e.id for e in book_exercises("11")] == [e.id for e in book_exercises(11)] == ["11.1", "11.2"]
+    assert [e.id for e in book_exercises("11")] == [e.id for e in book_exercises(11)] == CHAPTER_11
     assert book_exercises(99) == []
-    with pytest.raises(RegistryError, match="chapter 11 has 11.1, 11.2"):
+    with pytest.raises(RegistryError, match="chapter 11 has 11.1, 11.2, 11.3"):
         find_exercise("11.9")
     with pytest.raises(TypeError, match="chapter must be"):
         book_exercises(1.5)
+
+
+def test_each_chapters_exercises_appear_in_the_order_of_their_ids():
+    # the site (sphinx-exercise) numbers a page's exercises in their order: the ids must follow it, 1, 2, 3, ...
+    for path in sorted(CHAPTERS.glob("*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        ids = [i for c in cells if c.cell_type == "code" for _, i, _ in LABEL.findall(c.source)]
+        if ids:
+            chapter = ids[0].split(".")[0]
+            assert ids == [f"{chapter}.{k}" for k in range(1, len(ids) + 1)], (path.name, ids)
+
+
+def book_cell(notebook: str, label: str) -> str:
+    nb = nbformat.read(CHAPTERS / notebook, as_version=4)
+    return nb.cells[cell_index(nb, label)].source
+
+
+def test_questions_and_the_appendixs_exercises_are_graded_like_functions(tmp_path):
+    # a question's answer is a value: None (what the student version holds) is "not attempted", a wrong value
+    # "failed" with its hint; the appendix's D.k ids are recognised from the labels alone
+    right_12, right_d2 = (
+        book_cell("12_practice.ipynb", "# Exercise 12.3"),
+        book_cell("appendix_debugging.ipynb", "# Exercise D.2"),
+    )
+    answers = {"right": right_12, "none": "# Exercise 12.3 (answer_12_3)\nanswer_12_3 = None\n"}
+    answers["wrong"] = "# Exercise 12.3 (answer_12_3)\nanswer_12_3 = (2 / 3 + 1 + 1) / 3\n"
+    paths = []
+    for name, source in answers.items():
+        paths.append(tmp_path / f"{name}.ipynb")
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), paths[-1])
+    paths.append(tmp_path / "appendix.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(right_d2)]), paths[-1])
+    subs, _ = grade.grade(paths, book=CHAPTERS, timeout=60, jobs=2)
+    status = {s.student: {i: r.status for i, r in s.results.items()} for s in subs}
+    assert [status[n]["12.3"] for n in ("right", "none", "wrong")] == ["passed", "not attempted", "failed"]
+    assert status["appendix"]["D.2"] == "passed" and status["appendix"]["D.1"] == "missing"
+    wrong = next(s for s in subs if s.student == "wrong").results["12.3"].message
+    assert "Hint:" in wrong and "0.734" not in wrong

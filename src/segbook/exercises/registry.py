@@ -106,7 +106,7 @@ def book_exercises(chapter: Optional[object] = None) -> "list[Exercise]":
 
     Example:
         >>> [e.id for e in book_exercises(11)]
-        ['11.1', '11.2']
+        ['11.1', '11.2', '11.3']
     """
     if isinstance(chapter, bool) or (chapter is not None and not isinstance(chapter, (int, str))):
         raise TypeError(f"chapter must be an int, a str or None, got {type(chapter).__name__}")
