@@ -141,8 +141,7 @@ def convert_blocks(ctx: ConversionContext, text: str) -> str:
             out.append("\n".join(lines[i:j]))
         else:
             options: Dict[str, str] = {}
-            while block and OPTION.match(block[0].strip()) and block[0].strip():
-                found = OPTION.match(block[0].strip())
+            while block and block[0].strip() and (found := OPTION.match(block[0].strip())):
                 options[found.group("key")] = found.group("value")
                 block = block[1:]
             body = "\n".join(block)

@@ -323,10 +323,10 @@ def exact(expected: object, got: object) -> "tuple[bool, str]":
         return exact_int(expected, got)
     if expected is None:
         return (True, "") if got is None else (False, f"expected None, got {type_name(got)} {describe(got)}")
-    kind = _CONTAINERS.get(type(expected))
+    kind = _CONTAINERS.get(type(expected))  # type: ignore[call-overload]  # any type may be looked up
     if kind is None:
         return default_compare(expected, got)
-    if _CONTAINERS.get(type(got)) != kind:
+    if _CONTAINERS.get(type(got)) != kind:  # type: ignore[call-overload]
         return False, f"expected a {kind}, got {type_name(got)} {describe(got)}: the statement asks for a {kind}"
     if kind == "set":
         return _exact_sets(expected, got)  # type: ignore[arg-type]  # both are sets (or frozensets) here

@@ -242,8 +242,9 @@ def check_answer_1_5(answer: object) -> bool:
     )
 
 
-def _float_compare(expected: torch.Tensor, got: object):
+def _float_compare(expected: object, got: object) -> "tuple[bool, str]":
     """Accept any floating dtype; compare values with NaN equal to NaN."""
+    assert isinstance(expected, torch.Tensor)  # the check's own value
     if not isinstance(got, torch.Tensor):
         return False, f"expected a tensor, got {type(got).__name__}"
     if not got.dtype.is_floating_point:

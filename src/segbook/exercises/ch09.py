@@ -31,7 +31,7 @@ __all__ = [
 def _model_in_channels(i: int, j: int, width: int, in_channels: int = 3) -> int:
     """The input channels of node X^{i,j}'s first convolution in segbook's UNetPlusPlus."""
     model = UNetPlusPlus(2, in_channels=in_channels, width=width, depth=max(i + j, 1))
-    return model.nodes[f"{i}_{j}"][0].in_channels
+    return int(next(iter(model.nodes[f"{i}_{j}"].children())).in_channels)  # type: ignore[arg-type]
 
 
 def check_node_input_channels(fn: Callable) -> bool:

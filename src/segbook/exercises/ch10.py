@@ -103,8 +103,9 @@ def check_coupled_block_inputs(fn: Callable) -> bool:
 
 def _model_in_channels(kind: str, n: int, order: int, width: int, stacks: int) -> int:
     model = CoupledUNets(2, width=width, depth=2, stacks=stacks, order=order)
-    block = model.encoders[n][0] if kind == "E" else model.decoders[n][0]
-    return int(block.reduce.in_channels)
+    blocks = model.encoders[n] if kind == "E" else model.decoders[n]
+    block = next(iter(blocks.children()))  # the block's first layer
+    return int(block.get_submodule("reduce").in_channels)  # type: ignore[arg-type]  # a Conv2d's int
 
 
 def check_coupled_in_channels(fn: Callable) -> bool:
