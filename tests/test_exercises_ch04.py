@@ -2,16 +2,20 @@
 
 import pytest
 import torch
-from exercise_helpers import notebook_solutions, standard_exercise_tests
+import torch.nn.functional as F
+from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
 
+from segbook import ops
 from segbook.exercises import ExerciseError, ch04
 
-SOLUTIONS = notebook_solutions("04_upsampling.ipynb", 4)
+SOLUTIONS = notebook_solutions("04_upsampling.ipynb", 4, ops=ops, F=F)
 CHECKS = [
     (ch04.check_bed_of_nails, "bed_of_nails"),
     (ch04.check_max_unpool, "max_unpool"),
     (ch04.check_transposed_output_size, "transposed_output_size"),
     (ch04.check_conv_transpose1d_scatter, "conv_transpose1d_scatter"),
+    (ch04.check_conv2d_input_grad, "conv2d_input_grad"),
+    (ch04.check_bilinear_weight, "bilinear_weight"),
 ]
 
 
@@ -213,3 +217,155 @@ def scatter_float32(x, w, stride):
 )
 def test_scatter_check_rejects_wrong_answers(wrong, words):
     _rejects(ch04.check_conv_transpose1d_scatter, wrong, "Exercise 4.4 (conv_transpose1d_scatter)", *words)
+
+
+# --- Exercise 4.5: the gradient of a convolution ------------------------------------------------------------
+
+
+def _transposed(g, w, stride, padding, output_padding):
+    return F.conv_transpose2d(g, w, stride=stride, padding=padding, output_padding=output_padding)
+
+
+def _dropped(x, w, g, stride, padding):
+    """The output padding per dimension that gives back x's size (the right answer's bookkeeping)."""
+    sizes = [(n - 1) * stride - 2 * padding + k for n, k in zip(g.shape[-2:], w.shape[-2:])]
+    return tuple(n - m for n, m in zip(x.shape[-2:], sizes))
+
+
+def grad_flipped_kernel(x, w, g, stride, padding):  # the zero-insertion view's flip, in the scatter view
+    return _transposed(g, w.flip(-1, -2), stride, padding, _dropped(x, w, g, stride, padding))
+
+
+def grad_no_output_padding(x, w, g, stride, padding):  # the transposed convolution's own size
+    return _transposed(g, w, stride, padding, 0)
+
+
+def grad_output_padding_stride_minus_one(x, w, g, stride, padding):  # as if the floor always dropped s - 1 cells
+    return _transposed(g, w, stride, padding, stride - 1)
+
+
+def grad_output_padding_from_width(x, w, g, stride, padding):  # one output padding for both dimensions
+    return _transposed(g, w, stride, padding, _dropped(x, w, g, stride, padding)[1])
+
+
+def grad_stride_one_formula(x, w, g, stride, padding):  # a full convolution with the flipped kernel: stride 1 only
+    k = w.shape[-1]
+    return F.conv2d(g, w.flip(-1, -2).transpose(0, 1), padding=k - 1 - padding)
+
+
+def grad_channels_swapped(x, w, g, stride, padding):  # the weight's two channel axes swapped
+    return _transposed(g, w.transpose(0, 1), stride, padding, _dropped(x, w, g, stride, padding))
+
+
+def grad_without_padding(x, w, g, stride, padding):  # forgets that padding crops: keeps the top-left corner
+    return _transposed(g, w, stride, 0, 0)[..., : x.shape[-2], : x.shape[-1]]
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (grad_flipped_kernel, ["case 1 of 6", "not flipped"]),
+        (grad_no_output_padding, ["case 2 of 6", "shape differs: expected (1, 1, 4, 4), got (1, 1, 3, 3)"]),
+        (grad_output_padding_stride_minus_one, ["case 3 of 6", "a 5x5 input, stride 2"]),
+        (grad_output_padding_from_width, ["case 4 of 6", "6x7", "height and width apart"]),
+        (grad_stride_one_formula, ["case 2 of 6", "stride-2 recap"]),
+        (grad_channels_swapped, ["case 6 of 6", "3 input and 4 output channels"]),
+        (grad_without_padding, ["case 1 of 6", "transposed convolution of g"]),
+    ],
+)
+def test_conv2d_input_grad_check_rejects_wrong_answers(wrong, words):
+    assert_rejected(ch04.check_conv2d_input_grad, wrong, "Exercise 4.5 (conv2d_input_grad)", *words)
+
+
+def grad_by_autograd(x, w, g, stride, padding):  # asks autograd instead of deriving
+    x = x.clone().requires_grad_()
+    (F.conv2d(x, w, stride=stride, padding=padding) * g).sum().backward()
+    return x.grad
+
+
+def test_conv2d_input_grad_check_refuses_autograd():
+    with pytest.raises(ExerciseError, match="asked autograd for the gradient"):
+        ch04.check_conv2d_input_grad(grad_by_autograd)
+
+
+# --- Exercise 4.6: the weight of bilinear upsampling -------------------------------------------------------
+
+
+def _profile(f, k=None, centre=None, slope=None):
+    k = 2 * f - f % 2 if k is None else k
+    centre = (k - 1) / 2 if centre is None else centre
+    return 1 - (torch.arange(k) - centre).abs() / (f if slope is None else slope)
+
+
+def _diagonal(channels, kernel):
+    weight = torch.zeros(channels, channels, *kernel.shape)
+    weight[range(channels), range(channels)] = kernel
+    return weight
+
+
+def bilinear_every_channel_pair(channels, fy, fx):  # the kernel in every (input, output) pair: channels mixed
+    return torch.outer(_profile(fy), _profile(fx)).expand(channels, channels, -1, -1).clone()
+
+
+def bilinear_normalised(channels, fy, fx):  # a blur kernel that sums to 1: the output is 1/(fy fx) too dark
+    kernel = torch.outer(_profile(fy), _profile(fx))
+    return _diagonal(channels, kernel / kernel.sum())
+
+
+def bilinear_centre_k_over_2(channels, fy, fx):  # centre at k / 2: off by half a cell
+    ky, kx = 2 * fy - fy % 2, 2 * fx - fx % 2
+    return _diagonal(channels, torch.outer(_profile(fy, centre=ky / 2), _profile(fx, centre=kx / 2)).clamp(min=0))
+
+
+def bilinear_slope_over_k(channels, fy, fx):  # slope 1/k instead of 1/f
+    ky, kx = 2 * fy - fy % 2, 2 * fx - fx % 2
+    return _diagonal(channels, torch.outer(_profile(fy, slope=ky), _profile(fx, slope=kx)))
+
+
+def bilinear_k_is_2f(channels, fy, fx):  # k = 2f also for odd factors
+    return _diagonal(channels, torch.outer(_profile(fy, k=2 * fy), _profile(fx, k=2 * fx)).clamp(min=0))
+
+
+def bilinear_square_from_fy(channels, fy, fx):  # one factor for both axes
+    return _diagonal(channels, torch.outer(_profile(fy), _profile(fy)))
+
+
+def bilinear_axes_swapped(channels, fy, fx):  # the column profile along the rows
+    return _diagonal(channels, torch.outer(_profile(fx), _profile(fy)))
+
+
+def bilinear_float64(channels, fy, fx):
+    return _diagonal(channels, torch.outer(_profile(fy), _profile(fx))).double()
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (bilinear_normalised, ["case 1 of 5", "add up to 1"]),
+        (bilinear_centre_k_over_2, ["case 1 of 5", "centred"]),
+        (bilinear_slope_over_k, ["case 1 of 5", "add up to 1"]),
+        (bilinear_k_is_2f, ["case 2 of 5", "odd factor", "(1, 1, 5, 5)"]),
+        (bilinear_every_channel_pair, ["case 3 of 5", "must not receive copies of the other channels"]),
+        (bilinear_square_from_fy, ["case 4 of 5", "factors (2, 3)", "outer product"]),
+        (bilinear_axes_swapped, ["case 4 of 5", "(2, 2, 4, 5)"]),
+        (bilinear_float64, ["case 1 of 5", "float32"]),
+    ],
+)
+def test_bilinear_weight_check_rejects_wrong_answers(wrong, words):
+    assert_rejected(ch04.check_bilinear_weight, wrong, "Exercise 4.6 (bilinear_weight)", *words)
+
+
+def test_bilinear_weight_check_agrees_with_the_package_kernel():
+    """The check's reference is F.interpolate; the package's bilinear_kernel passes it too (square factors)."""
+
+    def from_package(channels, fy, fx):
+        if fy != fx:
+            raise NotImplementedError("the package's kernel is square")
+        return ops.bilinear_kernel(fy, channels)
+
+    assert ch04.check_bilinear_weight(from_package) is False  # stops at the first rectangular case ...
+    for channels, f in [(1, 2), (1, 3), (3, 2)]:  # ... and passes the square ones
+        out = ch04._bilinear_output(ops.bilinear_kernel(f, channels), channels, f, f)
+        x = ch04._bilinear_input(channels)
+        expected = F.interpolate(x, scale_factor=f, mode="bilinear")[..., f:-f, f:-f]
+        assert torch.allclose(out, expected, atol=1e-5)

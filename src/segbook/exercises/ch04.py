@@ -2,7 +2,10 @@
 
 Each ``check_*`` runs the student's function on several cases, the slides' examples first, then edge cases, and
 explains the first failure. Expected values come from :mod:`segbook.ops` (``unpooling`` and ``transposed``,
-themselves tested against PyTorch) or are written out by hand from the slides.
+themselves tested against PyTorch) or are written out by hand from the slides. Exercise 4.5 is a derivation: its
+gradient is compared with autograd's and with finite differences (:func:`segbook.exercises.check_gradient`).
+Exercise 4.6 is checked by what its weight does: the transposed convolution it makes must agree with
+``F.interpolate(mode="bilinear")`` away from the border.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 
-from segbook.exercises._core import Case, run_checks
+from segbook.exercises._core import Case, allclose, describe, run_checks
+from segbook.exercises._gradients import check_gradient
 from segbook.exercises._values import exact_int
 from segbook.ops import bed_of_nails as _bed_of_nails
 from segbook.ops import conv_transpose1d as _conv_transpose1d
@@ -19,7 +24,14 @@ from segbook.ops import conv_transpose_output_size as _conv_transpose_output_siz
 from segbook.ops import max_pool2d_with_indices as _max_pool2d_with_indices
 from segbook.ops import max_unpool2d as _max_unpool2d
 
-__all__ = ["check_bed_of_nails", "check_max_unpool", "check_transposed_output_size", "check_conv_transpose1d_scatter"]
+__all__ = [
+    "check_bed_of_nails",
+    "check_max_unpool",
+    "check_transposed_output_size",
+    "check_conv_transpose1d_scatter",
+    "check_conv2d_input_grad",
+    "check_bilinear_weight",
+]
 
 
 def check_bed_of_nails(fn: Callable) -> bool:
@@ -211,3 +223,122 @@ def check_conv_transpose1d_scatter(fn: Callable) -> bool:
         ),
     ]
     return run_checks("Exercise 4.4 (conv_transpose1d_scatter)", fn, cases)
+
+
+def _conv_loss(x: torch.Tensor, w: torch.Tensor, g: torch.Tensor, stride: int, padding: int) -> torch.Tensor:
+    """L = sum(conv2d(x, w) * g): its gradient with respect to the output y is g, so dL/dx = C^T g."""
+    return (F.conv2d(x, w, stride=stride, padding=padding) * g).sum()
+
+
+def check_conv2d_input_grad(fn: Callable) -> bool:
+    """Exercise 4.5: ``conv2d_input_grad(x, w, g, stride, padding)``: dL/dx of L = sum(conv2d(x, w) * g), by hand."""
+    gen = torch.Generator().manual_seed(45)
+
+    def case(description: str, x_shape: tuple, w_shape: tuple, stride: int, padding: int) -> "tuple[str, tuple]":
+        x = torch.randn(x_shape, generator=gen)
+        w = torch.randn(w_shape, generator=gen)
+        y_shape = F.conv2d(x, w, stride=stride, padding=padding).shape
+        return description, (x, w, torch.randn(y_shape, generator=gen), stride, padding)
+
+    cases = [
+        case("stride 1, padding 1: a 5x5 input keeps its size", (1, 1, 5, 5), (1, 1, 3, 3), 1, 1),
+        case(
+            "the chapter's stride-2 recap: 4x4 input, 3x3 kernel, padding 1, 2x2 output",
+            (1, 1, 4, 4),
+            (1, 1, 3, 3),
+            2,
+            1,
+        ),
+        case("a 5x5 input, stride 2, padding 1: a 3x3 output, like a 6x6 input's", (1, 1, 5, 5), (1, 1, 3, 3), 2, 1),
+        case("a 6x7 input, stride 2, padding 1: the floor drops a row but no column", (1, 1, 6, 7), (1, 1, 3, 3), 2, 1),
+        case("stride 3, a 2x2 kernel, no padding, 7x7: some cells no window reads", (1, 1, 7, 7), (1, 1, 2, 2), 3, 0),
+        case("a batch of 2, 3 input and 4 output channels, a 3x2 kernel", (2, 3, 6, 5), (4, 3, 3, 2), 2, 1),
+    ]
+    return check_gradient(
+        "Exercise 4.5 (conv2d_input_grad)",
+        fn,
+        _conv_loss,
+        cases,
+        hint="each input cell receives the weight times g of every output whose window covered it, with the kernel "
+        "as the convolution used it (not flipped): that is the transposed convolution of g; and the result has x's "
+        "shape, including rows or columns that the convolution's rounding down left out (height and width apart)",
+    )
+
+
+def _bilinear_output(weight: object, channels: int, fy: int, fx: int) -> torch.Tensor:
+    """What ``weight`` does as a transposed convolution with stride (fy, fx): the output away from the border."""
+    ky, kx = 2 * fy - fy % 2, 2 * fx - fx % 2
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"expected a torch.Tensor, got {describe(weight)}")
+    if tuple(weight.shape) != (channels, channels, ky, kx):
+        raise ValueError(
+            f"the weight has shape {tuple(weight.shape)}; for channels={channels} and factors ({fy}, {fx}) "
+            f"the statement asks for (channels, channels, ky, kx) = {(channels, channels, ky, kx)}"
+        )
+    if weight.dtype != torch.float32:
+        raise TypeError(f"the weight must be float32, got {weight.dtype}")
+    x = _bilinear_input(channels)
+    out = F.conv_transpose2d(x, weight, stride=(fy, fx), padding=((ky - fy) // 2, (kx - fx) // 2))
+    return out[..., fy:-fy, fx:-fx]
+
+
+def _bilinear_input(channels: int) -> torch.Tensor:
+    return torch.rand(2, channels, 6, 7, generator=torch.Generator().manual_seed(46 + channels))
+
+
+def check_bilinear_weight(fn: Callable) -> bool:
+    """Exercise 4.6: ``bilinear_weight(channels, fy, fx)``: the (C, C, ky, kx) weight of bilinear upsampling."""
+
+    def case(description: str, channels: int, fy: int, fx: int, hint: str) -> Case:
+        x = _bilinear_input(channels)
+        interpolated = F.interpolate(x, scale_factor=(fy, fx), mode="bilinear", align_corners=False)
+        return Case(
+            f"{description} (your weight's upsampling against F.interpolate's, away from the border)",
+            (channels, fy, fx),
+            expected=interpolated[..., fy:-fy, fx:-fx],
+            compare=allclose(rtol=1e-4, atol=1e-5),
+            derive=lambda weight, args, kwargs: _bilinear_output(weight, *args),
+            hint=hint,
+        )
+
+    cases = [
+        case(
+            "one channel, factor 2 (the section's kernel)",
+            1,
+            2,
+            2,
+            hint="the output is a sum of kernel copies: at every output cell the taps that land there must add "
+            "up to 1 (a constant stays constant) and be centred on the cell's position",
+        ),
+        case(
+            "one channel, factor 3: an odd factor",
+            1,
+            3,
+            3,
+            hint="for an odd factor the kernel has an odd size, and its centre is a tap, whose weight is 1",
+        ),
+        case(
+            "three channels, factor 2: each channel is upsampled on its own",
+            3,
+            2,
+            2,
+            hint="weight[c_in, c_out] connects input channel c_in to output channel c_out: a channel must not "
+            "receive copies of the other channels",
+        ),
+        case(
+            "two channels, factors (2, 3): 2 along the rows, 3 along the columns",
+            2,
+            2,
+            3,
+            hint="the kernel is the outer product of a profile along the rows (factor fy) and a profile along the "
+            "columns (factor fx), each with its own size",
+        ),
+        case(
+            "one channel, factors (4, 1): the columns are not resized",
+            1,
+            4,
+            1,
+            hint="with fx = 1 the column profile has one tap of weight 1: the kernel is (ky, 1)",
+        ),
+    ]
+    return run_checks("Exercise 4.6 (bilinear_weight)", fn, cases)
