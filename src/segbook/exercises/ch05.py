@@ -2,7 +2,9 @@
 
 Each ``check_*`` runs the student's function on several cases, edge cases included, and explains the first
 failure. Expected values come from :mod:`segbook.losses` (which the tests compare with PyTorch and
-torchvision) or are worked out by hand.
+torchvision) or are worked out by hand. Exercise 5.4 is a derivation (its gradient is compared with autograd's and
+with finite differences by :func:`segbook.exercises.check_gradient`), 5.5 a short question with a number for an
+answer; the "decide and train" exercise 5.6 is in :mod:`segbook.exercises.ch05b`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,17 @@ import torch
 
 from segbook.conventions import IGNORE_INDEX
 from segbook.exercises._core import Case, allclose, describe, run_checks
+from segbook.exercises._gradients import check_gradient
+from segbook.exercises._questions import check_number
 from segbook.losses import binary_cross_entropy, binary_focal_loss, cross_entropy
 
-__all__ = ["check_bce_with_logits", "check_cross_entropy_lse", "check_focal_loss_binary"]
+__all__ = [
+    "check_bce_with_logits",
+    "check_cross_entropy_lse",
+    "check_focal_loss_binary",
+    "check_cross_entropy_grad",
+    "check_answer_5_5",
+]
 
 _CLOSE = allclose(rtol=1e-4, atol=1e-5)
 
@@ -187,3 +197,70 @@ def check_focal_loss_binary(fn: Callable) -> bool:
         ),
     ]
     return run_checks("Exercise 5.3 (focal_loss_binary)", fn, cases)
+
+
+def _mean_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The loss of exercise 5.4: the mean over the pixels not labelled 255 (PyTorch's F.cross_entropy)."""
+    return cross_entropy(logits, target, ignore_index=IGNORE_INDEX)
+
+
+def check_cross_entropy_grad(fn: Callable) -> bool:
+    """Exercise 5.4: ``cross_entropy_grad(logits, target)``: dCE/dz, (N, C, H, W), 255 ignored, by hand."""
+    g = torch.Generator().manual_seed(54)
+    logits = 2 * torch.randn(2, 4, 3, 3, generator=g)
+    target = torch.randint(0, 4, (2, 3, 3), generator=g)
+    ignored = target.clone()
+    ignored[0, 0, :] = IGNORE_INDEX  # 3 of image 0's 9 pixels
+    ignored[1, :, 2] = IGNORE_INDEX  # and 3 of image 1's
+    uneven = target.clone()  # 7 of image 0's 9 pixels ignored, none of image 1's
+    uneven[0].view(-1)[:7] = IGNORE_INDEX
+    big = 1000 * torch.randn(1, 3, 2, 2, generator=g)
+    cases = [
+        (
+            "one pixel: logits (2, 0, 0), true class 0",
+            (torch.tensor([[[[2.0]], [[0.0]], [[0.0]]]]), torch.tensor([[[0]]])),
+        ),
+        ("a batch (2, 4, 3, 3), no ignored pixel: the loss is a mean over 18 pixels", (logits, target)),
+        (f"3 pixels of each image labelled {IGNORE_INDEX}", (logits, ignored)),
+        ("7 of image 0's pixels ignored, none of image 1's: one mean over the batch's 11 pixels", (logits, uneven)),
+        ("logits of size ~1000", (big, torch.randint(0, 3, (1, 2, 2), generator=g))),
+    ]
+    return check_gradient(
+        "Exercise 5.4 (cross_entropy_grad)",
+        fn,
+        _mean_cross_entropy,
+        cases,
+        hint="differentiate log(sum_k exp z_k) - z_t with respect to every z_c (two terms: one from the "
+        "log-sum-exp for every class, one for the true class only), then ask what the mean does to it: which "
+        f"pixels it divides by, and what a pixel labelled {IGNORE_INDEX} contributes; exp of a logit of 1000 is "
+        "inf in float32",
+    )
+
+
+# Exercise 5.5's batch: 80 background pixels with CE 0.1, 10 foreground pixels with CE 2.0, 10 ignored, w = (1, 8).
+_ANSWER_5_5 = (80 * 1 * 0.1 + 10 * 8 * 2.0) / (80 * 1 + 10 * 8)
+
+
+def check_answer_5_5(answer: object) -> bool:
+    """Exercise 5.5: ``answer_5_5``: F.cross_entropy with class weights (1, 8) on a batch given by its pixel losses."""
+    label = "Exercise 5.5 (answer_5_5)"
+    return check_number(
+        label,
+        answer,
+        expected=_ANSWER_5_5,
+        rel_tol=5e-3,
+        why="with per-class weights the mean is weighted: sum_i w_t CE_i / sum_i w_t = (80 * 0.1 + 8 * 10 * 2.0) / "
+        "(80 + 8 * 10) = 168 / 160 = 1.05, over the 90 labelled pixels only (the 10 pixels labelled 255 are in "
+        "neither sum). The divisor grows with the weights, so multiplying both weights by 10 leaves 1.05 "
+        "unchanged: only their ratio matters, and a batch with more foreground gets a larger divisor. "
+        "Dividing by the 90 pixels instead (1.87) is the slide's beta convention, pos_weight.",
+        hint="the loss is a mean of weighted pixel losses; work out which pixels count, what each is weighted by, "
+        "and what PyTorch divides the weighted sum by",
+        near={
+            168 / 90: "that divides the weighted sum by the number of labelled pixels: it is the slide's "
+            "pos_weight convention, not what F.cross_entropy's per-class weight returns",
+            168 / 100: f"the pixels labelled {IGNORE_INDEX} count in neither the sum nor the divisor",
+            28 / 90: "that is the unweighted mean: the weight multiplies each pixel's loss by its true class's weight",
+            168 / 9: "the divisor adds up a weight per pixel, not one per class",
+        },
+    )
