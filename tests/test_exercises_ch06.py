@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import torch
-from exercise_helpers import assert_rejected, notebook_solutions, standard_exercise_tests
+from exercise_helpers import assert_rejected, notebook_solutions, returning, standard_exercise_tests
 from scipy import ndimage
 
-from segbook.exercises import ch06
+from segbook.exercises import ExerciseError, ch06, ch06b
 
 SOLUTIONS = notebook_solutions("06_region_boundary_losses.ipynb", 6, np=np, ndimage=ndimage)
 CHECKS = [
@@ -14,6 +14,9 @@ CHECKS = [
     (ch06.check_soft_dice_loss, "soft_dice_loss"),
     (ch06.check_tversky_index, "tversky_index"),
     (ch06.check_signed_distance, "signed_distance"),
+    (ch06.check_boundary_loss_grad, "boundary_loss_grad"),
+    (ch06b.check_boundary_f1_score, "boundary_f1_score"),
+    (ch06b.check_answer_6_7, "answer_6_7"),
 ]
 
 
@@ -133,3 +136,165 @@ def _sdm(mask, sign=1.0, minus_one=True, special_cases=True):
 )
 def test_signed_distance_check_rejects_wrong_answers(wrong, words):
     assert_rejected(ch06.check_signed_distance, wrong, "Exercise 6.4 (signed_distance)", *words)
+
+
+# --- Exercise 6.5: the boundary loss's gradient ----------------------------------------------------------------
+
+
+def _sigmoid_slope(z):
+    s = torch.sigmoid(z)
+    return s * (1 - s)
+
+
+def grad_of_the_sum(logits, phi):  # forgets the mean's 1 / |Omega|
+    return phi * _sigmoid_slope(logits)
+
+
+def grad_per_image_mean(logits, phi):  # divides by H W only: the mean of each image, summed over the batch
+    return phi * _sigmoid_slope(logits) / (logits.shape[-2] * logits.shape[-1])
+
+
+def grad_through_exp(logits, phi):  # the textbook sigma' written with exp: inf / inf = NaN at z = -100 in float32
+    e = torch.exp(-logits)
+    return phi * e / (1 + e) ** 2 / logits.numel()
+
+
+def grad_without_the_sigmoid(logits, phi):  # differentiates phi * z instead of phi * sigmoid(z)
+    return phi / logits.numel()
+
+
+def grad_sigmoid_not_its_slope(logits, phi):
+    return phi * torch.sigmoid(logits) / logits.numel()
+
+
+def grad_wrong_sign(logits, phi):
+    return -phi * _sigmoid_slope(logits) / logits.numel()
+
+
+def grad_by_autograd(logits, phi):
+    z = logits.clone().requires_grad_()
+    (phi * torch.sigmoid(z)).mean().backward()
+    return z.grad
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (grad_of_the_sum, ["case 1 of 3", "mean over the N x H x W pixels"]),
+        (grad_per_image_mean, ["case 2 of 3", "two 6x6 images", "all N x H x W pixels"]),
+        (grad_through_exp, ["case 3 of 3", "must stay finite", "got nan", "exp(100) overflows"]),
+        (grad_without_the_sigmoid, ["case 1 of 3", "through the sigmoid"]),
+        (grad_sigmoid_not_its_slope, ["case 1 of 3"]),
+        (grad_wrong_sign, ["case 1 of 3", "sign of phi"]),
+    ],
+)
+def test_boundary_loss_grad_check_rejects_wrong_answers(wrong, words):
+    assert_rejected(ch06.check_boundary_loss_grad, wrong, "Exercise 6.5 (boundary_loss_grad)", *words)
+
+
+def test_boundary_loss_grad_check_refuses_autograd():
+    with pytest.raises(ExerciseError, match="asked autograd for the gradient"):
+        ch06.check_boundary_loss_grad(grad_by_autograd)
+
+
+def test_the_gradient_checks_reference_is_the_packages_boundary_loss():
+    """The loss the student differentiates is segbook's boundary loss: the mean of phi * sigmoid(z) over N H W."""
+    g = torch.Generator().manual_seed(0)
+    logits, phi = torch.randn(2, 1, 5, 5, generator=g), torch.randn(2, 1, 5, 5, generator=g)
+    assert torch.allclose(ch06._boundary_loss(logits, phi), (phi * torch.sigmoid(logits)).mean())
+
+
+# --- Exercise 6.6: boundary F1 ----------------------------------------------------------------------------------
+
+
+def _bf(strict=False, to_region=False, frame_is_contour=False, structure=None, undefined=0, one_sided=0):
+    """A boundary F1 written with one of the usual slips (the defaults give the right score)."""
+
+    def boundary_f1_score(pred, target, tolerance):
+        def contour(mask):
+            m = mask.numpy()
+            return m & ~ndimage.binary_erosion(m, border_value=0 if frame_is_contour else 1)
+
+        p, g = pred.numpy(), target.numpy()
+        b_p, b_g = contour(pred), contour(target)
+        if not b_p.any() and not b_g.any():
+            return [float("nan"), 0.0][undefined]
+        if not b_p.any() or not b_g.any():
+            return [0.0, float("nan")][one_sided]
+        if structure is not None:  # "within the tolerance" as a dilation: a chessboard or city-block distance
+            grow = ndimage.generate_binary_structure(2, structure)
+            steps = int(tolerance)
+            near_g = ndimage.binary_dilation(b_g, grow, iterations=steps) if steps else b_g
+            near_p = ndimage.binary_dilation(b_p, grow, iterations=steps) if steps else b_p
+        else:
+            d_g = ndimage.distance_transform_edt(~(g if to_region else b_g))
+            d_p = ndimage.distance_transform_edt(~(p if to_region else b_p))
+            near_g = d_g < tolerance if strict else d_g <= tolerance
+            near_p = d_p < tolerance if strict else d_p <= tolerance
+        precision, recall = near_g[b_p].mean(), near_p[b_g].mean()
+        return 0.0 if precision + recall == 0 else float(2 * precision * recall / (precision + recall))
+
+    return boundary_f1_score
+
+
+def test_the_slip_free_boundary_f1_is_accepted():
+    """The helper below is right with its defaults, so each slip test changes exactly one thing."""
+    assert ch06b.check_boundary_f1_score(_bf()) is True
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (_bf(strict=True), ["case 2 of 9", "moved one pixel right, tolerance 1", "equal to the tolerance counts"]),
+        (_bf(to_region=True), ["case 3 of 9", "left half", "not from the true region"]),
+        (_bf(structure=2), ["case 5 of 9", "sqrt(2) away", "chessboard distance"]),
+        (_bf(structure=1), ["case 6 of 9", "tolerance 1.5", "4-neighbour cross"]),
+        (_bf(frame_is_contour=True), ["case 7 of 9", "image frame is not a contour", "binary_erosion"]),
+        (_bf(undefined=1), ["case 8 of 9", "undefined (NaN)", "float('nan')"]),
+        (_bf(one_sided=1), ["case 9 of 9", "empty prediction", "not NaN"]),
+        (returning(_bf(), torch.tensor), ["case 1 of 9", "one-element tensor", ".item()"]),
+    ],
+)
+def test_boundary_f1_check_rejects_wrong_answers(wrong, words):
+    assert_rejected(ch06b.check_boundary_f1_score, wrong, "Exercise 6.6 (boundary_f1_score)", *words)
+
+
+def test_boundary_f1_check_refuses_the_packages_metric_wrapped():
+    from functools import wraps
+
+    from segbook.metrics import boundary_f1
+
+    @wraps(boundary_f1)
+    def boundary_f1_score(pred, target, tolerance):
+        return boundary_f1(pred.long(), target.long(), 2, tolerance=tolerance)[1].item()
+
+    with pytest.raises(ExerciseError, match="segbook's own"):
+        ch06b.check_boundary_f1_score(boundary_f1_score)
+
+
+# --- Exercise 6.7: good IoU, poor contours ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        ("a", ["'a'", "boundary loss alone pull", "'empty' row"]),
+        ("c", ["'c'", "grow or shrink as a whole"]),
+        ("d", ["'d'", "changes the measurement, not the contours"]),
+        (["b"], ["one option letter"]),
+        ("e", ["not an option"]),
+    ],
+)
+def test_contours_question_rejects_wrong_answers(answer, words):
+    with pytest.raises(ExerciseError) as info:
+        ch06b.check_answer_6_7(answer)
+    message = str(info.value)
+    assert "Exercise 6.7 (answer_6_7)" in message
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_contours_question_explains_once_right(capsys):
+    assert ch06b.check_answer_6_7(" B ") is True
+    out = capsys.readouterr().out
+    assert "correct. Why:" in out and "empty prediction" in out and "Exercise 6.5" in out

@@ -1,7 +1,9 @@
 """Checks for the exercises of chapter 6 (region-based, combined and boundary losses).
 
 Each ``check_*`` runs the student's function on several cases, edge cases included, and explains the first
-failure. Expected values come from :mod:`segbook.losses` or are worked out by hand.
+failure. Expected values come from :mod:`segbook.losses` or are worked out by hand. Exercise 6.5 is a derivation
+(:func:`segbook.exercises.check_gradient`: the boundary loss's gradient, compared with autograd and finite
+differences); exercises 6.6 and 6.7 are in :mod:`segbook.exercises.ch06b`.
 """
 
 from __future__ import annotations
@@ -12,9 +14,16 @@ from typing import Callable
 import torch
 
 from segbook.exercises._core import Case, allclose, run_checks
-from segbook.losses import signed_distance_map, soft_counts, tversky_index
+from segbook.exercises._gradients import check_gradient
+from segbook.losses import boundary_loss, signed_distance_map, soft_counts, tversky_index
 
-__all__ = ["check_dice_from_counts", "check_soft_dice_loss", "check_tversky_index", "check_signed_distance"]
+__all__ = [
+    "check_dice_from_counts",
+    "check_soft_dice_loss",
+    "check_tversky_index",
+    "check_signed_distance",
+    "check_boundary_loss_grad",
+]
 
 _CLOSE = allclose(rtol=1e-4, atol=1e-5)
 
@@ -208,3 +217,45 @@ def check_signed_distance(fn: Callable) -> bool:
         ),
     ]
     return run_checks("Exercise 6.4 (signed_distance)", fn, cases)
+
+
+def _boundary_loss(logits: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+    """segbook's boundary loss of binary logits (N, 1, H, W) given the foreground's signed distance map."""
+    unused = torch.zeros(logits.shape[0], *logits.shape[2:], dtype=torch.long)  # no pixel ignored, phi given
+    return boundary_loss(logits, unused, distance_map=phi)
+
+
+def check_boundary_loss_grad(fn: Callable) -> bool:
+    """Exercise 6.5: ``boundary_loss_grad(logits, phi)``: (N, 1, H, W) logits and map → dL_B/dlogits, same shape."""
+    square = torch.zeros(5, 5, dtype=torch.long)
+    square[1:4, 1:4] = 1
+    phi_square = signed_distance_map(square, 2)[1][None, None]  # (1, 1, 5, 5): Exercise 6.4's hand-worked map
+    two = torch.zeros(2, 6, 6, dtype=torch.long)
+    two[0, 1:5, 1:4] = 1
+    two[1, 2:6, 0:6] = 1  # an object touching the image's edges
+    phi_two = signed_distance_map(two, 2)[:, 1:]  # (2, 1, 6, 6)
+    g = torch.Generator().manual_seed(6)
+    random_logits = 2 * torch.randn(2, 1, 6, 6, generator=g)
+    # A confident prediction: logits +-100 and +-3, random signs; sigma'(+-100) ~ 4e-44, exp(100) = inf in float32.
+    sure = torch.where(torch.rand(2, 1, 6, 6, generator=g) < 0.5, -1.0, 1.0)
+    sure = sure * torch.where(torch.rand(2, 1, 6, 6, generator=g) < 0.5, 100.0, 3.0)
+    cases = [
+        (
+            "one 5x5 image, logits 0 everywhere, the map of Exercise 6.4's 3x3 square",
+            (torch.zeros(1, 1, 5, 5), phi_square),
+        ),
+        ("two 6x6 images, random logits: L_B is a mean over all N x H x W pixels", (random_logits, phi_two)),
+        (
+            "a confident prediction, logits of +-100 and +-3 in float32: the gradient must stay finite",
+            (sure, phi_two),
+        ),
+    ]
+    return check_gradient(
+        "Exercise 6.5 (boundary_loss_grad)",
+        fn,
+        _boundary_loss,
+        cases,
+        hint="L_B = mean over the N x H x W pixels of phi * sigmoid(logits): differentiate it with respect to one "
+        "logit (only one term of the mean depends on it), through the sigmoid, with the sign of phi kept. "
+        "exp(100) overflows in float32 (inf / inf is NaN): write the sigmoid's derivative with torch.sigmoid",
+    )
