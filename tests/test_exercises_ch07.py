@@ -9,13 +9,15 @@ from exercise_helpers import assert_rejected, notebook_solutions, returning, sta
 from torch import nn
 
 from segbook import ops
-from segbook.exercises import ch07
+from segbook.exercises import ExerciseError, ch07
 
 SOLUTIONS = notebook_solutions("07_fcn.ipynb", 7, F=F, nn=nn, ops=ops)
 CHECKS = [
     (ch07.check_score_map_size, "score_map_size"),
     (ch07.check_fuse_skip, "fuse_skip"),
     (ch07.check_zero_score_layer, "zero_score_layer"),
+    (ch07.check_repair, "repair"),
+    (ch07.check_answer_7_5, "answer_7_5"),
 ]
 
 
@@ -155,3 +157,115 @@ def test_zero_score_layer_hints_do_not_give_the_code():
     source = inspect.getsource(ch07.check_zero_score_layer)
     for code in ["nn.Conv2d(in_channels, num_classes", "kernel_size=1", "nn.init.zeros_", ".zero_()"]:
         assert code not in source, code
+
+
+# --- Exercise 7.4: make a broken FCN train ----------------------------------------------------------------------
+
+
+def repair_unchanged(model):  # returns the broken net as it is
+    return model
+
+
+def repair_unfrozen(model):  # lets the zero layer train: it escapes from zero, but the paper keeps it fixed
+    model.upscore_final.weight.requires_grad_(True)
+    return model
+
+
+def repair_random(model):  # non-zero, still frozen: random weights scramble the scores
+    model.upscore_final.reset_parameters()
+    return model
+
+
+def repair_the_skips(model):  # "fixes" the zero score layers, which are zero by design
+    for layer in (model.score_pool4, model.score_pool3):
+        nn.init.normal_(layer.weight, std=0.1)
+    return model
+
+
+def repair_with_a_new_net(model):  # throws the given net away
+    from segbook.models import FCN
+
+    return FCN(2, variant="8s", widths=(4, 8, 8, 16, 16), head_width=16)
+
+
+def repair_without_return(model):
+    SOLUTIONS["repair"](model)
+
+
+def repair_learnable_bilinear(model):  # the right weights, but now trained
+    model.upscore_final = ops.bilinear_conv_transpose2d(model.num_classes, 8)
+    return model
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (repair_unchanged, ["case 3 of 3", "foreground IoU 0.000", "log 2", "in series"]),
+        (repair_unfrozen, ["case 2 of 3", "upscore_final.weight now trains", "leave it frozen"]),
+        (repair_learnable_bilinear, ["case 2 of 3", "upscore_final.weight now trains"]),
+        (repair_random, ["case 3 of 3", "below the 0.4 required", "random kernel"]),
+        (repair_the_skips, ["case 1 of 3", "score_pool4.weight, score_pool3.weight", "zero on purpose"]),
+        (repair_with_a_new_net, ["case 1 of 3", "stages.0.0.0.weight", "return the model you were given"]),
+        (repair_without_return, ["case 1 of 3", "returned NoneType"]),
+    ],
+)
+def test_repair_check_rejects_wrong_answers(wrong, words):
+    assert_rejected(ch07.check_repair, wrong, "Exercise 7.4 (repair)", *words)
+
+
+def test_repair_check_judges_the_result_not_the_code(capsys):
+    """Another fixed upsampling that trains (the full C x C bilinear layer, in a new module) is accepted too."""
+
+    def repair_by_replacing(model):
+        model.upscore_final = ops.bilinear_conv_transpose2d(model.num_classes, 8, trainable=False)
+        return model
+
+    assert ch07.check_repair(repair_by_replacing) is True
+    assert "all 3 cases passed" in capsys.readouterr().out
+
+
+def test_broken_fcn_is_the_same_net_every_time_and_leaves_the_callers_seed_alone():
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    first, second = ch07.broken_fcn(), ch07.broken_fcn()
+    assert torch.equal(torch.random.get_rng_state(), state)
+    for (name, a), (_, b) in zip(first.named_parameters(), second.named_parameters()):
+        assert torch.equal(a, b), name
+    assert first.upscore_final.weight.abs().max() == 0 and not first.upscore_final.weight.requires_grad
+
+
+def test_the_repair_statement_states_the_checks_budget():
+    """The numbers the statement gives are the ones the check uses."""
+    import nbformat
+    from exercise_helpers import CHAPTERS
+
+    cells = nbformat.read(CHAPTERS / "07_fcn.ipynb", as_version=4).cells
+    (statement,) = [c.source for c in cells if c.cell_type == "markdown" and ":label: ex-ch7-repair" in c.source]
+    text = " ".join(statement.split())
+    for phrase in [
+        f"{ch07.REPAIR_STEPS} full-batch Adam steps (learning rate {ch07.REPAIR_LR})",
+        f"the {len(ch07.repair_task()[0])} images of `ch07.repair_task()`",
+        f"foreground IoU of at least {ch07.REPAIR_IOU}",
+    ]:
+        assert phrase in text, phrase
+
+
+# --- Exercise 7.5: the wires ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer, words",
+    [
+        ("a", ["'a'", "not the grid they live on"]),
+        ("b", ["'b'", "nothing more to go on"]),
+        ("d", ["'d'", "stride-8 grid"]),
+        ({"c"}, ["one option letter"]),
+    ],
+)
+def test_wires_question_rejects_wrong_answers(answer, words):
+    with pytest.raises(ExerciseError) as info:
+        ch07.check_answer_7_5(answer)
+    message = str(info.value)
+    assert "Exercise 7.5 (answer_7_5)" in message
+    for word in words:
+        assert word in message, (word, message)

@@ -1,22 +1,37 @@
 """Checks for the exercises of chapter 7 (FCN-32s, FCN-16s and FCN-8s).
 
 Each ``check_*`` runs the student's function on several cases and explains the first failure. Expected values
-come from :class:`segbook.models.FCN`, :mod:`segbook.ops` or are worked out by hand.
+come from :class:`segbook.models.FCN`, :mod:`segbook.ops` or are worked out by hand. Exercise 7.4 is a "make it
+train" exercise: :func:`broken_fcn` is a tiny FCN-8s that cannot learn, the student repairs it, and the check
+trains the repaired net (:func:`repair_task`, a few seconds at most on one thread) and checks the result.
+Exercise 7.5 is a short question (:func:`segbook.exercises.check_choice`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from segbook.data import SceneDataset
 from segbook.exercises._core import Case, allclose, default_compare, run_checks
+from segbook.exercises._questions import check_choice
 from segbook.exercises._values import exact
+from segbook.models import FCN
 from segbook.ops import bilinear_kernel
 
-__all__ = ["check_score_map_size", "check_fuse_skip", "check_zero_score_layer"]
+__all__ = [
+    "check_score_map_size",
+    "check_fuse_skip",
+    "check_zero_score_layer",
+    "check_repair",
+    "check_answer_7_5",
+    "broken_fcn",
+    "repair_task",
+]
 
 _CLOSE = allclose(rtol=1e-5, atol=1e-6)
 
@@ -201,3 +216,174 @@ def check_zero_score_layer(fn: Callable) -> bool:
         ),
     ]
     return run_checks("Exercise 7.3 (zero_score_layer)", fn, cases)
+
+
+# --------------------------------------------------------------------------- Exercise 7.4: make a broken FCN train
+
+REPAIR_STEPS, REPAIR_LR, REPAIR_IOU = 30, 0.02, 0.4  # full-batch Adam steps, learning rate, foreground IoU to reach
+_UNTOUCHED = "the given FCN-8s, its working layers untouched"
+_FIXED = "no parameter trains that did not train before"
+
+
+def broken_fcn() -> FCN:
+    """Exercise 7.4's tiny FCN-8s for 2 classes (background, object), with the bug the exercise asks to find.
+
+    The same net (the same initial weights) every call. Chapter 7's solution of the exercise explains the bug.
+    """
+    with torch.random.fork_rng():  # the same initial weights every call, without touching the caller's seed
+        torch.manual_seed(0)
+        model = FCN(2, variant="8s", widths=(4, 8, 8, 16, 16), head_width=16)
+    with torch.no_grad():
+        model.upscore_final.weight.zero_()
+    return model
+
+
+def repair_task() -> "tuple[torch.Tensor, torch.Tensor]":
+    """Exercise 7.4's training data: 16 images (16, 3, 32, 32) and their object masks (16, 32, 32), 1 = object."""
+    images, labels = SceneDataset(16, seed=11, size=32, num_objects=(1, 2), texture=False, object_scale=2.0).tensors()
+    return images, (labels != 0).long()
+
+
+def _train_and_score(model: nn.Module) -> dict:
+    """Train ``model`` for REPAIR_STEPS full-batch Adam steps on :func:`repair_task`; its foreground IoU after."""
+    images, masks = repair_task()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=REPAIR_LR) if trainable else None
+    model.train()
+    losses = []
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        for _ in range(REPAIR_STEPS):
+            loss = F.cross_entropy(model(images), masks)
+            losses.append(loss.item())
+            if optimizer is not None and loss.requires_grad:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        with torch.no_grad():  # scored in training mode: batch statistics, as during the steps
+            predicted = model(images).argmax(1)
+    overlap = ((predicted == 1) & (masks == 1)).sum().item()
+    union = ((predicted == 1) | (masks == 1)).sum().item()
+    return {"iou": overlap / union, "first loss": losses[0], "last loss": losses[-1]}
+
+
+def _trained(model: object, args: tuple, kwargs: dict) -> object:
+    """The result of :func:`_train_and_score` for a model; what came back instead, for anything else."""
+    return _train_and_score(model) if isinstance(model, nn.Module) else f"{type(model).__name__}, not a model"
+
+
+def _trains_well(expected: object, got: object) -> "tuple[bool, str]":
+    if not isinstance(got, dict):
+        return False, f"could not train the returned model: {got!r}"
+    iou, first, last = got["iou"], got["first loss"], got["last loss"]
+    trace = f"the training loss went from {first:.4f} to {last:.4f}"
+    if not math.isfinite(last):
+        return False, f"{trace}: it became NaN or infinite"
+    if iou >= REPAIR_IOU:
+        return True, ""
+    stuck = " (log 2 = 0.6931: the logits stayed 0)" if abs(last - math.log(2)) < 1e-4 else ""
+    return False, (
+        f"foreground IoU {iou:.3f} after {REPAIR_STEPS} steps, below the {REPAIR_IOU} required; {trace}{stuck}"
+    )
+
+
+def _what_changed(model: object, args: tuple, kwargs: dict) -> str:
+    """_UNTOUCHED, or what the repair changed beyond the broken layer: the type, or other layers' parameters."""
+    if not isinstance(model, FCN):
+        return f"the function returned {type(model).__name__}, not the repaired FCN"
+    before = dict(broken_fcn().named_parameters())
+    after = dict(model.named_parameters())
+    changed = [
+        name
+        for name, value in before.items()
+        if not name.startswith("upscore_final.")
+        and (name not in after or after[name].shape != value.shape or not torch.equal(after[name].detach(), value))
+    ]
+    if model.variant != "8s" or changed:
+        return f"FCN-{model.variant} returned; parameters that were not broken have changed: {', '.join(changed)}"
+    return _UNTOUCHED
+
+
+def _still_fixed(model: object, args: tuple, kwargs: dict) -> str:
+    """_FIXED, or the parameters that train now although they did not in :func:`broken_fcn`."""
+    if not isinstance(model, nn.Module):
+        return f"the function returned {type(model).__name__}, not the repaired FCN"
+    trained_before = {name for name, p in broken_fcn().named_parameters() if p.requires_grad}
+    now = [name for name, p in model.named_parameters() if p.requires_grad and name not in trained_before]
+    return f"{', '.join(now)} now {'trains' if len(now) == 1 else 'train'} (requires_grad=True)" if now else _FIXED
+
+
+def _no_problem(expected: object, got: object) -> "tuple[bool, str]":
+    """``got`` is ``expected`` (the property holds) or a sentence saying what is wrong instead."""
+    return (True, "") if got == expected else (False, str(got))
+
+
+def check_repair(fn: Callable) -> bool:
+    """Exercise 7.4: ``repair(model)``: the broken FCN-8s of :func:`broken_fcn` → a repaired FCN that trains."""
+    cases = [
+        Case(
+            "repair only what is broken: the same FCN-8s comes back, its working layers untouched",
+            (broken_fcn(),),
+            expected=_UNTOUCHED,
+            derive=_what_changed,
+            compare=_no_problem,
+            hint="return the model you were given, repaired (in place is fine). The score layers score_pool4 "
+            "and score_pool3 are zero on purpose (Exercise 7.3): the net must keep them, and everything else "
+            "it learned or was initialised with",
+        ),
+        Case(
+            "a layer the paper keeps fixed stays fixed (frozen)",
+            (broken_fcn(),),
+            expected=_FIXED,
+            derive=_still_fixed,
+            compare=_no_problem,
+            hint="training the layer lets it escape from zero, but FCN keeps its final upsampling fixed: repair "
+            "its weights so that it upsamples, and leave it frozen",
+        ),
+        Case(
+            f"trained for {REPAIR_STEPS} full-batch Adam steps (learning rate {REPAIR_LR}) on the 16 images of "
+            f"repair_task(), the foreground IoU must reach {REPAIR_IOU} (the broken net stays at 0)",
+            (broken_fcn(),),
+            expected=f"foreground IoU >= {REPAIR_IOU}",
+            derive=_trained,
+            compare=_trains_well,
+            hint="find the layer that outputs 0 whatever its input: a zero layer the signal must pass through "
+            "(in series) blocks it forward and backward, unlike a zero layer whose output is added to another "
+            "path (in parallel). Non-zero is not enough for a layer that stays fixed: its weights must "
+            "upsample the class scores, which a random kernel does not",
+        ),
+    ]
+    return run_checks("Exercise 7.4 (repair)", fn, cases)
+
+
+# --------------------------------------------------------------------------- Exercise 7.5: the wires
+
+
+def check_answer_7_5(answer: object) -> bool:
+    """Exercise 7.5: ``answer_7_5``: which change could let an FCN draw the 1-2 pixel wires (a letter)."""
+    return check_choice(
+        "Exercise 7.5 (answer_7_5)",
+        answer,
+        options={
+            "a": "train FCN-8s for ten times as many epochs",
+            "b": "make the final x8 upsampling learnable instead of fixed",
+            "c": "add skips from pool2 and pool1, giving scores at stride 4 and 2 before the last upsampling",
+            "d": "weight the wire class more in the cross entropy",
+        },
+        correct="c",
+        why="the stride-ceiling table kept the wires only at stride 2: averaged over an 8 x 8 block, a 1-2 pixel "
+        "line is a small share of every block it crosses. The table is not a strict bound, but the limit it shows "
+        "is the grid's: FCN-8s has C numbers per 8 x 8 block to say where a wire runs through it, whatever the "
+        "training and whatever upsampling follows. Scores computed at a finer stride, from features that still "
+        "resolve the wire (skips from pool2 and pool1), can hold it. That is what the U-Net of chapter 8 does, "
+        "with a skip at every level.",
+        wrong={
+            "a": "longer training improves the scores, not the grid they live on: how many numbers per 8 x 8 "
+            "block does FCN-8s have to say where a wire runs, and what did the stride-ceiling table keep at "
+            "stride 8?",
+            "b": "the final upsampling sees only the stride-8 scores, C numbers per 8 x 8 block: learned or fixed, "
+            "it has nothing more to go on, and where inside the block a thin line ran is lost before it",
+            "d": "a class weight makes wire mistakes cost more, but the scores still live on the stride-8 grid: "
+            "at best the net paints wire over the 8 x 8 cells a wire crosses, not a 1-2 pixel line",
+        },
+    )
