@@ -82,7 +82,8 @@ EVERY_MODEL = {
 @pytest.mark.parametrize("name", sorted(EVERY_MODEL))
 @pytest.mark.parametrize("size", [(0, 0), (0, 16), (16, 0)])
 def test_every_model_refuses_empty_images_with_a_clear_error(name, size):
-    # (PatchClassifier takes fixed 15 x 15 patches and says so.) A 0-pixel image used to reach torch's convolution ("Kernel size can't be greater than actual input size")
+    # A 0-pixel image used to reach torch's convolution ("Kernel size can't be greater than actual input size").
+    # (PatchClassifier takes fixed 15 x 15 patches and says so.)
     with pytest.raises(ValueError, match=r"empty images \(H, W\) = \(\d+, \d+\).*needs H >= 1 and W >= 1"):
         EVERY_MODEL[name]()(torch.rand(1, 3, *size))
 

@@ -129,7 +129,9 @@ def check_tversky_index(fn: Callable) -> bool:
 
     def expected(probs, fp_weight, fn_weight, smooth=0.0):
         tp, fp, fn = (x[0, 0] for x in soft_counts(probs[None, None], target[None, None]))
-        return tversky_index(tp, fp, fn, fp_weight=fp_weight, fn_weight=fn_weight, smooth=smooth).float()
+        return torch.as_tensor(
+            tversky_index(tp, fp, fn, fp_weight=fp_weight, fn_weight=fn_weight, smooth=smooth)
+        ).float()
 
     cases = [
         Case(
