@@ -16,6 +16,7 @@ CHECKS = [
     (ch05.check_cross_entropy_grad, "cross_entropy_grad"),
     (ch05.check_answer_5_5, "answer_5_5"),
     (ch05b.check_imbalanced_loss, "imbalanced_loss"),
+    (ch05.check_answer_5_7, "answer_5_7"),
 ]
 
 
@@ -332,3 +333,36 @@ def test_imbalanced_task_keeps_the_callers_random_state_and_threads(monkeypatch)
     assert calls == [1] and torch.get_num_threads() == threads
     assert torch.equal(torch.rand(3), expected)  # the caller's generator is where it was
     assert set(scores) == {"fg_iou", "precision", "recall", "predicted_share", "true_share", "seconds"}
+
+
+# --- Exercise 5.7 ------------------------------------------------------------------------------------------
+
+
+def test_answer_5_7_is_the_ratio_of_the_packages_focal_loss_to_its_cross_entropy():
+    pixel = torch.tensor([0.7, 0.2, 0.1]).log()[None, :, None, None]
+    target = torch.tensor([[[1]]])
+    factor = (losses.focal_loss(pixel, target, gamma=2.0) / losses.cross_entropy(pixel, target)).item()
+    assert ch05.check_answer_5_7(factor) is True
+
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (0.09, "probability of the class the network predicts"),  # p_t taken as the largest probability
+        (0.81, "which class is the pixel's true one"),  # class 2's probability
+        (0.04, "mutes the EASY pixels"),  # p_t^gamma
+        (0.8, "exponent"),  # gamma forgotten
+        (0.36, "not a difference of squares"),  # 1 - 0.8^2
+        (0.5, "find which, then apply gamma"),  # anything else
+    ],
+)
+def test_answer_5_7_check_rejects_each_slip_with_its_hint(wrong, words):
+    with pytest.raises(ExerciseError, match="Hint:") as info:
+        ch05.check_answer_5_7(wrong)
+    assert words in str(info.value) and "0.64" not in str(info.value)
+
+
+@pytest.mark.parametrize("answer", [torch.tensor(0.64), "0.64", float("nan")])
+def test_answer_5_7_check_refuses_values_of_the_wrong_kind(answer):
+    with pytest.raises(ExerciseError, match="expected a (finite )?number"):
+        ch05.check_answer_5_7(answer)

@@ -26,6 +26,7 @@ __all__ = [
     "check_focal_loss_binary",
     "check_cross_entropy_grad",
     "check_answer_5_5",
+    "check_answer_5_7",
 ]
 
 _CLOSE = allclose(rtol=1e-4, atol=1e-5)
@@ -262,5 +263,28 @@ def check_answer_5_5(answer: object) -> bool:
             168 / 100: f"the pixels labelled {IGNORE_INDEX} count in neither the sum nor the divisor",
             28 / 90: "that is the unweighted mean: the weight multiplies each pixel's loss by its true class's weight",
             168 / 9: "the divisor adds up a weight per pixel, not one per class",
+        },
+    )
+
+
+def check_answer_5_7(answer: object) -> bool:
+    """Exercise 5.7: ``answer_5_7``: the factor by which the C-class focal loss (γ = 2) scales one pixel's CE."""
+    return check_number(
+        "Exercise 5.7 (answer_5_7)",
+        answer,
+        expected=0.64,
+        rel_tol=1e-3,
+        why="with C classes p_t is the softmax probability of the TRUE class, here 0.2: the factor is "
+        "(1 - 0.2)^2 = 0.64, so this pixel, which the network still gets wrong (it predicts class 0), keeps most "
+        "of its cross entropy. A pixel whose true class had 0.9 would keep (1 - 0.9)^2 = 1 %. The other classes "
+        "enter only through 1 - p_t: how the remaining 0.8 is split between them does not matter.",
+        hint="the focal factor depends on one probability of the pixel: find which, then apply gamma",
+        near={
+            0.09: "0.7 is the probability of the class the network predicts; the factor uses the probability of "
+            "the class the pixel truly belongs to",
+            0.81: "class 2 has probability 0.1; which class is the pixel's true one?",
+            0.04: "that factor is small for a pixel that is still wrong: the focal loss mutes the EASY pixels",
+            0.8: "gamma = 2 is an exponent",
+            0.36: "the factor is not a difference of squares: what is 1 - p_t here?",
         },
     )
