@@ -298,3 +298,13 @@ def test_contours_question_explains_once_right(capsys):
     assert ch06b.check_answer_6_7(" B ") is True
     out = capsys.readouterr().out
     assert "correct. Why:" in out and "empty prediction" in out and "Exercise 6.5" in out
+
+
+def test_dice_from_counts_must_return_a_python_float_not_an_int():
+    # 2 * tp // denominator gives the right 1 and 0 for the perfect and the empty overlap, as ints
+    def dice_ints(tp, fp, fn):
+        denominator = 2 * tp + fp + fn
+        return float("nan") if denominator == 0 else (1 if fp + fn == 0 else (0 if tp == 0 else 2 * tp / denominator))
+
+    with pytest.raises(ExerciseError, match="expected a Python float, got an int 1"):
+        ch06.check_dice_from_counts(dice_ints)

@@ -300,6 +300,20 @@ def exact_int(expected: object, got: object) -> "tuple[bool, str]":
     return default_compare(expected, got)
 
 
+def exact_float(expected: object, got: object) -> "tuple[bool, str]":
+    """Compare function for a value the statement asks as a Python ``float``: not an int, a bool or a tensor.
+
+    Example:
+        >>> exact_float(1.0, 1)[1][:40]
+        'expected a Python float, got an int 1: '
+        >>> exact_float(0.5, 0.5)
+        (True, '')
+    """
+    if isinstance(got, bool) or not isinstance(got, float):
+        return False, f"expected a Python float, got {type_name(got)} {describe(got)}: the statement asks for a float"
+    return default_compare(expected, got)
+
+
 _CONTAINERS = {tuple: "tuple", list: "list", set: "set", frozenset: "set"}
 
 

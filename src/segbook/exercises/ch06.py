@@ -14,6 +14,7 @@ from typing import Callable
 import torch
 
 from segbook.exercises._core import Case, allclose, run_checks
+from segbook.exercises._values import exact_float
 from segbook.exercises._gradients import check_gradient
 from segbook.losses import boundary_loss, signed_distance_map, soft_counts, tversky_index
 
@@ -37,18 +38,21 @@ def check_dice_from_counts(fn: Callable) -> bool:
             expected=6 / 9,
             hint="Dice = 2 TP / (2 TP + FP + FN); TP / (TP + FP + FN) is the IoU, a different number; "
             "use true division (/), not //",
+            compare=exact_float,
         ),
         Case(
             "a perfect prediction: TP = 5, FP = FN = 0",
             (5, 0, 0),
             expected=1.0,
             hint="with no errors the Dice coefficient is 1",
+            compare=exact_float,
         ),
         Case(
             "nothing found: TP = 0, FP = 4, FN = 3",
             (0, 4, 3),
             expected=0.0,
             hint="with no overlap the Dice coefficient is 0",
+            compare=exact_float,
         ),
         Case(
             "both sets empty: TP = FP = FN = 0 is undefined (NaN)",
@@ -56,6 +60,7 @@ def check_dice_from_counts(fn: Callable) -> bool:
             expected=math.nan,
             hint="0 / 0 is undefined: return float('nan'), as segbook.metrics does, not 0 or 1 (the mean over "
             "classes then skips it)",
+            compare=exact_float,
         ),
     ]
     return run_checks("Exercise 6.1 (dice_from_counts)", fn, cases)
