@@ -14,8 +14,8 @@ from typing import Callable
 import torch
 
 from segbook.exercises._core import Case, allclose, run_checks
-from segbook.exercises._values import exact_float
 from segbook.exercises._gradients import check_gradient
+from segbook.exercises._values import exact_float
 from segbook.losses import boundary_loss, signed_distance_map, soft_counts, tversky_index
 
 __all__ = [
