@@ -304,7 +304,7 @@ def exact_float(expected: object, got: object) -> "tuple[bool, str]":
     """Compare function for a value the statement asks as a Python ``float``: not an int, a bool or a tensor.
 
     Example:
-        >>> exact_float(1.0, 1)[1][:40]
+        >>> exact_float(1.0, 1)[1][:39]
         'expected a Python float, got an int 1: '
         >>> exact_float(0.5, 0.5)
         (True, '')
