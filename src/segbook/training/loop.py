@@ -270,12 +270,15 @@ def _train_one_epoch(
         optimizer.zero_grad(set_to_none=True)
         output = model(images)
         score = logits_to_score(output, masks, num_classes)  # checks the output's shape
-        if not bool(score.isfinite().all()):  # the metrics would refuse it without saying what to do
-            raise FloatingPointError(
+        try:
+            metrics.update(score, masks)  # checks the mask values, and refuses NaN logits, on the CPU
+        except ValueError:
+            if bool(score.isfinite().all()):  # a bad mask: the metrics' message says what is wrong
+                raise
+            raise FloatingPointError(  # elsewhere the loss check below stops training (the NaN rule)
                 f"the model's output became NaN or infinite at epoch {epoch}, batch {step + 1}; lower the "
                 "learning rate, or check the images for NaN or infinite values"
-            )
-        metrics.update(score, masks)  # checks the mask values on the CPU
+            ) from None
         loss = batch_loss(loss_fn, output, masks, ignore_index, weights, aux_weight=aux_weight)
         value = loss.item()
         if not math.isfinite(value):
