@@ -56,10 +56,10 @@ __all__ = [
 ]
 
 LOCALE_DIR = "locales"
-# A role with its content: {term}`text <target>`, {glue:text}`key:fmt`, {cite:p}`key` ...
-_ROLE = re.compile(r"\{(?P<role>[\w:.+-]+)\}(?P<tick>`+)(?P<content>.+?)(?P=tick)", re.S)
+# A role with its content ({term}`text <target>`, {glue:text}`key:fmt`, {cite:p}`key` ...) or an inline code span,
+# whichever starts first (a role's name inside a code span, `{solution}`, is code, not a role).
+_INLINE = re.compile(r"\{(?P<role>[\w:.+-]+)\}(?P<tick>`+)(?P<content>.+?)(?P=tick)|(?P<code>`+).+?(?P=code)", re.S)
 _EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
-_CODE = re.compile(r"(?P<tick>`+)(?P<code>.+?)(?P=tick)", re.S)
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\s](?:[^$]*?[^$\s])?\$", re.S)
 _LINK = re.compile(r"\]\((?P<url>[^)\s]+)\)")
 # Roles whose visible text a translation may change, as long as the target stays the English one.
@@ -70,7 +70,7 @@ def languages(config: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     """The translations the book declares: ``segbook.languages`` of ``_config.yml`` (``{"vi": {"title": ...}}``)."""
     declared = (config.get("segbook") or {}).get("languages") or {}
     if not isinstance(declared, dict) or not all(isinstance(v, dict) for v in declared.values()):
-        raise ValueError("_config.yml: segbook.languages must map a language code to its settings, e.g. vi: {title: ...}")
+        raise ValueError("_config.yml: segbook.languages must map a language code to its settings (vi: {title: ...})")
     return declared
 
 
@@ -122,12 +122,16 @@ def markup(text: str) -> Counter:
         ['$s$', '`conv`', '{glue:text}`s:.0f`', '{term}stride']
         >>> markup("{term}`bước nhảy <Stride>`") == markup("{term}`stride`")
         True
+        >>> sorted(markup("a `{solution}` block with `:class: dropdown`").elements())
+        ['`:class: dropdown`', '`{solution}`']
     """
     found: Counter = Counter()
 
-    def role(match: "re.Match[str]") -> str:
+    def inline(match: "re.Match[str]") -> str:
         name, content = match["role"], match["content"]
-        if name in _TEXT_ROLES:
+        if name is None:  # inline code
+            found[match.group(0)] += 1
+        elif name in _TEXT_ROLES:
             explicit = _EXPLICIT.match(content)
             target = explicit["target"] if explicit else content
             found[f"{{{name}}}{target.strip().lower() if name == 'term' else target.strip()}"] += 1
@@ -135,8 +139,7 @@ def markup(text: str) -> Counter:
             found[match.group(0)] += 1
         return " "
 
-    rest = _ROLE.sub(role, text)
-    rest = _CODE.sub(lambda m: found.update([m.group(0)]) or " ", rest)  # type: ignore[func-returns-value]
+    rest = _INLINE.sub(inline, text)
     for math in _MATH.findall(rest):
         found["$" + " ".join(math.strip("$").split()) + "$"] += 1
     for url in _LINK.findall(rest):
@@ -164,7 +167,7 @@ def check_entry(msgid: str, msgstr: str, fuzzy: bool = False) -> Optional[str]:
         >>> check_entry("The {term}`stride`", "")
         'not translated'
         >>> check_entry("The {term}`stride`", "Bước nhảy")
-        "markup differs: missing {term}stride"
+        'markup differs: missing {term}stride'
         >>> check_entry("The {term}`stride`", "{term}`Bước nhảy <stride>`") is None
         True
     """
@@ -266,6 +269,10 @@ def import_text(catalog_path: Path, text: str) -> List[Problem]:
         if not translation.strip():
             continue
         message = messages[index]
+        msgid = str(message.id)
+        # A formula's message keeps the line breaks around it (the export shows them as blank lines).
+        lead, trail = msgid[: len(msgid) - len(msgid.lstrip("\n"))], msgid[len(msgid.rstrip("\n")) :]
+        translation = lead + translation + trail
         message.string = translation
         message.flags.discard("fuzzy")
         reason = check_entry(str(message.id), translation)

@@ -1,0 +1,280 @@
+"""A Sphinx extension for the website's translations (see :mod:`segbook.book.i18n` for the catalogs).
+
+It does three things, in every language's build:
+
+* **A language switch on every page**: a link in the page's header from ``chapters/07_fcn.html`` of the English
+  site to ``vi/chapters/07_fcn.html`` of the Vietnamese one, and back. The links are relative, so the switch
+  works offline and wherever the site is served. The languages are ``segbook.languages`` of ``_config.yml``; the
+  English site is the root, each translation lives in ``<root>/<code>/``.
+* **Glued numbers in translated text**: a translated paragraph is parsed on its own by Sphinx, without the
+  notebook it belongs to, so myst-nb's ``{glue:text}`key``` would find no value there. In a translation the role
+  becomes a reference to the same key of the same notebook (myst-nb's ``{glue:text}`path::key```), resolved from
+  the values this build's execution stored: both languages show the numbers of one execution.
+* **No untranslated text** in a translation's build: every message of a page (a paragraph, heading, list item,
+  table cell, admonition or exercise text) must have a translation in the page's catalog
+  (``locales/<lang>/LC_MESSAGES/<page>.po``); the text of a notebook's outputs is not checked (outputs stay as
+  they are). A message left empty, fuzzy or missing from the catalog is a warning listing every such message of
+  the page, so the ``-W`` build fails with the list of what is missing. An entry whose translation is the
+  English text itself (a formula, a name) counts as translated. A formula's translation (its ``\\text{...}``) is
+  put in place as LaTeX; an exercise's title is a message too.
+
+Registered in ``_config.yml`` under ``sphinx: config: extensions:`` as ``segbook.book.sphinx_i18n``.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
+from docutils import nodes
+from docutils.utils import get_source_line
+from sphinx.locale import init as init_locale
+from sphinx.transforms import SphinxTransform
+from sphinx.util import logging
+from sphinx.util.i18n import docname_to_domain
+from sphinx.util.nodes import extract_messages
+
+__all__ = [
+    "SOURCE_LANGUAGE",
+    "LANGUAGE_NAMES",
+    "site_languages",
+    "root_prefix",
+    "language_links",
+    "switch_html",
+    "UntranslatedMessages",
+    "OutputsAreNotMessages",
+    "ExerciseTitlesAreMessages",
+    "setup",
+]
+
+logger = logging.getLogger(__name__)
+
+SOURCE_LANGUAGE = "en"
+# Each language's name, written in that language (what a reader looks for in the switch).
+LANGUAGE_NAMES = {"en": "English", "vi": "Tiếng Việt"}
+_TEMPLATE = "segbook-language.html"
+_SHOWN = 8  # untranslated messages quoted in the warning of one page
+
+
+def site_languages(srcdir: Path) -> List[str]:
+    """The site's languages: English first, then ``segbook.languages`` of ``<srcdir>/_config.yml``."""
+    config_path = Path(srcdir) / "_config.yml"
+    if not config_path.is_file():
+        return [SOURCE_LANGUAGE]
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    declared = (config.get("segbook") or {}).get("languages") or {}
+    return [SOURCE_LANGUAGE] + [code for code in declared if code != SOURCE_LANGUAGE]
+
+
+def _language(app: Any) -> str:
+    return str(app.config.language or SOURCE_LANGUAGE)
+
+
+def root_prefix(language: str) -> str:
+    """From the root of ``language``'s site to the root of the whole site (where the English pages are).
+
+    Example:
+        >>> root_prefix("en"), root_prefix("vi")
+        ('', '../')
+    """
+    return "" if language == SOURCE_LANGUAGE else "../"
+
+
+def language_links(pagename: str, current: str, languages: List[str]) -> List[Tuple[str, str, str]]:
+    """``(code, name, url)`` of ``pagename`` in each other language, relative to the page in ``current``.
+
+    Example:
+        >>> language_links("chapters/07_fcn", "en", ["en", "vi"])
+        [('vi', 'Tiếng Việt', '../vi/chapters/07_fcn.html')]
+        >>> language_links("chapters/07_fcn", "vi", ["en", "vi"])
+        [('en', 'English', '../../chapters/07_fcn.html')]
+        >>> language_links("search", "vi", ["en", "vi"])
+        [('en', 'English', '../search.html')]
+    """
+    if current not in languages:
+        raise ValueError(f"the page's language {current!r} is not one of the site's languages {languages}")
+    to_root = "../" * pagename.count("/") + root_prefix(current)
+    links = []
+    for code in languages:
+        if code == current:
+            continue
+        folder = "" if code == SOURCE_LANGUAGE else f"{code}/"
+        links.append((code, LANGUAGE_NAMES.get(code, code), f"{to_root}{folder}{pagename}.html"))
+    return links
+
+
+def switch_html(links: List[Tuple[str, str, str]]) -> str:
+    """The header's language switch: a link per other language, named in that language."""
+    anchors = "".join(
+        f'<a class="btn btn-sm segbook-language-link" href="{escape(url)}" hreflang="{code}" lang="{code}" '
+        f'title="{escape(name)}"><i class="fas fa-language"></i> <span>{escape(name)}</span></a>'
+        for code, name, url in links
+    )
+    return f'<div class="segbook-language">{anchors}</div>' if anchors else ""
+
+
+def _add_switch(app: Any, pagename: str, templatename: str, context: Dict[str, Any], doctree: Any) -> None:
+    languages = site_languages(Path(app.srcdir))
+    if len(languages) > 1:
+        context["segbook_language_switch"] = switch_html(language_links(pagename, _language(app), languages))
+
+
+def _add_template(app: Any, config: Any) -> None:
+    """Put the switch's component into the header, before the theme's buttons (``article_header_end``)."""
+    config.templates_path.append(str(Path(__file__).with_name("templates")))
+    options = config.html_theme_options
+    end = options.get("article_header_end", ["article-header-buttons.html"])
+    end = [end] if isinstance(end, str) else list(end)
+    if _TEMPLATE not in end:
+        options["article_header_end"] = [_TEMPLATE, *end]
+
+
+def _in_translation(document: nodes.document) -> bool:
+    """Whether ``document`` is a translated message parsed on its own (Sphinx names its source so)."""
+    return str(document.current_source or document.get("source") or "").endswith("<translated>")
+
+
+def _patch_glue_role() -> None:
+    """In a translated message, ``{glue:text}`key``` reads the key of the page's own notebook by reference."""
+    from myst_nb.ext.glue.domain import NbGlueDomain
+    from myst_nb.ext.glue.roles import PasteTextRole
+
+    class TranslatedPasteTextRole(PasteTextRole):
+        def run(self) -> Tuple[List[nodes.Node], List[nodes.system_message]]:
+            text = str(self.text)  # type: ignore[has-type]
+            if "::" not in text and "nb_renderer" not in self.document and _in_translation(self.document):
+                env = self.document.settings.env
+                key, _, spec = text.partition(":")
+                self.text = f"/{env.doc2path(env.docname, False)}::{key}:{spec or 's'}"
+            return super().run()
+
+    if not isinstance(NbGlueDomain.roles["text"], TranslatedPasteTextRole):
+        NbGlueDomain.roles = {**NbGlueDomain.roles, "text": TranslatedPasteTextRole()}
+
+
+def _catalog_messages(translator: Any) -> Dict[str, str]:
+    """Every msgid -> msgstr of a gettext translator and its fallbacks."""
+    found: Dict[str, str] = {}
+    while translator is not None:
+        for msgid, msgstr in getattr(translator, "_catalog", {}).items():
+            if isinstance(msgid, str) and msgid and isinstance(msgstr, str):
+                found.setdefault(msgid, msgstr)
+        translator = getattr(translator, "_fallback", None)
+    return found
+
+
+def _in_output(node: nodes.Node) -> bool:
+    parent: Optional[nodes.Node] = node.parent
+    while parent is not None:
+        if isinstance(parent, nodes.Element) and "cell_output" in parent.get("classes", []):
+            return True
+        parent = parent.parent
+    return False
+
+
+class UntranslatedMessages(SphinxTransform):
+    """Warn, listing them, about the messages of a page that its catalog does not translate.
+
+    Runs just before Sphinx's ``Locale`` transform (priority 20), on the page's original messages.
+    """
+
+    default_priority = 19
+
+    def apply(self, **kwargs: Any) -> None:
+        language = _language(self.app)
+        if language == SOURCE_LANGUAGE or _in_translation(self.document):
+            return
+        domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
+        dirs = [os.path.join(self.env.srcdir, folder) for folder in self.config.locale_dirs]
+        translator, has_catalog = init_locale(dirs, language, domain)
+        catalog = _catalog_messages(translator) if has_catalog else {}
+        missing: List[str] = []
+        for node, message in extract_messages(self.document):
+            if _in_output(node):
+                continue
+            translation = catalog.get(message, "")
+            if translation.strip():
+                if isinstance(node, nodes.math_block) and translation != message:
+                    # Sphinx would parse a translated formula as a paragraph: put the LaTeX in place here.
+                    node.children = [nodes.Text(translation)]
+                    node.rawsource = translation
+                    node["translated"] = True
+                continue
+            if message not in missing:
+                missing.append(message)
+        if not missing:
+            return
+        where = (
+            f"{self.config.locale_dirs[0] if self.config.locale_dirs else 'locales'}/{language}/LC_MESSAGES/{domain}.po"
+        )
+        shown = "\n".join(f"  - {m if len(m) <= 120 else m[:117] + '...'!r}" for m in missing[:_SHOWN])
+        more = f"\n  ... and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
+        logger.warning(
+            f"{len(missing)} message(s) of this page have no {language!r} translation in {where} (empty, fuzzy or "
+            f"not in the catalog; `python -m segbook.book.i18n update` adds new ones, `... check` lists them):\n"
+            f"{shown}{more}",
+            location=self.env.docname,
+            type="i18n",
+            subtype="untranslated",
+        )
+
+
+class ExerciseTitlesAreMessages(SphinxTransform):
+    """Make an exercise's title (sphinx-exercise's subtitle, ``{exercise} Its title``) a message.
+
+    sphinx-exercise builds the subtitle without a source, which Sphinx takes for a built-in text and neither
+    extracts nor translates; and it rebuilds the exercise in a post-transform, whose copies the gettext builder
+    skips. So the subtitle gets its text as its source (the titles are plain text), the whole title line
+    ("Exercise" + subtitle) is not a message, and in the gettext build the subtitle is added to the page's
+    catalog here, while the page is read.
+    """
+
+    default_priority = 5  # before Sphinx keeps the original messages (10) and translates them (20)
+
+    def apply(self, **kwargs: Any) -> None:
+        from sphinx_exercise.nodes import exercise_subtitle, exercise_title, solution_title
+
+        for title in self.document.findall(lambda n: isinstance(n, (exercise_title, solution_title))):
+            title["translatable"] = False
+        for node in self.document.findall(exercise_subtitle):
+            text = node.astext().strip()
+            if not text:
+                continue
+            source, line = get_source_line(node.parent)
+            node.rawsource, node.source, node.line = text, source or self.document.get("source"), line
+            if self.app.builder.name == "gettext":
+                from sphinx.builders.gettext import MsgOrigin
+
+                domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
+                catalogs = self.app.builder.catalogs  # type: ignore[attr-defined]  # the gettext builder's
+                catalogs[domain].add(text, MsgOrigin(str(node.source), line or 0))
+
+
+class OutputsAreNotMessages(SphinxTransform):
+    """In the gettext build (the extraction of the catalogs), drop the notebooks' outputs: they are not translated.
+
+    The notebooks are stored without outputs, but one stored with them must not put its outputs in a catalog.
+    """
+
+    default_priority = 19
+
+    def apply(self, **kwargs: Any) -> None:
+        if self.app.builder.name != "gettext":
+            return
+        for node in list(self.document.findall(nodes.Element)):
+            if "cell_output" in node.get("classes", []) and node.parent is not None:
+                node.parent.remove(node)
+
+
+def setup(app: Any) -> Dict[str, Any]:
+    """Sphinx's entry point."""
+    _patch_glue_role()
+    app.connect("config-inited", _add_template)
+    app.connect("html-page-context", _add_switch)
+    app.add_transform(UntranslatedMessages)
+    app.add_transform(OutputsAreNotMessages)
+    app.add_transform(ExerciseTitlesAreMessages)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
