@@ -20,6 +20,7 @@ Commands (``python -m segbook.book.i18n ...``, run from the book's directory)::
     import chapters/07_fcn FILE
                put the texts of such a file, translated under the same "=== N" lines, into the page's
                catalog, and check them (a line "=== N" followed by nothing leaves entry N as it was)
+    languages  print the codes of the translations _config.yml declares (segbook.languages), one per line
     config vi  write the configuration of the Vietnamese build (_build/i18n/_config.vi.yml: _config.yml
                with ``language: vi`` and the title of segbook.languages.vi), print its path
 
@@ -289,6 +290,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for name in ("update", "check", "config"):
         command = commands.add_parser(name)
         command.add_argument("language", nargs="?" if name != "config" else None, default="vi")
+    commands.add_parser("languages")
     for name in ("export", "import"):
         command = commands.add_parser(name)
         command.add_argument("page", help="the page, e.g. chapters/07_fcn")
@@ -298,6 +300,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             command.add_argument("--all", action="store_true", help="every message, translated or not")
     args = parser.parse_args(argv)
     book = args.book.resolve()
+    if args.command == "languages":
+        config = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8")) or {}
+        print("\n".join(languages(config)))
+        return 0
     if args.command == "export":
         args.file.write_text(export_text(_catalog_path(book, args.language, args.page), args.all), encoding="utf-8")
         return 0

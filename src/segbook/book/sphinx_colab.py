@@ -25,10 +25,38 @@ from html import escape
 from pathlib import Path
 from typing import Any, Callable, Dict
 
+from sphinx.locale import _
+
 from segbook.book.colab import Repository, read_repository
 from segbook.book.handout_cells import ARCHIVE, STUDENT_DIR, student_path
+from segbook.book.sphinx_i18n import root_prefix
 
-__all__ = ["colab_edition_url", "HandoutLinks", "handout_links", "handout_line", "edit_page_context", "setup"]
+__all__ = [
+    "LABELS",
+    "colab_edition_url",
+    "HandoutLinks",
+    "handout_links",
+    "handout_line",
+    "edit_page_context",
+    "setup",
+]
+
+# The texts this extension writes into the pages. A translated site (segbook.book.sphinx_i18n) shows them through
+# Sphinx's own catalog, so each translation's locales/<code>/LC_MESSAGES/sphinx.po translates every one of them
+# (tests/test_i18n_catalogs.py checks it).
+LABELS = (
+    "Student notebook",
+    "(the exercises without their solutions)",
+    "open in Colab",
+    "download .ipynb",
+    "every chapter (.zip)",
+    "Colab (student)",
+    "Open the student notebook in Colab",
+    "student .ipynb",
+    "Download the student notebook",
+    "student .zip (every chapter)",
+    "Download every student notebook",
+)
 
 _COLAB = "https://colab.research.google.com/github/"
 # The page's title, and the chapter's slide heading right under it (a <p class="slide-heading">) if it has one.
@@ -67,10 +95,12 @@ class HandoutLinks:
     archive: str
 
 
-def handout_links(repo: Repository, pagename: str, pathto: Callable[..., str]) -> HandoutLinks:
+def handout_links(repo: Repository, pagename: str, pathto: Callable[..., str], site_root: str = "") -> HandoutLinks:
     """The links to the student notebook of the notebook page ``pagename`` (``chapters/07_fcn``).
 
     ``pathto`` is the page context's: ``pathto("student/07_fcn.ipynb", 1)`` is the file's URL relative to the page.
+    ``site_root`` leads from this build's root to the site's, where ``student/`` is: ``"../"`` from a
+    translation's (``vi/``).
 
     Example:
         >>> repo = Repository("https://github.com/o/r", "o", "r", "main", Path("."))
@@ -79,22 +109,25 @@ def handout_links(repo: Repository, pagename: str, pathto: Callable[..., str]) -
         'https://colab.research.google.com/github/o/r/blob/colab/student/07_fcn.ipynb'
         >>> links.notebook, links.archive
         ('../student/07_fcn.ipynb', '../student/segbook-student-notebooks.zip')
+        >>> handout_links(repo, "chapters/07_fcn", lambda path, _: "../" + path, "../").notebook
+        '../../student/07_fcn.ipynb'
     """
     handout = student_path(f"{pagename}.ipynb")
     return HandoutLinks(
         f"{_COLAB}{repo.owner}/{repo.name}/blob/{repo.colab_branch}/{handout}",
-        pathto(handout, 1),
-        pathto(f"{STUDENT_DIR}/{ARCHIVE}", 1),
+        pathto(site_root + handout, 1),
+        pathto(f"{site_root}{STUDENT_DIR}/{ARCHIVE}", 1),
     )
 
 
 def handout_line(links: HandoutLinks) -> str:
     """The HTML line, under a notebook page's title, that links its student notebook."""
     return (
-        '<p class="segbook-handout"><strong>Student notebook</strong> (the exercises without their solutions): '
-        f'<a class="reference external" href="{escape(links.colab)}">open in Colab</a> · '
-        f'<a class="reference download" href="{escape(links.notebook)}" download>download .ipynb</a> · '
-        f'<a class="reference download" href="{escape(links.archive)}" download>every chapter (.zip)</a></p>'
+        f'<p class="segbook-handout"><strong>{_("Student notebook")}</strong> '
+        f"{_('(the exercises without their solutions)')}: "
+        f'<a class="reference external" href="{escape(links.colab)}">{_("open in Colab")}</a> · '
+        f'<a class="reference download" href="{escape(links.notebook)}" download>{_("download .ipynb")}</a> · '
+        f'<a class="reference download" href="{escape(links.archive)}" download>{_("every chapter (.zip)")}</a></p>'
     )
 
 
@@ -104,17 +137,17 @@ def _link_the_handout(context: Dict[str, Any], links: HandoutLinks) -> None:
     title = _TITLE.search(body)
     if title is not None:
         context["body"] = body[: title.end()] + "\n" + handout_line(links) + body[title.end() :]
-    colab = ("Colab (student)", "Open the student notebook in Colab", links.colab, _COLAB_ICON, "handout-colab")
+    colab = (_("Colab (student)"), _("Open the student notebook in Colab"), links.colab, _COLAB_ICON, "handout-colab")
     notebook = (
-        "student .ipynb",
-        "Download the student notebook",
+        _("student .ipynb"),
+        _("Download the student notebook"),
         links.notebook,
         "fas fa-download",
         "handout-notebook",
     )
     archive = (
-        "student .zip (every chapter)",
-        "Download every student notebook",
+        _("student .zip (every chapter)"),
+        _("Download every student notebook"),
         links.archive,
         "fas fa-download",
         "handout-archive",
@@ -141,7 +174,8 @@ def edit_page_context(app: Any, pagename: str, templatename: str, context: Dict[
             if button.get("text") == "Colab" and "url" in button:
                 button["url"] = colab_edition_url(button["url"], repo.branch, repo.colab_branch, book)
     if context.get("page_source_suffix") == ".ipynb":
-        _link_the_handout(context, handout_links(repo, pagename, context["pathto"]))
+        site_root = root_prefix(str(getattr(getattr(app, "config", None), "language", None) or "en"))
+        _link_the_handout(context, handout_links(repo, pagename, context["pathto"], site_root))
 
 
 def setup(app: Any) -> Dict[str, Any]:
