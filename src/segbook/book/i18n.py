@@ -50,6 +50,7 @@ __all__ = [
     "markup",
     "check_entry",
     "check_catalogs",
+    "extract_messages",
     "update_catalogs",
     "export_text",
     "import_text",
@@ -209,19 +210,26 @@ def check_catalogs(locales: Path, language: str) -> List[Problem]:
     return problems
 
 
-def update_catalogs(book: Path, language: str) -> Path:
-    """Extract every page's messages (a gettext build, no execution) and merge them into the catalogs."""
+def extract_messages(book: Path, out: Path) -> Path:
+    """Extract every page's messages into ``.pot`` templates under ``out`` (a gettext build, nothing executed).
+
+    Returns the folder of the templates (``<out>/_build/gettext``, one ``chapters/<page>.pot`` per page).
+    """
     config = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8")) or {}
     config.setdefault("execute", {})["execute_notebooks"] = "off"
-    extract = book / "_build" / "i18n" / "_config.gettext.yml"
-    extract.parent.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    extract = out / "_config.gettext.yml"
     extract.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    out = book / "_build" / "i18n" / "gettext"
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     command = [str(jupyter_book), "build", str(book), "--config", str(extract)]
     command += ["--path-output", str(out), "--builder", "custom", "--custom-builder", "gettext", "--all", "-qq"]
     subprocess.run(command, check=True, cwd=book)
-    pot = out / "_build" / "gettext"
+    return out / "_build" / "gettext"
+
+
+def update_catalogs(book: Path, language: str) -> Path:
+    """Extract every page's messages and merge them into the catalogs (``locales/<language>``)."""
+    pot = extract_messages(book, book / "_build" / "i18n" / "gettext")
     command = [sys.executable, "-m", "sphinx_intl", "update", "-p", str(pot), "-d", str(book / LOCALE_DIR)]
     subprocess.run(command + ["-l", language, "-w", "0"], check=True, cwd=book)
     return pot
