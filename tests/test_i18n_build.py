@@ -98,7 +98,10 @@ def _notebook() -> Dict:
                 "outputs": [glued, shown],
             },
         ],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "segbook": {"extras": ["practice"]},  # metadata fields are not text to translate
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }

@@ -166,9 +166,15 @@ def _catalog_messages(translator: Any) -> Dict[str, str]:
     return found
 
 
-def _in_output(node: nodes.Node) -> bool:
-    parent: Optional[nodes.Node] = node.parent
+def _not_text(node: nodes.Node) -> bool:
+    """Whether ``node`` is in a notebook's output or in the page's metadata (a notebook's metadata fields, which
+    Sphinx keeps out of the page): neither is text to translate."""
+    parent: Optional[nodes.Node] = node
     while parent is not None:
+        if isinstance(parent, nodes.docinfo):
+            return True
+        if isinstance(parent, nodes.field_list) and isinstance(parent.parent, nodes.document):
+            return True  # the page's metadata, before docutils turns it into a docinfo
         if isinstance(parent, nodes.Element) and "cell_output" in parent.get("classes", []):
             return True
         parent = parent.parent
@@ -193,7 +199,7 @@ class UntranslatedMessages(SphinxTransform):
         catalog = _catalog_messages(translator) if has_catalog else {}
         missing: List[str] = []
         for node, message in extract_messages(self.document):
-            if _in_output(node):
+            if _not_text(node):
                 continue
             translation = catalog.get(message, "")
             if translation.strip():
