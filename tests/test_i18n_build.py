@@ -40,7 +40,7 @@ sphinx:
     gettext_location: false
     gettext_uuid: false
 """
-TOC = "format: jb-book\nroot: intro\nchapters:\n  - file: nb\n  - file: glossary\n"
+TOC = "format: jb-book\nroot: intro\nparts:\n  - caption: Chapters\n    chapters:\n      - file: nb\n      - file: glossary\n"
 INTRO = """\
 # Introduction
 
@@ -63,6 +63,7 @@ The statement.
 GLOSSARY = "# Glossary\n\n```{glossary}\nStride\n  The step between two positions of a kernel.\n```\n"
 TRANSLATIONS = {
     "Introduction": "Giới thiệu",
+    "Chapters": "Các chương",
     "A {term}`stride` of two halves the size.": "Một {term}`bước nhảy <stride>` bằng hai làm giảm một nửa kích thước.",
     "The note's text.": "Nội dung ghi chú.",
     "\n\\text{size} = 2\n": "\\text{kích thước} = 2",
@@ -166,6 +167,8 @@ def test_the_vietnamese_site_is_translated_and_keeps_the_glued_number(sites: Dic
     assert "Tiêu đề bài tập" in intro and "exercise's title" not in intro
     assert "\\text{kích thước} = 2" in intro and "\\text{size}" not in intro
     assert re.search(r'href="glossary.html#term-Stride"', intro), "the translated term link lost its target"
+    captions = re.findall(r'<p aria-level="2" class="caption" role="heading"><span class="caption-text">(.*?)</span>', page)
+    assert captions == ["Các chương"], f"the navigation's captions: {captions}"
     english = (sites["en"] / "nb.html").read_text(encoding="utf-8")
     assert 'The value is <span class="pasted-text">42.00</span>, glued.' in english
 

@@ -31,6 +31,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 from docutils import nodes
 from docutils.utils import get_source_line
+from sphinx import addnodes
 from sphinx.locale import init as init_locale
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
@@ -47,6 +48,7 @@ __all__ = [
     "UntranslatedMessages",
     "OutputsAreNotMessages",
     "ExerciseTitlesAreMessages",
+    "TranslatedTocCaptions",
     "setup",
 ]
 
@@ -110,7 +112,8 @@ def switch_html(links: List[Tuple[str, str, str]]) -> str:
     """The header's language switch: a link per other language, named in that language."""
     anchors = "".join(
         f'<a class="btn btn-sm segbook-language-link" href="{escape(url)}" hreflang="{code}" lang="{code}" '
-        f'title="{escape(name)}"><i class="fas fa-language"></i> <span>{escape(name)}</span></a>'
+        f'title="{escape(name)}"><i class="fas fa-language"></i> <span class="segbook-language-name">{escape(name)}'
+        f'</span><span class="segbook-language-code">{code.upper()}</span></a>'
         for code, name, url in links
     )
     return f'<div class="segbook-language">{anchors}</div>' if anchors else ""
@@ -193,10 +196,7 @@ class UntranslatedMessages(SphinxTransform):
         language = _language(self.app)
         if language == SOURCE_LANGUAGE or _in_translation(self.document):
             return
-        domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
-        dirs = [os.path.join(self.env.srcdir, folder) for folder in self.config.locale_dirs]
-        translator, has_catalog = init_locale(dirs, language, domain)
-        catalog = _catalog_messages(translator) if has_catalog else {}
+        catalog = _page_catalog(self)
         missing: List[str] = []
         for node, message in extract_messages(self.document):
             if _not_text(node):
@@ -211,21 +211,61 @@ class UntranslatedMessages(SphinxTransform):
                 continue
             if message not in missing:
                 missing.append(message)
-        if not missing:
+        if missing:
+            _report_untranslated(self, missing)
+
+
+def _page_catalog(transform: SphinxTransform) -> Dict[str, str]:
+    """The translations (msgid -> msgstr) of the page ``transform`` works on, in the build's language."""
+    domain = docname_to_domain(transform.env.docname, transform.config.gettext_compact)
+    dirs = [os.path.join(transform.env.srcdir, folder) for folder in transform.config.locale_dirs]
+    translator, has_catalog = init_locale(dirs, _language(transform.app), domain)
+    return _catalog_messages(translator) if has_catalog else {}
+
+
+def _report_untranslated(transform: SphinxTransform, missing: List[str]) -> None:
+    """One warning for the page, listing its messages that have no translation."""
+    language = _language(transform.app)
+    domain = docname_to_domain(transform.env.docname, transform.config.gettext_compact)
+    folder = transform.config.locale_dirs[0] if transform.config.locale_dirs else "locales"
+    where = f"{folder}/{language}/LC_MESSAGES/{domain}.po"
+    shown = "\n".join(f"  - {m if len(m) <= 120 else m[:117] + '...'!r}" for m in missing[:_SHOWN])
+    more = f"\n  ... and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
+    logger.warning(
+        f"{len(missing)} message(s) of this page have no {language!r} translation in {where} (empty, fuzzy or "
+        f"not in the catalog; `python -m segbook.book.i18n update` adds new ones, `... check` lists them):\n"
+        f"{shown}{more}",
+        location=transform.env.docname,
+        type="i18n",
+        subtype="untranslated",
+    )
+
+
+class TranslatedTocCaptions(SphinxTransform):
+    """Translate the captions of the table of contents ("Chapters", "Appendices" of ``_toc.yml``).
+
+    sphinx-external-toc inserts the root page's toctrees from ``_toc.yml`` (priority 100) after Sphinx has
+    translated the page (priority 20), so their captions would stay English in the navigation of every page. They
+    are messages of the root page's catalog (the gettext build extracts them); this puts their translations in.
+    """
+
+    default_priority = 101
+
+    def apply(self, **kwargs: Any) -> None:
+        if _language(self.app) == SOURCE_LANGUAGE or _in_translation(self.document):
             return
-        where = (
-            f"{self.config.locale_dirs[0] if self.config.locale_dirs else 'locales'}/{language}/LC_MESSAGES/{domain}.po"
-        )
-        shown = "\n".join(f"  - {m if len(m) <= 120 else m[:117] + '...'!r}" for m in missing[:_SHOWN])
-        more = f"\n  ... and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
-        logger.warning(
-            f"{len(missing)} message(s) of this page have no {language!r} translation in {where} (empty, fuzzy or "
-            f"not in the catalog; `python -m segbook.book.i18n update` adds new ones, `... check` lists them):\n"
-            f"{shown}{more}",
-            location=self.env.docname,
-            type="i18n",
-            subtype="untranslated",
-        )
+        toctrees = [t for t in self.document.findall(addnodes.toctree) if t.get("caption")]
+        if not toctrees:
+            return
+        catalog, missing = _page_catalog(self), []
+        for toctree in toctrees:
+            translation = catalog.get(toctree["caption"], "").strip()
+            if translation:
+                toctree["caption"] = toctree["rawcaption"] = translation
+            else:
+                missing.append(toctree["caption"])
+        if missing:
+            _report_untranslated(self, missing)
 
 
 class ExerciseTitlesAreMessages(SphinxTransform):
@@ -283,4 +323,5 @@ def setup(app: Any) -> Dict[str, Any]:
     app.add_transform(UntranslatedMessages)
     app.add_transform(OutputsAreNotMessages)
     app.add_transform(ExerciseTitlesAreMessages)
+    app.add_transform(TranslatedTocCaptions)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
