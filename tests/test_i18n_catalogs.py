@@ -74,3 +74,20 @@ def test_every_message_of_every_page_is_translated(language: str, tmp_path: Path
         f"{len(missing)} message(s) without a {language} translation (run `python -m segbook.book.i18n update`, "
         "translate, `... check`):\n" + "\n".join(missing[:30])
     )
+
+
+@pytest.mark.parametrize("language", TRANSLATIONS)
+def test_a_translation_is_built_with_the_english_settings_in_their_order(language: str) -> None:
+    """The translation's configuration is _config.yml with its language, title and own Sphinx settings; every
+    other setting is the same, in the same order (the widget scripts must load in _config.yml's order: sorted,
+    the manager ran before its setup and fetched its fonts from the page's folder)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    translated = i18n.language_config(config, language)
+    sphinx, english = translated["sphinx"]["config"], config["sphinx"]["config"]
+    assert list(sphinx["nb_ipywidgets_js"]) == list(english["nb_ipywidgets_js"])
+    assert list(sphinx)[: len(english)] == list(english)
+    own = set(config["segbook"]["languages"][language].get("sphinx_config") or {}) | {"language"}
+    assert {key: value for key, value in sphinx.items() if key not in own} == {
+        key: value for key, value in english.items() if key not in own
+    }
+    assert sphinx["language"] == language and translated["title"] != config["title"]

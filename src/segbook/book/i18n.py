@@ -31,6 +31,7 @@ The Vietnamese build itself fails (``-W``) on any message of a page without a tr
 from __future__ import annotations
 
 import argparse
+import copy
 import re
 import subprocess
 import sys
@@ -79,11 +80,17 @@ def languages(config: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
 def language_config(config: Dict[str, Any], language: str) -> Dict[str, Any]:
     """The Jupyter Book configuration of the build in ``language``: ``config`` with Sphinx's ``language`` set.
 
+    The language's settings may give the site's ``title`` and ``sphinx_config``, Sphinx settings of this build only
+    (labels that extensions take from their configuration rather than from a catalog).
+
     Example:
         >>> config = {"title": "Book", "segbook": {"languages": {"vi": {"title": "Sách"}}}, "sphinx": {"config": {}}}
         >>> vi = language_config(config, "vi")
         >>> vi["title"], vi["sphinx"]["config"]["language"]
         ('Sách', 'vi')
+        >>> config["segbook"]["languages"]["vi"]["sphinx_config"] = {"nb_code_prompt_show": "Hiện mã"}
+        >>> language_config(config, "vi")["sphinx"]["config"]["nb_code_prompt_show"]
+        'Hiện mã'
         >>> language_config(config, "fr")
         Traceback (most recent call last):
         ...
@@ -95,11 +102,16 @@ def language_config(config: Dict[str, Any], language: str) -> Dict[str, Any]:
             f"_config.yml declares no language {language!r} under segbook.languages "
             f"(declared: {', '.join(sorted(declared)) or 'none'})"
         )
-    result = yaml.safe_load(yaml.safe_dump(config))  # a deep copy
+    result = copy.deepcopy(config)  # in order: the order of some settings matters (nb_ipywidgets_js's scripts)
     settings = declared[language]
     if "title" in settings:
         result["title"] = settings["title"]
-    result.setdefault("sphinx", {}).setdefault("config", {})["language"] = language
+    sphinx_config = result.setdefault("sphinx", {}).setdefault("config", {})
+    overrides = settings.get("sphinx_config") or {}
+    if not isinstance(overrides, dict):
+        raise ValueError(f"_config.yml: segbook.languages.{language}.sphinx_config must map Sphinx settings to values")
+    sphinx_config.update(overrides)
+    sphinx_config["language"] = language
     return result
 
 
