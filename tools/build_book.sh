@@ -56,7 +56,7 @@ elif [ ! -f "$tools_stamp" ] || [ "$(cat "$tools_stamp")" != "$tools_sha" ]; the
 fi
 for arg in "$@"; do [ "$arg" = "--all" ] && rm -rf "$cache"; done
 
-failed() {
+failed() {  # a failed English build re-executes every page next time; a failed translation rebuilds itself
   echo "[book] FAILED after $(( $(date +%s) - start )) s: see the warnings above (with -W every warning is an" >&2
   echo "[book] error; a notebook that raised is listed with its traceback; a translation lists the messages its" >&2
   echo "[book] catalogs lack). The next build rebuilds every page." >&2
@@ -65,19 +65,25 @@ failed() {
 start=$(date +%s)
 touch "$failed_marker"
 jupyter-book build "$book" "${args[@]}" "$@" || failed
+rm -f "$failed_marker"
+echo "$src_sha" > "$src_stamp"
 english=$(( $(date +%s) - start ))
-# Each translation: the same pages and the same executed notebooks (read from the cache), another language.
+# Each translation: the same pages and the same executed notebooks (read from the cache), another language. A
+# translation that failed is rebuilt whole next time (its own marker), without re-executing anything.
 timings="English ${english} s"
 for language in $(python -m segbook.book.i18n languages); do
   lstart=$(date +%s)
+  marker="_build/.segbook-build-failed-$language"
+  largs=("${args[@]}")
+  if [ -f "$marker" ] || [ ! -f "$tools_stamp" ] || [ "$(cat "$tools_stamp")" != "$tools_sha" ]; then largs+=(--all); fi
+  touch "$marker"
   config="$(python -m segbook.book.i18n config "$language")"
-  jupyter-book build "$book" --config "$config" --path-output "_build/$language" "${args[@]}" "$@" || failed
+  jupyter-book build "$book" --config "$config" --path-output "_build/$language" "${largs[@]}" "$@" || failed
+  rm -f "$marker"
   rm -rf "_build/html/$language"
   cp -r "_build/$language/_build/html" "_build/html/$language"
   timings="$timings, $language $(( $(date +%s) - lstart )) s"
 done
-rm -f "$failed_marker"
-echo "$src_sha" > "$src_stamp"
 echo "$tools_sha" > "$tools_stamp"
 echo "[book] sites built: $timings"
 # The Colab edition (MyST turned into plain Markdown, glued values from this run): _build/colab/chapters/*.ipynb.
