@@ -16,6 +16,10 @@ Colab, as a download, and the archive of them all, which the site holds), soluti
 widgets and solutions do; the glossary and the references list their entries, and every chapter's {term} and
 {cite} links land on an entry. In the theme's dark mode, notebook figures sit on a light background.
 
+Every translation of the site (``segbook.languages`` of ``_config.yml``: the Vietnamese one, in ``vi/``) gets the
+same tests, page by page, and: every page exists in every language, says so (``<html lang>``), switches to the
+same page in the other language and back, and shows the same figures and the same glued numbers as in English.
+
 Environment variables:
     SEGBOOK_BOOK_DIR: the book's source (``_toc.yml``, ``_config.yml``); default: the repository root.
     SEGBOOK_SITE_DIR: the built site; default: ``$SEGBOOK_BOOK_DIR/_build/html``.
@@ -164,6 +168,37 @@ def expected_colab_url(config_path: Path, docname: str) -> str:
 
 PAGES = toc_pages(BOOK_DIR / "_toc.yml")
 NOTEBOOK_PAGES = [page for page in PAGES if (BOOK_DIR / f"{page}.ipynb").exists()]
+# The translations, each a site in SITE_DIR/<code>/ with the same pages: "vi/chapters/07_fcn" is the Vietnamese
+# chapter 7. The per-page tests run on SITE_PAGES, every page in every language.
+TRANSLATIONS = list(
+    ((yaml.safe_load((BOOK_DIR / "_config.yml").read_text(encoding="utf-8")) or {}).get("segbook") or {}).get(
+        "languages"
+    )
+    or {}
+)
+# A preview (tools/preview.sh: SEGBOOK_SITE_DIR elsewhere) builds the English pages only: its translations are
+# not tested. The repository's own build (make book, CI) always is.
+BUILT_TRANSLATIONS = [
+    code for code in TRANSLATIONS if (SITE_DIR / code).is_dir() or SITE_DIR == (BOOK_DIR / "_build" / "html").resolve()
+]
+SITE_PAGES = PAGES + [f"{code}/{page}" for code in BUILT_TRANSLATIONS for page in PAGES]
+SITE_NOTEBOOK_PAGES = NOTEBOOK_PAGES + [f"{code}/{page}" for code in BUILT_TRANSLATIONS for page in NOTEBOOK_PAGES]
+
+
+def language_of(page: str) -> str:
+    """The language of a page of SITE_PAGES: ``"vi"`` for ``vi/chapters/07_fcn``, ``"en"`` for ``chapters/07_fcn``."""
+    first = page.split("/", 1)[0]
+    return first if first in TRANSLATIONS else "en"
+
+
+def source_page(page: str) -> str:
+    """The book's page (its _toc.yml name) that a page of SITE_PAGES shows, in whatever language."""
+    return page.split("/", 1)[1] if language_of(page) != "en" else page
+
+
+def translated(pages: list[str]) -> list[str]:
+    """``pages`` in every language of the site."""
+    return pages + [f"{code}/{page}" for code in BUILT_TRANSLATIONS for page in pages]
 
 
 # ---------------------------------------------------------------------------------------------------- fixtures
@@ -501,25 +536,28 @@ def _listing(title: str, items: list[str]) -> str:
 
 
 def test_site_is_built() -> None:
-    """The site exists, with the redirect page and every page of the table of contents."""
+    """The site exists, with the redirect page and every page of the table of contents, in every language."""
     if not (SITE_DIR / "index.html").is_file():
         pytest.fail(f"no built site at {SITE_DIR}: {BUILD_HINT}", pytrace=False)
-    missing = [page for page in PAGES if not (SITE_DIR / f"{page}.html").is_file()]
+    missing = [page for page in SITE_PAGES if not (SITE_DIR / f"{page}.html").is_file()]
+    missing += [f"{code}/index.html" for code in BUILT_TRANSLATIONS if not (SITE_DIR / code / "index.html").is_file()]
     assert not missing, _listing(f"pages of _toc.yml missing from {SITE_DIR} ({BUILD_HINT})", missing)
 
 
-def test_site_root_opens_the_first_page(browser: Any, site_url: str) -> None:
-    """The site's address (index.html) leads to the root page of _toc.yml."""
-    tab, log = open_page(browser, site_url)
+@pytest.mark.parametrize("language", ["en", *BUILT_TRANSLATIONS])
+def test_site_root_opens_the_first_page(language: str, browser: Any, site_url: str) -> None:
+    """The site's address (index.html) leads to the root page of _toc.yml; a translation's (vi/) to its own."""
+    root = "" if language == "en" else f"{language}/"
+    tab, log = open_page(browser, site_url + root)
     try:
-        tab.wait_for_url(f"**/{PAGES[0]}.html", timeout=10_000)
+        tab.wait_for_url(f"**/{root}{PAGES[0]}.html", timeout=10_000)
         problems = log.console_errors + log.page_errors + log.failed_requests + log.external_requests
         assert not problems, _listing("opening the site's root", problems)
     finally:
         tab.context.close()
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", SITE_PAGES)
 def test_page_loads_without_errors(page: str, report: Any) -> None:
     """The page answers 200 and logs no console error, throws nothing, and every request it makes succeeds."""
     result = report(page)
@@ -533,7 +571,7 @@ def test_page_loads_without_errors(page: str, report: Any) -> None:
     assert not problems, _listing(f"{page} did not load cleanly", problems)
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", SITE_PAGES)
 def test_page_requests_nothing_from_other_hosts(page: str, report: Any) -> None:
     """Every request goes to the local server: the site works offline (no CDN, no fonts, no badges)."""
     log = report(page).log
@@ -544,13 +582,13 @@ def test_page_requests_nothing_from_other_hosts(page: str, report: Any) -> None:
     )
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", SITE_PAGES)
 def test_math_is_typeset(page: str, report: Any) -> None:
     """Every math element was typeset by the vendored MathJax 3, with no TeX error and no raw delimiters left."""
     result = report(page)
     facts, waits = result.facts, "; ".join(result.waits)
     if facts["mathCount"] == 0:
-        assert "math" not in REQUIRED_FEATURES.get(page, set()), f"{page} must show math but has none"
+        assert "math" not in REQUIRED_FEATURES.get(source_page(page), set()), f"{page} must show math but has none"
         return
     loaded = [url for url in result.log.requests if "/_static/vendor/mathjax/tex-chtml.js" in url]
     assert loaded, f"{page} has math but did not load the vendored _static/vendor/mathjax/tex-chtml.js. {waits}"
@@ -563,25 +601,27 @@ def test_math_is_typeset(page: str, report: Any) -> None:
     assert not errors, _listing(f"{page}: MathJax reported TeX errors", errors)
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", SITE_PAGES)
 def test_images_are_decoded(page: str, report: Any) -> None:
     """Every image of the page's article (notebook figures included) loaded and decoded: naturalWidth > 0."""
     images = report(page).facts["images"]
     broken = [image["src"] for image in images if image["width"] <= 0]
     assert not broken, _listing(f"{page}: images that did not load or decode", broken)
-    if "output_figure" in REQUIRED_FEATURES.get(page, set()):
+    if "output_figure" in REQUIRED_FEATURES.get(source_page(page), set()):
         outputs = [image["src"] for image in images if image["output"]]
         assert outputs, f"{page} must show a figure from a notebook output but shows none"
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", SITE_PAGES)
 def test_widgets_are_drawn_by_the_vendored_manager(page: str, report: Any) -> None:
     """Every widget view stored in the page is drawn, by the widget manager the site serves itself."""
     result = report(page)
     facts, waits = result.facts, "; ".join(result.waits)
     views, drawn, errors = facts["widgetViews"], facts["widgetsDrawn"], facts["widgetErrors"]
     if views == 0:
-        assert "widget" not in REQUIRED_FEATURES.get(page, set()), f"{page} must show a widget but stores none"
+        assert "widget" not in REQUIRED_FEATURES.get(source_page(page), set()), (
+            f"{page} must show a widget but stores none"
+        )
         return
     assert facts["widgetState"], f"{page} has {views} widget views but stores no widget state: {NO_STATE_HINT}"
     manager = [url for url in result.log.requests if "/_static/vendor/widgets/embed-amd.js" in url]
@@ -590,11 +630,11 @@ def test_widgets_are_drawn_by_the_vendored_manager(page: str, report: Any) -> No
     assert drawn >= views, f"{page}: {drawn} of {views} widgets drawn. {waits}"
 
 
-@pytest.mark.parametrize("page", sorted(REQUIRED_FEATURES))
+@pytest.mark.parametrize("page", translated(sorted(REQUIRED_FEATURES)))
 def test_page_shows_what_it_must(page: str, report: Any) -> None:
     """The pages that teach with math, figures, widgets, solutions and hidden code still show them."""
-    if page not in PAGES:
-        pytest.fail(f"{page} is in REQUIRED_FEATURES but not in _toc.yml", pytrace=False)
+    if source_page(page) not in PAGES:
+        pytest.fail(f"{source_page(page)} is in REQUIRED_FEATURES but not in _toc.yml", pytrace=False)
     facts = report(page).facts
     present = {
         "math": facts["mathCount"] > 0,
@@ -606,7 +646,7 @@ def test_page_shows_what_it_must(page: str, report: Any) -> None:
         "glossary": facts["glossaryTerms"] >= MIN_GLOSSARY_TERMS,
         "bibliography": facts["bibliographyEntries"] >= MIN_BIBLIOGRAPHY_ENTRIES,
     }
-    missing = sorted(feature for feature in REQUIRED_FEATURES[page] if not present[feature])
+    missing = sorted(feature for feature in REQUIRED_FEATURES[source_page(page)] if not present[feature])
     counts = (
         f"math elements: {facts['mathCount']}, output images: {sum(i['output'] for i in facts['images'])}, "
         f"widgets drawn/stored: {facts['widgetsDrawn']}/{facts['widgetViews']}, solutions: "
@@ -665,7 +705,7 @@ def phone_scroll(browser: Any, url: str) -> tuple[int, list[str]]:
         page.context.close()
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", SITE_PAGES)
 def test_reader_sees_rendered_tables_maths_and_legible_figures(page: str, report: Any) -> None:
     """No pipe-table or TeX text, no raw MyST, no figure shrunk below 0.7, no code wider than the column, no
     Markdown() prose from code, no citation printed twice in a paragraph (at 1280 px)."""
@@ -673,7 +713,7 @@ def test_reader_sees_rendered_tables_maths_and_legible_figures(page: str, report
     assert not problems, f"{page}:\n" + "\n".join(_listing(kind, items) for kind, items in problems.items())
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", SITE_PAGES)
 def test_page_does_not_scroll_sideways_on_a_phone(page: str, browser: Any, site_url: str, report: Any) -> None:
     """At 390 px the page fits the screen: wide code and tables scroll inside their own box, never the page."""
     report(page)  # fails with the build hint when the page is missing
@@ -791,10 +831,11 @@ def test_expected_colab_url_follows_the_config(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+@pytest.mark.parametrize("page", SITE_NOTEBOOK_PAGES)
 def test_colab_link_points_at_the_notebook_in_the_configured_repository(page: str, report: Any) -> None:
-    """The launch button opens this notebook's Colab edition, from the repository and branch of _config.yml."""
-    expected = expected_colab_url(BOOK_DIR / "_config.yml", page)
+    """The launch button opens this notebook's Colab edition, from the repository and branch of _config.yml (in
+    every language: the notebooks themselves are the English ones)."""
+    expected = expected_colab_url(BOOK_DIR / "_config.yml", source_page(page))
     links: list[str] = report(page).facts["colabLinks"]
     assert expected in links, _listing(f"{page}: no Colab link to {expected}; Colab links on the page", links)
 
@@ -865,7 +906,7 @@ def _built_page(page: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+@pytest.mark.parametrize("page", SITE_NOTEBOOK_PAGES)
 def test_notebook_page_links_its_student_notebook_and_the_archive(page: str) -> None:
     """Under its title, the page links its student notebook in Colab, as a download, and the archive of every
     student notebook; the header's menus hold the same links; the files are in the site, and the notebook is the
@@ -917,7 +958,9 @@ def test_the_archive_holds_the_student_notebook_of_every_notebook_page() -> None
             )
 
 
-@pytest.mark.parametrize("page", [page for page, features in REQUIRED_FEATURES.items() if "solution" in features])
+@pytest.mark.parametrize(
+    "page", translated([page for page, features in REQUIRED_FEATURES.items() if "solution" in features])
+)
 def test_solutions_are_hidden_until_clicked(page: str, browser: Any, site_url: str, report: Any) -> None:
     """Every solution's text is invisible when the page opens and visible once its "Click to show" is clicked."""
     report(page)  # fails with the build hint when the page is missing
@@ -945,7 +988,9 @@ def test_solutions_are_hidden_until_clicked(page: str, browser: Any, site_url: s
         tab.context.close()
 
 
-@pytest.mark.parametrize("page", [page for page, features in REQUIRED_FEATURES.items() if "hide_input" in features])
+@pytest.mark.parametrize(
+    "page", translated([page for page, features in REQUIRED_FEATURES.items() if "hide_input" in features])
+)
 def test_hide_input_cells_show_output_but_not_code(page: str, browser: Any, site_url: str, report: Any) -> None:
     """A cell tagged hide-input shows its output while its code stays collapsed until asked for."""
     report(page)
@@ -1006,7 +1051,7 @@ LIGHT_BACKGROUND = 0.5  # luminance a figure's background must exceed in dark mo
 SAMPLED_IMAGES = 3  # images per page whose pixels are sampled from a screenshot (the rest: computed style only)
 
 
-@pytest.mark.parametrize("page", DARK_PAGES)
+@pytest.mark.parametrize("page", translated(DARK_PAGES))
 def test_figures_sit_on_a_light_background_in_dark_mode(page: str, browser: Any, site_url: str, report: Any) -> None:
     """With the theme switched to dark, every notebook figure keeps a light background (its dark labels stay
     readable): by the computed style of the image's box, and by the screenshot pixels at its edges."""
@@ -1048,7 +1093,7 @@ def test_figures_sit_on_a_light_background_in_dark_mode(page: str, browser: Any,
         tab.context.close()
 
 
-@pytest.mark.parametrize("page", ["chapters/glossary", "chapters/references"])
+@pytest.mark.parametrize("page", translated(["chapters/glossary", "chapters/references"]))
 def test_term_and_cite_links_land_on_an_entry(page: str, browser: Any, site_url: str, report: Any) -> None:
     """Every {term} link of every page of the book points at a term of the glossary, and every {cite} link at an
     entry of the references page (Sphinx warns about unknown ones; this checks the built HTML's anchors)."""
@@ -1058,7 +1103,8 @@ def test_term_and_cite_links_land_on_an_entry(page: str, browser: Any, site_url:
     kind = "term" if page.endswith("glossary") else "cite"
     name = Path(page).name + ".html"
     broken, found = [], 0
-    for docname in PAGES:
+    prefix = page[: len(page) - len(source_page(page))]  # "vi/" on a translation's page
+    for docname in (prefix + name for name in PAGES):
         html_path = SITE_DIR / f"{docname}.html"
         if not html_path.is_file():
             continue
@@ -1071,3 +1117,69 @@ def test_term_and_cite_links_land_on_an_entry(page: str, browser: Any, site_url:
                 broken.append(f"{docname}: {href}")
     assert found, f"no page links to {page} ({kind} links)"
     assert not broken, _listing(f"links to {page} without a target", broken)
+
+
+# ---------------------------------------------------------------------------------------------------- languages
+
+_SWITCH = re.compile(r'<a class="btn btn-sm segbook-language-link" href="([^"]+)" hreflang="([^"]+)"')
+_GLUED = re.compile(r'<span class="pasted-text">(.*?)</span>', re.S)
+_OUTPUT_IMAGE = re.compile(r'<div class="cell_output[^"]*">.*?(?=<div class="cell[ "]|</article>)', re.S)
+
+
+@pytest.mark.parametrize("page", SITE_PAGES)
+def test_every_page_says_its_language_and_switches_to_the_others(page: str) -> None:
+    """The page declares its language (<html lang>) and its header links the same page in every other language;
+    each link leads to a page of the site."""
+    html_text = _built_page(page)
+    language = language_of(page)
+    declared = re.search(r'<html lang="([^"]+)"', html_text)
+    assert declared and declared.group(1) == language, (
+        f"{page}: <html lang={declared.group(1) if declared else None!r}>, expected {language!r}"
+    )
+    links = {code: href for href, code in _SWITCH.findall(html_text)}
+    expected = {code for code in ["en", *TRANSLATIONS] if code != language}
+    assert set(links) == expected, f"{page}: the language switch links {sorted(links)}, expected {sorted(expected)}"
+    for code, href in links.items():
+        target = Path(os.path.normpath((SITE_DIR / page).parent / href))
+        other = source_page(page) if code == "en" else f"{code}/{source_page(page)}"
+        assert target == SITE_DIR / f"{other}.html", f"{page}: the {code} link {href} leads to {target}, not {other}"
+        if code in BUILT_TRANSLATIONS or code == "en":
+            assert target.is_file(), f"{page}: the {code} link {href} leads to a missing page ({BUILD_HINT})"
+
+
+@pytest.mark.parametrize("page", [f"{code}/{page}" for code in BUILT_TRANSLATIONS for page in NOTEBOOK_PAGES])
+def test_a_translation_shows_the_same_numbers_and_figures(page: str) -> None:
+    """A translated notebook page shows the numbers glued from the same execution and the same output figures as
+    the English page (the build executes each notebook once)."""
+    english, translation = _built_page(source_page(page)), _built_page(page)
+    assert sorted(_GLUED.findall(translation)) == sorted(_GLUED.findall(english)), (
+        f"{page}: its glued numbers differ from the English page's"
+    )
+    assert _GLUED.findall(english) or "{glue" not in (BOOK_DIR / f"{source_page(page)}.ipynb").read_text("utf-8")
+
+    def figures(text: str) -> list[str]:
+        return [src for block in _OUTPUT_IMAGE.findall(text) for src in re.findall(r'<img[^>]* src="([^"]+)"', block)]
+
+    assert figures(translation) == figures(english), f"{page}: its output figures differ from the English page's"
+    assert figures(english), f"{source_page(page)}: no output figure found (is the pattern still right?)"
+
+
+@pytest.mark.parametrize("language", BUILT_TRANSLATIONS)
+def test_the_language_switch_works_both_ways_in_the_browser(language: str, browser: Any, site_url: str) -> None:
+    """Clicking the header's switch on a chapter opens it in the other language, and the switch there brings the
+    reader back to the page they started from (at a phone's width the switch is visible too)."""
+    page = NOTEBOOK_PAGES[0]
+    for width in (1280, PHONE_WIDTH):
+        tab, log = open_page(browser, site_url + page + ".html", width=width)
+        try:
+            switch = tab.locator(f'a.segbook-language-link[hreflang="{language}"]')
+            assert switch.is_visible(), f"{page}: the switch to {language} is not visible at {width} px"
+            switch.click()
+            tab.wait_for_url(f"**/{language}/{page}.html", timeout=10_000)
+            assert tab.evaluate("document.documentElement.lang") == language
+            tab.locator('a.segbook-language-link[hreflang="en"]').click()
+            tab.wait_for_url(f"**/{page}.html", timeout=10_000)
+            assert f"/{language}/" not in tab.url and tab.evaluate("document.documentElement.lang") == "en"
+            assert not log.failed_requests + log.page_errors, _listing("switching languages", log.failed_requests)
+        finally:
+            tab.context.close()
