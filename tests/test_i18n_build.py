@@ -40,7 +40,15 @@ sphinx:
     gettext_location: false
     gettext_uuid: false
 """
-TOC = "format: jb-book\nroot: intro\nparts:\n  - caption: Chapters\n    chapters:\n      - file: nb\n      - file: glossary\n"
+TOC = """\
+format: jb-book
+root: intro
+parts:
+  - caption: Chapters
+    chapters:
+      - file: nb
+      - file: glossary
+"""
 INTRO = """\
 # Introduction
 
@@ -167,7 +175,9 @@ def test_the_vietnamese_site_is_translated_and_keeps_the_glued_number(sites: Dic
     assert "Tiêu đề bài tập" in intro and "exercise's title" not in intro
     assert "\\text{kích thước} = 2" in intro and "\\text{size}" not in intro
     assert re.search(r'href="glossary.html#term-Stride"', intro), "the translated term link lost its target"
-    captions = re.findall(r'<p aria-level="2" class="caption" role="heading"><span class="caption-text">(.*?)</span>', page)
+    captions = re.findall(
+        r'<p aria-level="2" class="caption" role="heading"><span class="caption-text">(.*?)</span>', page
+    )
     assert captions == ["Các chương"], f"the navigation's captions: {captions}"
     english = (sites["en"] / "nb.html").read_text(encoding="utf-8")
     assert 'The value is <span class="pasted-text">42.00</span>, glued.' in english
