@@ -67,6 +67,10 @@ $$
 
 The statement.
 ```
+
+```{solution} ex-one
+The answer.
+```
 """
 GLOSSARY = "# Glossary\n\n```{glossary}\nStride\n  The step between two positions of a kernel.\n```\n"
 TRANSLATIONS = {
@@ -77,6 +81,8 @@ TRANSLATIONS = {
     "\n\\text{size} = 2\n": "\\text{kích thước} = 2",
     "The exercise's title": "Tiêu đề bài tập",
     "The statement.": "Đề bài.",
+    "The answer.": "Lời giải.",
+    "There are {glue:text}`count:,` parameters.": "Có {glue:text}`count:,` tham số.",
     "Notebook": "Notebook",
     "The value is {glue:text}`answer:.2f`, glued.": "Giá trị là {glue:text}`answer:.2f`, được dán.",
     "Glossary": "Thuật ngữ",
@@ -92,19 +98,25 @@ def _notebook() -> Dict:
         "metadata": {"scrapbook": {"name": "answer", "mime_prefix": "application/papermill.record/"}},
     }
     shown = {"output_type": "display_data", "data": {"text/markdown": "An English output paragraph."}, "metadata": {}}
+    count = {
+        "output_type": "display_data",
+        "data": {"application/papermill.record/text/plain": "1290"},
+        "metadata": {"scrapbook": {"name": "count", "mime_prefix": "application/papermill.record/"}},
+    }
     return {
         "cells": [
             {
                 "cell_type": "markdown",
                 "metadata": {},
-                "source": "# Notebook\n\nThe value is {glue:text}`answer:.2f`, glued.",
+                "source": "# Notebook\n\nThe value is {glue:text}`answer:.2f`, glued.\n\n"
+                "There are {glue:text}`count:,` parameters.",
             },
             {
                 "cell_type": "code",
                 "metadata": {},
                 "source": "glue('answer', 42.0)",
                 "execution_count": 1,
-                "outputs": [glued, shown],
+                "outputs": [glued, count, shown],
             },
         ],
         "metadata": {
@@ -169,10 +181,12 @@ def test_the_vietnamese_site_is_translated_and_keeps_the_glued_number(sites: Dic
     assert '<html lang="vi"' in page
     assert 'Giá trị là <span class="pasted-text">42.00</span>, được dán.' in page
     assert "The value is" not in page
+    assert 'Có <span class="pasted-text">1\u00a0290</span> tham số.' in page  # not "1,290": 1.29 in Vietnamese
     assert "An English output paragraph." in page  # outputs stay as they are
     intro = (sites["vi"] / "intro.html").read_text(encoding="utf-8")
     assert "bước nhảy" in intro and "Nội dung ghi chú." in intro and "Đề bài." in intro
-    assert "Tiêu đề bài tập" in intro and "exercise's title" not in intro
+    assert "Tiêu đề bài tập" in intro and "exercise's title" not in intro  # in the solution's title too
+    assert "Lời giải." in intro
     assert "\\text{kích thước} = 2" in intro and "\\text{size}" not in intro
     assert re.search(r'href="glossary.html#term-Stride"', intro), "the translated term link lost its target"
     captions = re.findall(
@@ -181,6 +195,7 @@ def test_the_vietnamese_site_is_translated_and_keeps_the_glued_number(sites: Dic
     assert captions == ["Các chương"], f"the navigation's captions: {captions}"
     english = (sites["en"] / "nb.html").read_text(encoding="utf-8")
     assert 'The value is <span class="pasted-text">42.00</span>, glued.' in english
+    assert 'There are <span class="pasted-text">1,290</span> parameters.' in english
 
 
 def test_every_page_switches_language_both_ways(sites: Dict[str, Path]) -> None:

@@ -45,6 +45,7 @@ __all__ = [
 # Sphinx's own catalog, so each translation's locales/<code>/LC_MESSAGES/sphinx.po translates every one of them
 # (tests/test_i18n_catalogs.py checks it).
 LABELS = (
+    "Open this notebook in Colab",
     "Student notebook",
     "(the exercises without their solutions)",
     "open in Colab",
@@ -173,6 +174,7 @@ def edit_page_context(app: Any, pagename: str, templatename: str, context: Dict[
         for button in group.get("buttons", []):
             if button.get("text") == "Colab" and "url" in button:
                 button["url"] = colab_edition_url(button["url"], repo.branch, repo.colab_branch, book)
+                button["tooltip"] = str(_("Open this notebook in Colab"))
     if context.get("page_source_suffix") == ".ipynb":
         site_root = root_prefix(str(getattr(getattr(app, "config", None), "language", None) or "en"))
         _link_the_handout(context, handout_links(repo, pagename, context["pathto"], site_root))

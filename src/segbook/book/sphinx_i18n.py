@@ -16,7 +16,9 @@ It does three things, in every language's build:
   they are). A message left empty, fuzzy or missing from the catalog is a warning listing every such message of
   the page, so the ``-W`` build fails with the list of what is missing. An entry whose translation is the
   English text itself (a formula, a name) counts as translated. A formula's translation (its ``\\text{...}``) is
-  put in place as LaTeX; an exercise's title is a message too.
+  put in place as LaTeX; an exercise's title is a message too, and its solution's title shows the translation.
+* **Numbers in the language's style**: a translated site groups the digits of glued numbers as its language does
+  (``THOUSANDS``: "1 290" in Vietnamese, where "1,290" reads as 1.29).
 
 Registered in ``_config.yml`` under ``sphinx: config: extensions:`` as ``segbook.book.sphinx_i18n``.
 """
@@ -24,6 +26,7 @@ Registered in ``_config.yml`` under ``sphinx: config: extensions:`` as ``segbook
 from __future__ import annotations
 
 import os
+import re
 from html import escape
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -32,8 +35,10 @@ import yaml
 from docutils import nodes
 from docutils.utils import get_source_line
 from sphinx import addnodes
+from sphinx.locale import _
 from sphinx.locale import init as init_locale
 from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.i18n import docname_to_domain
 from sphinx.util.nodes import extract_messages
@@ -49,6 +54,9 @@ __all__ = [
     "OutputsAreNotMessages",
     "ExerciseTitlesAreMessages",
     "TranslatedTocCaptions",
+    "TranslatedExercisesForSolutions",
+    "THOUSANDS",
+    "GluedNumbersInLocalStyle",
     "setup",
 ]
 
@@ -133,6 +141,9 @@ def _add_template(app: Any, config: Any) -> None:
     end = [end] if isinstance(end, str) else list(end)
     if _TEMPLATE not in end:
         options["article_header_end"] = [_TEMPLATE, *end]
+    # sphinx-book-theme writes its search box's placeholder from this option, untranslated.
+    if _language(app) != SOURCE_LANGUAGE and options.get("search_bar_text") == "Search this book...":
+        options["search_bar_text"] = str(_("Search this book..."))
 
 
 def _in_translation(document: nodes.document) -> bool:
@@ -299,6 +310,50 @@ class ExerciseTitlesAreMessages(SphinxTransform):
                 catalogs[domain].add(text, MsgOrigin(str(node.source), line or 0))
 
 
+class TranslatedExercisesForSolutions(SphinxTransform):
+    """Let each solution's title ("Solution to Exercise 7.2 (its title)") show the exercise's translated title.
+
+    sphinx-exercise keeps a copy of every exercise, made when its directive ran (before Sphinx translated the
+    page), and builds the solutions' titles from that copy: replace it by a copy of the translated exercise.
+    """
+
+    default_priority = 25  # after Sphinx translated the page (20)
+
+    def apply(self, **kwargs: Any) -> None:
+        if _language(self.app) == SOURCE_LANGUAGE or _in_translation(self.document):
+            return
+        from sphinx_exercise.nodes import exercise_enumerable_node, exercise_node
+
+        registry = getattr(self.env, "sphinx_exercise_registry", {})
+        kinds = (exercise_enumerable_node, exercise_node)
+        for node in self.document.findall(lambda n: isinstance(n, kinds)):
+            entry = registry.get(node.get("label", ""))
+            if entry is not None and entry.get("docname") == self.env.docname:
+                entry["node"] = node.deepcopy()
+
+
+# Thousands separators of glued numbers, by language: Vietnamese reads "1,290" as 1.29 (the comma is its decimal
+# mark), so its site groups digits with a no-break space, "1 290", as Vietnamese typography does. The prose keeps
+# the decimal point of the code's outputs.
+THOUSANDS = {"vi": "\u00a0"}
+_GROUPED = re.compile(r"^[-+−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*%?$")
+
+
+class GluedNumbersInLocalStyle(SphinxPostTransform):
+    """Group the digits of the glued numbers (``{glue:text}`n:,```) as the page's language does."""
+
+    default_priority = 6  # after myst-nb resolved the glue references (5)
+
+    def run(self, **kwargs: Any) -> None:
+        separator = THOUSANDS.get(_language(self.app))
+        if separator is None:
+            return
+        for node in self.document.findall(nodes.inline):
+            text = node.astext()
+            if "pasted-text" in node.get("classes", []) and _GROUPED.match(text):
+                node.children = [nodes.Text(text.replace(",", separator))]
+
+
 class OutputsAreNotMessages(SphinxTransform):
     """In the gettext build (the extraction of the catalogs), drop the notebooks' outputs: they are not translated.
 
@@ -315,13 +370,43 @@ class OutputsAreNotMessages(SphinxTransform):
                 node.parent.remove(node)
 
 
+# The theme's own message catalog: sphinx-book-theme translates its buttons and search box with it, and its
+# Vietnamese catalog lacks some of them. locales/<lang>/LC_MESSAGES/booktheme.po adds those; the theme's own
+# translations come first.
+THEME_CATALOGS = ("booktheme",)
+
+
+def _add_theme_translations(app: Any) -> None:
+    """Compile the book's catalogs of the theme's domains and put them behind the theme's own."""
+    language = _language(app)
+    if language == SOURCE_LANGUAGE:
+        return
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for folder in app.config.locale_dirs:
+        locale_dir = Path(app.srcdir) / folder
+        for domain in THEME_CATALOGS:
+            po = locale_dir / language / "LC_MESSAGES" / f"{domain}.po"
+            if not po.is_file():
+                continue
+            with po.open("rb") as source:
+                catalog = read_po(source, locale=language)
+            with po.with_suffix(".mo").open("wb") as target:
+                write_mo(target, catalog)
+            app.add_message_catalog(domain, str(locale_dir))
+
+
 def setup(app: Any) -> Dict[str, Any]:
     """Sphinx's entry point."""
     _patch_glue_role()
+    app.connect("builder-inited", _add_theme_translations)
     app.connect("config-inited", _add_template)
     app.connect("html-page-context", _add_switch)
     app.add_transform(UntranslatedMessages)
     app.add_transform(OutputsAreNotMessages)
     app.add_transform(ExerciseTitlesAreMessages)
     app.add_transform(TranslatedTocCaptions)
+    app.add_transform(TranslatedExercisesForSolutions)
+    app.add_post_transform(GluedNumbersInLocalStyle)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
