@@ -1152,7 +1152,7 @@ def test_a_translation_shows_the_same_numbers_and_figures(page: str) -> None:
     """A translated notebook page shows the numbers glued from the same execution and the same output figures as
     the English page (the build executes each notebook once)."""
     english, translation = _built_page(source_page(page)), _built_page(page)
-    # A translation groups digits in its own style (segbook.book.sphinx_i18n.THOUSANDS: "1 290" in Vietnamese).
+    # A translation groups digits in its own style (segbook.book.i18n_transforms.THOUSANDS: "1 290" in Vietnamese).
     local = [number.replace("&nbsp;", ",").replace("\u00a0", ",") for number in _GLUED.findall(translation)]
     assert sorted(local) == sorted(_GLUED.findall(english)), f"{page}: its glued numbers differ from the English page's"
     assert _GLUED.findall(english) or "{glue" not in (BOOK_DIR / f"{source_page(page)}.ipynb").read_text("utf-8")

@@ -18,7 +18,7 @@ It does three things, in every language's build:
   English text itself (a formula, a name) counts as translated. A formula's translation (its ``\\text{...}``) is
   put in place as LaTeX; an exercise's title is a message too, and its solution's title shows the translation.
 * **Numbers in the language's style**: a translated site groups the digits of glued numbers as its language does
-  (``THOUSANDS``: "1 290" in Vietnamese, where "1,290" reads as 1.29).
+  (``i18n_transforms.THOUSANDS``: "1 290" in Vietnamese, where "1,290" reads as 1.29).
 
 Registered in ``_config.yml`` under ``sphinx: config: extensions:`` as ``segbook.book.sphinx_i18n``.
 """
@@ -26,22 +26,29 @@ Registered in ``_config.yml`` under ``sphinx: config: extensions:`` as ``segbook
 from __future__ import annotations
 
 import os
-import re
 from html import escape
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 from docutils import nodes
-from docutils.utils import get_source_line
 from sphinx import addnodes
 from sphinx.locale import _
 from sphinx.locale import init as init_locale
 from sphinx.transforms import SphinxTransform
-from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.i18n import docname_to_domain
 from sphinx.util.nodes import extract_messages
+
+from segbook.book.i18n_transforms import (
+    SOURCE_LANGUAGE,
+    ExerciseTitlesAreMessages,
+    GluedNumbersInLocalStyle,
+    OutputsAreNotMessages,
+    TranslatedExercisesForSolutions,
+    in_translation,
+    language_of,
+)
 
 __all__ = [
     "SOURCE_LANGUAGE",
@@ -51,18 +58,12 @@ __all__ = [
     "language_links",
     "switch_html",
     "UntranslatedMessages",
-    "OutputsAreNotMessages",
-    "ExerciseTitlesAreMessages",
     "TranslatedTocCaptions",
-    "TranslatedExercisesForSolutions",
-    "THOUSANDS",
-    "GluedNumbersInLocalStyle",
     "setup",
 ]
 
 logger = logging.getLogger(__name__)
 
-SOURCE_LANGUAGE = "en"
 # Each language's name, written in that language (what a reader looks for in the switch).
 LANGUAGE_NAMES = {"en": "English", "vi": "Tiếng Việt"}
 _TEMPLATE = "segbook-language.html"
@@ -77,10 +78,6 @@ def site_languages(srcdir: Path) -> List[str]:
     config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
     declared = (config.get("segbook") or {}).get("languages") or {}
     return [SOURCE_LANGUAGE] + [code for code in declared if code != SOURCE_LANGUAGE]
-
-
-def _language(app: Any) -> str:
-    return str(app.config.language or SOURCE_LANGUAGE)
 
 
 def root_prefix(language: str) -> str:
@@ -130,7 +127,7 @@ def switch_html(links: List[Tuple[str, str, str]]) -> str:
 def _add_switch(app: Any, pagename: str, templatename: str, context: Dict[str, Any], doctree: Any) -> None:
     languages = site_languages(Path(app.srcdir))
     if len(languages) > 1:
-        context["segbook_language_switch"] = switch_html(language_links(pagename, _language(app), languages))
+        context["segbook_language_switch"] = switch_html(language_links(pagename, language_of(app), languages))
 
 
 def _add_template(app: Any, config: Any) -> None:
@@ -142,13 +139,8 @@ def _add_template(app: Any, config: Any) -> None:
     if _TEMPLATE not in end:
         options["article_header_end"] = [_TEMPLATE, *end]
     # sphinx-book-theme writes its search box's placeholder from this option, untranslated.
-    if _language(app) != SOURCE_LANGUAGE and options.get("search_bar_text") == "Search this book...":
+    if language_of(app) != SOURCE_LANGUAGE and options.get("search_bar_text") == "Search this book...":
         options["search_bar_text"] = str(_("Search this book..."))
-
-
-def _in_translation(document: nodes.document) -> bool:
-    """Whether ``document`` is a translated message parsed on its own (Sphinx names its source so)."""
-    return str(document.current_source or document.get("source") or "").endswith("<translated>")
 
 
 def _patch_glue_role() -> None:
@@ -159,7 +151,7 @@ def _patch_glue_role() -> None:
     class TranslatedPasteTextRole(PasteTextRole):
         def run(self) -> Tuple[List[nodes.Node], List[nodes.system_message]]:
             text = str(self.text)  # type: ignore[has-type]
-            if "::" not in text and "nb_renderer" not in self.document and _in_translation(self.document):
+            if "::" not in text and "nb_renderer" not in self.document and in_translation(self.document):
                 env = self.document.settings.env
                 key, _, spec = text.partition(":")
                 self.text = f"/{env.doc2path(env.docname, False)}::{key}:{spec or 's'}"
@@ -204,8 +196,8 @@ class UntranslatedMessages(SphinxTransform):
     default_priority = 19
 
     def apply(self, **kwargs: Any) -> None:
-        language = _language(self.app)
-        if language == SOURCE_LANGUAGE or _in_translation(self.document):
+        language = language_of(self.app)
+        if language == SOURCE_LANGUAGE or in_translation(self.document):
             return
         catalog = _page_catalog(self)
         missing: List[str] = []
@@ -230,13 +222,13 @@ def _page_catalog(transform: SphinxTransform) -> Dict[str, str]:
     """The translations (msgid -> msgstr) of the page ``transform`` works on, in the build's language."""
     domain = docname_to_domain(transform.env.docname, transform.config.gettext_compact)
     dirs = [os.path.join(transform.env.srcdir, folder) for folder in transform.config.locale_dirs]
-    translator, has_catalog = init_locale(dirs, _language(transform.app), domain)
+    translator, has_catalog = init_locale(dirs, language_of(transform.app), domain)
     return _catalog_messages(translator) if has_catalog else {}
 
 
 def _report_untranslated(transform: SphinxTransform, missing: List[str]) -> None:
     """One warning for the page, listing its messages that have no translation."""
-    language = _language(transform.app)
+    language = language_of(transform.app)
     domain = docname_to_domain(transform.env.docname, transform.config.gettext_compact)
     folder = transform.config.locale_dirs[0] if transform.config.locale_dirs else "locales"
     where = f"{folder}/{language}/LC_MESSAGES/{domain}.po"
@@ -263,7 +255,7 @@ class TranslatedTocCaptions(SphinxTransform):
     default_priority = 101
 
     def apply(self, **kwargs: Any) -> None:
-        if _language(self.app) == SOURCE_LANGUAGE or _in_translation(self.document):
+        if language_of(self.app) == SOURCE_LANGUAGE or in_translation(self.document):
             return
         toctrees = [t for t in self.document.findall(addnodes.toctree) if t.get("caption")]
         if not toctrees:
@@ -279,97 +271,6 @@ class TranslatedTocCaptions(SphinxTransform):
             _report_untranslated(self, missing)
 
 
-class ExerciseTitlesAreMessages(SphinxTransform):
-    """Make an exercise's title (sphinx-exercise's subtitle, ``{exercise} Its title``) a message.
-
-    sphinx-exercise builds the subtitle without a source, which Sphinx takes for a built-in text and neither
-    extracts nor translates; and it rebuilds the exercise in a post-transform, whose copies the gettext builder
-    skips. So the subtitle gets its text as its source (the titles are plain text), the whole title line
-    ("Exercise" + subtitle) is not a message, and in the gettext build the subtitle is added to the page's
-    catalog here, while the page is read.
-    """
-
-    default_priority = 5  # before Sphinx keeps the original messages (10) and translates them (20)
-
-    def apply(self, **kwargs: Any) -> None:
-        from sphinx_exercise.nodes import exercise_subtitle, exercise_title, solution_title
-
-        for title in self.document.findall(lambda n: isinstance(n, (exercise_title, solution_title))):
-            title["translatable"] = False
-        for node in self.document.findall(exercise_subtitle):
-            text = node.astext().strip()
-            if not text:
-                continue
-            source, line = get_source_line(node.parent)
-            node.rawsource, node.source, node.line = text, source or self.document.get("source"), line
-            if self.app.builder.name == "gettext":
-                from sphinx.builders.gettext import MsgOrigin
-
-                domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
-                catalogs = self.app.builder.catalogs  # type: ignore[attr-defined]  # the gettext builder's
-                catalogs[domain].add(text, MsgOrigin(str(node.source), line or 0))
-
-
-class TranslatedExercisesForSolutions(SphinxTransform):
-    """Let each solution's title ("Solution to Exercise 7.2 (its title)") show the exercise's translated title.
-
-    sphinx-exercise keeps a copy of every exercise, made when its directive ran (before Sphinx translated the
-    page), and builds the solutions' titles from that copy: replace it by a copy of the translated exercise.
-    """
-
-    default_priority = 25  # after Sphinx translated the page (20)
-
-    def apply(self, **kwargs: Any) -> None:
-        if _language(self.app) == SOURCE_LANGUAGE or _in_translation(self.document):
-            return
-        from sphinx_exercise.nodes import exercise_enumerable_node, exercise_node
-
-        registry = getattr(self.env, "sphinx_exercise_registry", {})
-        kinds = (exercise_enumerable_node, exercise_node)
-        for node in self.document.findall(lambda n: isinstance(n, kinds)):
-            entry = registry.get(node.get("label", ""))
-            if entry is not None and entry.get("docname") == self.env.docname:
-                entry["node"] = node.deepcopy()
-
-
-# Thousands separators of glued numbers, by language: Vietnamese reads "1,290" as 1.29 (the comma is its decimal
-# mark), so its site groups digits with a no-break space, "1 290", as Vietnamese typography does. The prose keeps
-# the decimal point of the code's outputs.
-THOUSANDS = {"vi": "\u00a0"}
-_GROUPED = re.compile(r"^[-+−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*%?$")
-
-
-class GluedNumbersInLocalStyle(SphinxPostTransform):
-    """Group the digits of the glued numbers (``{glue:text}`n:,```) as the page's language does."""
-
-    default_priority = 6  # after myst-nb resolved the glue references (5)
-
-    def run(self, **kwargs: Any) -> None:
-        separator = THOUSANDS.get(_language(self.app))
-        if separator is None:
-            return
-        for node in self.document.findall(nodes.inline):
-            text = node.astext()
-            if "pasted-text" in node.get("classes", []) and _GROUPED.match(text):
-                node.children = [nodes.Text(text.replace(",", separator))]
-
-
-class OutputsAreNotMessages(SphinxTransform):
-    """In the gettext build (the extraction of the catalogs), drop the notebooks' outputs: they are not translated.
-
-    The notebooks are stored without outputs, but one stored with them must not put its outputs in a catalog.
-    """
-
-    default_priority = 19
-
-    def apply(self, **kwargs: Any) -> None:
-        if self.app.builder.name != "gettext":
-            return
-        for node in list(self.document.findall(nodes.Element)):
-            if "cell_output" in node.get("classes", []) and node.parent is not None:
-                node.parent.remove(node)
-
-
 # The theme's own message catalog: sphinx-book-theme translates its buttons and search box with it, and its
 # Vietnamese catalog lacks some of them. locales/<lang>/LC_MESSAGES/booktheme.po adds those; the theme's own
 # translations come first.
@@ -378,7 +279,7 @@ THEME_CATALOGS = ("booktheme",)
 
 def _add_theme_translations(app: Any) -> None:
     """Compile the book's catalogs of the theme's domains and put them behind the theme's own."""
-    language = _language(app)
+    language = language_of(app)
     if language == SOURCE_LANGUAGE:
         return
     from babel.messages.mofile import write_mo
