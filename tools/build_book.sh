@@ -41,7 +41,8 @@ tools_stamp="_build/.segbook-book-tools-sha256"
 hash_of() { find "$@" -type f \( -name '*.py' -o -name '*.html' \) -print0 | sort -z | xargs -0 cat | sha256sum | cut -d' ' -f1; }
 src_sha="$( (hash_of src/segbook -not -path 'src/segbook/book/*'; cat pyproject.toml) | sha256sum | cut -d' ' -f1)"
 tools_sha="$(hash_of src/segbook/book)"
-cache="_build/.jupyter_cache"   # execute.cache in _config.yml
+# the execution cache the two builds share (execute.cache in _config.yml)
+cache="$(python -c 'import yaml; print(yaml.safe_load(open("_config.yml"))["execute"]["cache"])')"
 
 args=(--warningiserror --keep-going)
 if [ -f "$failed_marker" ]; then
@@ -59,7 +60,7 @@ for arg in "$@"; do [ "$arg" = "--all" ] && rm -rf "$cache"; done
 failed() {  # a failed English build re-executes every page next time; a failed translation rebuilds itself
   echo "[book] FAILED after $(( $(date +%s) - start )) s: see the warnings above (with -W every warning is an" >&2
   echo "[book] error; a notebook that raised is listed with its traceback; a translation lists the messages its" >&2
-  echo "[book] catalogs lack). The next build rebuilds every page." >&2
+  echo "[book] catalogs lack). The next build rebuilds every page of the site that failed." >&2
   exit 1
 }
 start=$(date +%s)
@@ -75,7 +76,7 @@ for language in $(python -m segbook.book.i18n languages); do
   lstart=$(date +%s)
   marker="_build/.segbook-build-failed-$language"
   largs=("${args[@]}")
-  if [ -f "$marker" ] || [ ! -f "$tools_stamp" ] || [ "$(cat "$tools_stamp")" != "$tools_sha" ]; then largs+=(--all); fi
+  if [ -f "$marker" ]; then largs+=(--all); fi  # (args has --all already when the package or its tools changed)
   touch "$marker"
   config="$(python -m segbook.book.i18n config "$language")"
   jupyter-book build "$book" --config "$config" --path-output "_build/$language" "${largs[@]}" "$@" || failed

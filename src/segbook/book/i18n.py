@@ -42,9 +42,12 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import yaml
 
+from segbook.book.myst_roles import EXPLICIT, INLINE
+
 __all__ = [
     "LOCALE_DIR",
     "Problem",
+    "read_config",
     "languages",
     "language_config",
     "write_language_config",
@@ -59,14 +62,15 @@ __all__ = [
 ]
 
 LOCALE_DIR = "locales"
-# A role with its content ({term}`text <target>`, {glue:text}`key:fmt`, {cite:p}`key` ...) or an inline code span,
-# whichever starts first (a role's name inside a code span, `{solution}`, is code, not a role).
-_INLINE = re.compile(r"\{(?P<role>[\w:.+-]+)\}(?P<tick>`+)(?P<content>.+?)(?P=tick)|(?P<code>`+).+?(?P=code)", re.S)
-_EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\s](?:[^$]*?[^$\s])?\$", re.S)
 _LINK = re.compile(r"\]\((?P<url>[^)\s]+)\)")
 # Roles whose visible text a translation may change, as long as the target stays the English one.
 _TEXT_ROLES = {"term", "ref", "doc", "numref", "download"}
+
+
+def read_config(book: Path) -> Dict[str, Any]:
+    """The book's ``_config.yml``, parsed."""
+    return yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8")) or {}
 
 
 def languages(config: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
@@ -117,7 +121,7 @@ def language_config(config: Dict[str, Any], language: str) -> Dict[str, Any]:
 
 def write_language_config(book: Path, language: str) -> Path:
     """Write the configuration of the build in ``language`` to ``_build/i18n/_config.<language>.yml``."""
-    config = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8")) or {}
+    config = read_config(book)
     path = book / "_build" / "i18n" / f"_config.{language}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(language_config(config, language), allow_unicode=True, sort_keys=False)
@@ -146,14 +150,14 @@ def markup(text: str) -> Counter:
         if name is None:  # inline code
             found[match.group(0)] += 1
         elif name in _TEXT_ROLES:
-            explicit = _EXPLICIT.match(content)
+            explicit = EXPLICIT.match(content)
             target = explicit["target"] if explicit else content
             found[f"{{{name}}}{target.strip().lower() if name == 'term' else target.strip()}"] += 1
         else:
             found[match.group(0)] += 1
         return " "
 
-    rest = _INLINE.sub(inline, text)
+    rest = INLINE.sub(inline, text)
     for math in _MATH.findall(rest):
         found["$" + " ".join(math.strip("$").split()) + "$"] += 1
     for url in _LINK.findall(rest):
@@ -227,7 +231,7 @@ def extract_messages(book: Path, out: Path) -> Path:
 
     Returns the folder of the templates (``<out>/_build/gettext``, one ``chapters/<page>.pot`` per page).
     """
-    config = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8")) or {}
+    config = read_config(book)
     config.setdefault("execute", {})["execute_notebooks"] = "off"
     out.mkdir(parents=True, exist_ok=True)
     extract = out / "_config.gettext.yml"
@@ -321,7 +325,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     book = args.book.resolve()
     if args.command == "languages":
-        config = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8")) or {}
+        config = read_config(book)
         print("\n".join(languages(config)))
         return 0
     if args.command == "export":

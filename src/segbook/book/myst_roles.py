@@ -24,11 +24,15 @@ __all__ = [
     "convert_inline",
     "tag_equation",
     "convert_text",
+    "INLINE",
+    "EXPLICIT",
 ]
 
-# A role, or an inline code span (kept as it is), whichever starts first.
-_INLINE = re.compile(r"\{(?P<role>[\w:.+-]+)\}(?P<tick>`+)(?P<content>.+?)(?P=tick)|(?P<code>`+).+?(?P=code)", re.S)
-_EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
+# A role, or an inline code span (kept as it is), whichever starts first: a role's name inside a code span
+# (`{solution}`) is code. Also used by segbook.book.i18n to compare a translation's markup with the English.
+INLINE = re.compile(r"\{(?P<role>[\w:.+-]+)\}(?P<tick>`+)(?P<content>.+?)(?P=tick)|(?P<code>`+).+?(?P=code)", re.S)
+# A role's content with an explicit target: "text <target>".
+EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
 _BOLD_LINK = re.compile(r"\*\*(\[\*\*[^\]]+\*\*\]\([^)\s]+\))\*\*")
 
 
@@ -78,7 +82,7 @@ class ConversionContext:
 
 
 def _split_explicit(content: str) -> Tuple[Optional[str], str]:
-    found = _EXPLICIT.match(content.strip())
+    found = EXPLICIT.match(content.strip())
     if found and found.group("text"):
         return found.group("text"), found.group("target").strip()
     return None, content.strip()
@@ -219,7 +223,7 @@ def convert_inline(ctx: ConversionContext, text: str) -> str:
             f"the role {{{role}}} is not converted for Colab (in {found.group(0)!r}); add it to segbook.book.myst_roles"
         )
 
-    text = _INLINE.sub(replace, text)
+    text = INLINE.sub(replace, text)
     # A term set in bold, **{term}`x`**, is a bold link already (as on the website).
     return _BOLD_LINK.sub(r"\1", text)
 

@@ -30,7 +30,6 @@ from html import escape
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-import yaml
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.locale import _
@@ -40,6 +39,7 @@ from sphinx.util import logging
 from sphinx.util.i18n import docname_to_domain
 from sphinx.util.nodes import extract_messages
 
+from segbook.book.i18n import languages, read_config
 from segbook.book.i18n_transforms import (
     SOURCE_LANGUAGE,
     ExerciseTitlesAreMessages,
@@ -72,11 +72,9 @@ _SHOWN = 8  # untranslated messages quoted in the warning of one page
 
 def site_languages(srcdir: Path) -> List[str]:
     """The site's languages: English first, then ``segbook.languages`` of ``<srcdir>/_config.yml``."""
-    config_path = Path(srcdir) / "_config.yml"
-    if not config_path.is_file():
+    if not (Path(srcdir) / "_config.yml").is_file():
         return [SOURCE_LANGUAGE]
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    declared = (config.get("segbook") or {}).get("languages") or {}
+    declared = languages(read_config(Path(srcdir)))
     return [SOURCE_LANGUAGE] + [code for code in declared if code != SOURCE_LANGUAGE]
 
 
@@ -125,13 +123,15 @@ def switch_html(links: List[Tuple[str, str, str]]) -> str:
 
 
 def _add_switch(app: Any, pagename: str, templatename: str, context: Dict[str, Any], doctree: Any) -> None:
-    languages = site_languages(Path(app.srcdir))
-    if len(languages) > 1:
-        context["segbook_language_switch"] = switch_html(language_links(pagename, language_of(app), languages))
+    if len(app.config.segbook_site_languages) > 1:
+        links = language_links(pagename, language_of(app), app.config.segbook_site_languages)
+        context["segbook_language_switch"] = switch_html(links)
 
 
 def _add_template(app: Any, config: Any) -> None:
-    """Put the switch's component into the header, before the theme's buttons (``article_header_end``)."""
+    """Read the site's languages once, and put the switch's component into the header, before the theme's buttons
+    (``article_header_end``)."""
+    config.segbook_site_languages = site_languages(Path(app.srcdir))
     config.templates_path.append(str(Path(__file__).with_name("templates")))
     options = config.html_theme_options
     end = options.get("article_header_end", ["article-header-buttons.html"])
@@ -302,6 +302,7 @@ def setup(app: Any) -> Dict[str, Any]:
     """Sphinx's entry point."""
     _patch_glue_role()
     app.connect("builder-inited", _add_theme_translations)
+    app.add_config_value("segbook_site_languages", [SOURCE_LANGUAGE], "", types=[list])
     app.connect("config-inited", _add_template)
     app.connect("html-page-context", _add_switch)
     app.add_transform(UntranslatedMessages)
